@@ -1,0 +1,72 @@
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/config_source.h"
+#include "launcher/instance_spec.h"
+#include "supervisor/control_client.h"
+
+namespace agentron {
+namespace {
+
+std::string human_duration(double seconds) {
+  long s = static_cast<long>(seconds);
+  char buf[64];
+  if (s >= 86400) std::snprintf(buf, sizeof buf, "%ldd %ldh %ldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
+  else if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh %ldm %lds", s / 3600, s % 3600 / 60, s % 60);
+  else if (s >= 60) std::snprintf(buf, sizeof buf, "%ldm %lds", s / 60, s % 60);
+  else std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+  return buf;
+}
+
+std::string text(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+void print_human(const nlohmann::json& d) {
+  auto row = [](const char* label, const std::string& value) {
+    if (!value.empty()) std::printf("%-12s %s\n", label, value.c_str());
+  };
+  std::string state = text(d, "state");
+  if (d.value("shutting_down", false)) state += " (supervisor shutting down)";
+  row("state:", state);
+  if (d["pid"].is_number()) {
+    row("pid:", std::to_string(d["pid"].get<long>()) + " (instance " + text(d, "instance_id") + ")");
+    row("uptime:", human_duration(d.value("uptime_seconds", 0.0)));
+  }
+  if (d.contains("next_restart_in_seconds")) row("restart in:", human_duration(d["next_restart_in_seconds"].get<double>()));
+  row("restarts:", std::to_string(d.value("restart_count", 0)));
+  row("last exit:", d["last_exit"].is_object() ? text(d["last_exit"], "description") : "none");
+  row("reason:", text(d, "reason"));
+  row("data dir:", text(d, "data_dir"));
+  row("release:", text(d, "release") + (text(d, "commit").empty() ? "" : " (commit " + text(d, "commit") + ")"));
+  row("config:", text(d, "config"));
+  row("supervisor:", "pid " + std::to_string(d.value("supervisor_pid", 0)));
+}
+
+}  // namespace
+
+int cmd_status(const std::string& config_flag, bool json) {
+  ConfigSource source = find_config_source(config_flag);
+  ConfigResult loaded = source.load();
+  if (!loaded.config) {
+    print_config_errors(loaded);
+    return kExitConfig;
+  }
+  auto socket = state_dir(loaded.config->app) / "control.sock";
+  auto response = control_request(socket, {{"method", "status"}});
+  if (!response) {
+    std::fprintf(stderr, "%s\n", response.error().message.c_str());
+    return response.error().code == "not_running" ? kExitNotRunning : kExitFailure;
+  }
+  const nlohmann::json& r = *response;
+  if (!r.value("ok", false)) {
+    std::fprintf(stderr, "%s\n", r["error"].value("message", "request failed").c_str());
+    return kExitFailure;
+  }
+  if (json) std::printf("%s\n", r["data"].dump(2).c_str());
+  else print_human(r["data"]);
+  return kExitOk;
+}
+
+}  // namespace agentron

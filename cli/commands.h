@@ -1,0 +1,15 @@
+// One function per CLI verb family (watchman cmds/ style); main.cpp only wires them to CLI11.
+#pragma once
+
+#include <string>
+
+namespace agentron {
+
+// Exit codes shared by every verb.
+enum ExitCode { kExitOk = 0, kExitFailure = 1, kExitConfig = 2, kExitNotRunning = 3 };
+
+int cmd_run(const std::string& config_flag);
+int cmd_status(const std::string& config_flag, bool json);
+int cmd_config_check(const std::string& config_flag);
+
+}  // namespace agentron

@@ -1,0 +1,33 @@
+// agentron-supervisor: argument parsing only; every verb lives in cli/cmd_*.cpp.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace agentron;
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+
+  CLI::App app{"agentron-supervisor: runs Agentron on a pinned data dir, restarts it on crash, stops it cleanly"};
+  app.require_subcommand(1);
+  std::string config;
+  bool json = false;
+
+  auto* run = app.add_subcommand("run", "run the supervisor in the foreground");
+  run->add_option("--config,-c", config, "config file (default: $AGENTRON_SUPERVISOR_CONFIG, ./agentron-supervisor.toml)");
+
+  auto* status = app.add_subcommand("status", "show the app's state, pid, uptime, restarts and last exit");
+  status->add_option("--config,-c", config, "config file naming the data dir");
+  status->add_flag("--json", json, "print JSON for scripts");
+
+  auto* config_cmd = app.add_subcommand("config", "work with the config file");
+  config_cmd->require_subcommand(1);
+  auto* check = config_cmd->add_subcommand("check", "validate the config and print the effective values");
+  check->add_option("--config,-c", config, "config file to check");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*run) return cmd_run(config);
+  if (*status) return cmd_status(config, json);
+  if (*check) return cmd_config_check(config);
+  return kExitFailure;
+}

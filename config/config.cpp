@@ -1,0 +1,206 @@
+#include "config/config.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "config/nearest_key.h"
+#include "config/placeholders.h"
+#include "config/section_reader.h"
+
+namespace agentron {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Sections of DESIGN §9 that later versions implement. Until then they are accepted
+// with a warning, so a full config file does not stop the supervisor from starting.
+const std::vector<std::string> kPlannedSections = {"health", "backup", "fork", "handover", "proxy", "control"};
+const std::vector<std::string> kSections = {"app", "restart", "health", "backup", "fork", "handover", "proxy", "control"};
+
+void read_app(SectionReader& r, const fs::path& base, AppConfig& app) {
+  if (!r.has("data_dir")) r.error_at("data_dir", "[app] data_dir is required: the pinned AGENTRON_DATA_DIR, e.g. data_dir = \"/var/lib/agentron/data\"");
+  r.path("data_dir", app.data_dir, base);
+  app.release = base;
+  r.path("release", app.release, base);
+  r.string_array("command", app.command);
+  r.string("working_dir", app.working_dir);
+  r.string_map("env", app.env);
+  r.integer("port", app.port, 1, 65535);
+  r.signal("stop_signal", app.stop_signal);
+  r.duration("stop_timeout", app.stop_timeout);
+  r.size("log_max_size", app.log_max_size);
+  r.integer("log_keep", app.log_keep, 0, 1000);
+  r.integer("keep_instances", app.keep_instances, 1, 100000);
+
+  if (!r.has("command")) r.error_at("command", "[app] command is required, e.g. command = [\"node\", \"{release}/server.js\"]");
+  else if (app.command.empty()) r.error_at("command", "[app] command must name a program: it is empty");
+  for (const auto& arg : app.command) {
+    if (auto problem = check_placeholders(arg)) r.error_at("command", "[app] command: " + *problem);
+  }
+  if (auto problem = check_placeholders(app.working_dir)) r.error_at("working_dir", "[app] working_dir: " + *problem);
+  for (const auto& [name, value] : app.env) {
+    if (auto problem = check_placeholders(value)) r.error_at("env", "[app] env." + name + ": " + *problem);
+    if (name == "AGENTRON_DATA_DIR") {
+      r.error_at("env", "[app] env.AGENTRON_DATA_DIR cannot be set here: the supervisor always pins it to [app] data_dir");
+    } else if (name == "PORT" || name == "AGENTRON_INSTANCE_ID" || name == "AGENTRON_VERIFICATION_FILE" ||
+               name == "AGENTRON_RELEASE_COMMIT") {
+      r.error_at("env", "[app] env." + name + " is set by the supervisor for every instance; remove it" +
+                            (name == "PORT" ? " and use [app] port" : ""));
+    }
+  }
+  if (app.data_dir == "/") r.error_at("data_dir", "[app] data_dir must not be the root directory");
+  if (app.log_max_size != 0 && app.log_max_size < 4096) r.error_at("log_max_size", "[app] log_max_size must be 0 (no rotation) or at least 4KiB");
+}
+
+void read_restart(SectionReader& r, RestartConfig& restart) {
+  std::string policy = to_string(restart.policy);
+  r.string("policy", policy);
+  if (policy == "always") restart.policy = RestartPolicyKind::always;
+  else if (policy == "on-failure") restart.policy = RestartPolicyKind::on_failure;
+  else if (policy == "never") restart.policy = RestartPolicyKind::never;
+  else r.error_at("policy", "[restart] policy = \"" + policy + "\" is not one of always, on-failure, never");
+  r.duration("backoff_initial", restart.backoff_initial);
+  r.number("backoff_factor", restart.backoff_factor, 1.0, 100.0);
+  r.duration("backoff_max", restart.backoff_max);
+  r.integer("max_restarts", restart.max_restarts, 0, 1'000'000);
+  r.duration("restart_window", restart.restart_window);
+  r.duration("stable_after", restart.stable_after);
+  if (restart.backoff_max < restart.backoff_initial) {
+    r.error_at("backoff_max", "[restart] backoff_max (" + format_duration(restart.backoff_max) +
+                                  ") must not be less than backoff_initial (" +
+                                  format_duration(restart.backoff_initial) + ")");
+  }
+}
+
+void read_document(const toml::table& root, const std::string& file, const fs::path& base,
+                   Config& config, std::vector<ConfigError>& errors) {
+  for (auto&& [key, node] : root) {
+    std::string name(key.str());
+    bool known = std::find(kSections.begin(), kSections.end(), name) != kSections.end();
+    if (!known) {
+      std::string message = "unknown section [" + name + "]";
+      std::string nearest = nearest_key(name, kSections);
+      if (!nearest.empty()) message += "; did you mean [" + nearest + "]?";
+      errors.push_back(error_at_source(file, key.source(), message));
+    } else if (!node.is_table()) {
+      errors.push_back(error_at_source(file, node.source(), "'" + name + "' must be a section: write [" + name + "]"));
+    } else if (std::find(kPlannedSections.begin(), kPlannedSections.end(), name) != kPlannedSections.end()) {
+      config.warnings.push_back(error_at_source(file, key.source(), "[" + name + "] is not implemented by this version yet; its keys are ignored").to_string());
+    }
+  }
+  const toml::table* app = root.get_as<toml::table>("app");
+  if (!app) {
+    errors.push_back(ConfigError{file, 1, 1, "missing [app] section with data_dir and command (see docs/configuration.md)"});
+  }
+  SectionReader app_reader(app, "app", file, errors);
+  read_app(app_reader, base, config.app);
+  app_reader.finish();
+  SectionReader restart_reader(root.get_as<toml::table>("restart"), "restart", file, errors);
+  read_restart(restart_reader, config.restart);
+  restart_reader.finish();
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += c;
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string ConfigError::to_string() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+const char* to_string(RestartPolicyKind kind) {
+  switch (kind) {
+    case RestartPolicyKind::always: return "always";
+    case RestartPolicyKind::on_failure: return "on-failure";
+    case RestartPolicyKind::never: return "never";
+  }
+  return "?";
+}
+
+ConfigResult parse_config(const std::string& text, const std::string& source, const fs::path& base_dir) {
+  ConfigResult result;
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string(source));
+  } catch (const toml::parse_error& e) {
+    result.errors.push_back(error_at_source(source, e.source(), std::string(e.description())));
+    return result;
+  }
+  Config config;
+  config.source = source;
+  config.base_dir = base_dir;
+  read_document(root, source, base_dir, config, result.errors);
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+ConfigResult load_config_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigResult result;
+    result.errors.push_back(ConfigError{path.string(), 1, 1, std::string("cannot read config file: ") + std::strerror(errno)});
+    return result;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  fs::path absolute = fs::absolute(path).lexically_normal();
+  return parse_config(text.str(), path.string(), absolute.parent_path());
+}
+
+fs::path locate_config(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (const char* env = std::getenv("AGENTRON_SUPERVISOR_CONFIG"); env && *env) return env;
+  if (fs::exists("agentron-supervisor.toml")) return "agentron-supervisor.toml";
+  return {};
+}
+
+std::string to_toml(const Config& c) {
+  std::ostringstream out;
+  out << "# effective configuration of " << c.source << "\n[app]\n";
+  out << "data_dir       = " << quote(c.app.data_dir.string()) << "\n";
+  out << "release        = " << quote(c.app.release.string()) << "\n";
+  out << "command        = [";
+  for (size_t i = 0; i < c.app.command.size(); ++i) out << (i ? ", " : "") << quote(c.app.command[i]);
+  out << "]\n";
+  out << "working_dir    = " << quote(c.app.working_dir) << "\n";
+  out << "env            = {";
+  bool first = true;
+  for (const auto& [k, v] : c.app.env) {
+    out << (first ? " " : ", ") << k << " = " << quote(v);
+    first = false;
+  }
+  out << (c.app.env.empty() ? "}" : " }") << "\n";
+  out << "port           = " << c.app.port << "\n";
+  out << "stop_signal    = " << quote(signal_name(c.app.stop_signal)) << "\n";
+  out << "stop_timeout   = " << quote(format_duration(c.app.stop_timeout)) << "\n";
+  out << "log_max_size   = " << quote(format_size(c.app.log_max_size)) << "\n";
+  out << "log_keep       = " << c.app.log_keep << "\n";
+  out << "keep_instances = " << c.app.keep_instances << "\n";
+  out << "\n[restart]\n";
+  out << "policy          = " << quote(to_string(c.restart.policy)) << "\n";
+  out << "backoff_initial = " << quote(format_duration(c.restart.backoff_initial)) << "\n";
+  out << "backoff_factor  = " << c.restart.backoff_factor << "\n";
+  out << "backoff_max     = " << quote(format_duration(c.restart.backoff_max)) << "\n";
+  out << "max_restarts    = " << c.restart.max_restarts << "\n";
+  out << "restart_window  = " << quote(format_duration(c.restart.restart_window)) << "\n";
+  out << "stable_after    = " << quote(format_duration(c.restart.stable_after)) << "\n";
+  return out.str();
+}
+
+}  // namespace agentron

@@ -1,0 +1,83 @@
+// The supervisor's configuration: TOML (DESIGN §9) → typed, validated values.
+// Every path here is absolute; templates ({release}, {port}, ...) stay unexpanded
+// until an instance starts (see config/placeholders.h).
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/duration.h"
+#include "common/result.h"
+
+namespace agentron {
+
+enum class RestartPolicyKind { always, on_failure, never };
+
+struct AppConfig {
+  std::filesystem::path data_dir;  // pinned AGENTRON_DATA_DIR; absolute, required
+  std::filesystem::path release;   // the install the first instance runs from
+  std::vector<std::string> command;
+  std::string working_dir = "{release}";
+  std::map<std::string, std::string> env;
+  int port = 3000;
+  int stop_signal = SIGTERM;
+  Duration stop_timeout = std::chrono::seconds(10);
+  std::uint64_t log_max_size = 10 * 1024 * 1024;  // per stdout.log / stderr.log
+  int log_keep = 5;                                // rotated files kept: .1 … .N
+  int keep_instances = 20;                         // instances/<id>/ folders kept
+};
+
+struct RestartConfig {
+  RestartPolicyKind policy = RestartPolicyKind::on_failure;
+  Duration backoff_initial = std::chrono::milliseconds(100);
+  double backoff_factor = 2.0;
+  Duration backoff_max = std::chrono::seconds(30);
+  int max_restarts = 5;
+  Duration restart_window = std::chrono::seconds(60);
+  Duration stable_after = std::chrono::seconds(30);
+};
+
+struct Config {
+  std::string source;                 // the file it came from, or "<embedded demo config>"
+  std::filesystem::path base_dir;     // relative paths were resolved against this
+  AppConfig app;
+  RestartConfig restart;
+  std::vector<std::string> warnings;  // "file:line:column: ..." — valid, but worth saying
+};
+
+// One problem in a config file, located at its line and column (1-based).
+struct ConfigError {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string message;
+  std::string to_string() const;  // "file:line:column: message"
+};
+
+// Parses and validates TOML text. `source` names it in messages; relative paths
+// resolve against `base_dir`. Returns every error found, not just the first.
+struct ConfigResult {
+  std::optional<Config> config;
+  std::vector<ConfigError> errors;
+};
+ConfigResult parse_config(const std::string& text, const std::string& source,
+                          const std::filesystem::path& base_dir);
+
+// Reads and parses a file. An unreadable file is one error at line 1 column 1.
+ConfigResult load_config_file(const std::filesystem::path& path);
+
+// Which file `--config` / $AGENTRON_SUPERVISOR_CONFIG / ./agentron-supervisor.toml
+// picks (DESIGN §9). Empty if none was given and the default file does not exist.
+std::filesystem::path locate_config(const std::string& flag_value);
+
+// The effective config as TOML, every key shown with its value (defaults included).
+std::string to_toml(const Config& config);
+
+const char* to_string(RestartPolicyKind kind);
+std::string signal_name(int signo);
+
+}  // namespace agentron

@@ -1,0 +1,65 @@
+#include "launcher/instance_spec.h"
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "config/placeholders.h"
+
+extern char** environ;
+
+namespace agentron {
+namespace fs = std::filesystem;
+
+fs::path state_dir(const AppConfig& app) { return app.data_dir / ".supervisor"; }
+
+InstancePaths instance_paths(const AppConfig& app, const std::string& instance_id) {
+  return InstancePaths{state_dir(app) / "instances" / instance_id};
+}
+
+std::string release_commit(const fs::path& release) {
+  std::ifstream in(release / "release.json");
+  if (!in) return "";
+  auto doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("commit") || !doc["commit"].is_string()) return "";
+  return doc["commit"].get<std::string>();
+}
+
+std::vector<std::string> current_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+  return env;
+}
+
+SpawnSpec make_spawn_spec(const Config& config, const fs::path& release, const std::string& instance_id,
+                          const std::vector<std::string>& inherited) {
+  const AppConfig& app = config.app;
+  InstancePaths paths = instance_paths(app, instance_id);
+  PlaceholderValues values{release.string(), std::to_string(app.port), app.data_dir.string(), instance_id};
+
+  SpawnSpec spec;
+  for (const auto& arg : app.command) spec.argv.push_back(expand_placeholders(arg, values));
+  fs::path working_dir(expand_placeholders(app.working_dir, values));
+  spec.working_dir = (working_dir.is_absolute() ? working_dir : config.base_dir / working_dir).lexically_normal();
+
+  std::map<std::string, std::string> env;
+  for (const auto& entry : inherited) {
+    auto eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (const auto& [name, value] : app.env) env[name] = expand_placeholders(value, values);
+  env["AGENTRON_DATA_DIR"] = app.data_dir.string();
+  env["PORT"] = std::to_string(app.port);
+  env["AGENTRON_INSTANCE_ID"] = instance_id;
+  env["AGENTRON_VERIFICATION_FILE"] = paths.verification_file().string();
+  env["AGENTRON_RELEASE_COMMIT"] = release_commit(release);
+  for (const auto& [name, value] : env) spec.env.push_back(name + "=" + value);
+
+  spec.stdout_log = paths.stdout_log();
+  spec.stderr_log = paths.stderr_log();
+  spec.log_max_size = app.log_max_size;
+  spec.log_keep = app.log_keep;
+  return spec;
+}
+
+}  // namespace agentron

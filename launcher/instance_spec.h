@@ -1,0 +1,37 @@
+// Turns the [app] config into the SpawnSpec of one instance: placeholders expanded,
+// the environment of DESIGN §5, and its log files under .supervisor/instances/<id>/.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "launcher/process.h"
+
+namespace agentron {
+
+struct InstancePaths {
+  std::filesystem::path dir;  // <data_dir>/.supervisor/instances/<id>
+  std::filesystem::path stdout_log() const { return dir / "stdout.log"; }
+  std::filesystem::path stderr_log() const { return dir / "stderr.log"; }
+  std::filesystem::path verification_file() const { return dir / "verification.json"; }
+};
+
+// <data_dir>/.supervisor: the supervisor's own state, never snapshotted (DESIGN §3).
+std::filesystem::path state_dir(const AppConfig& app);
+InstancePaths instance_paths(const AppConfig& app, const std::string& instance_id);
+
+// The commit a release was built from (its release.json), or "" if unknown.
+std::string release_commit(const std::filesystem::path& release);
+
+// `inherited` is the supervisor's own environment ("NAME=value"); the result keeps it,
+// overlays [app] env, then sets the §5 variables, so AGENTRON_DATA_DIR is always the
+// pinned absolute data dir whatever the supervisor itself was started with.
+SpawnSpec make_spawn_spec(const Config& config, const std::filesystem::path& release,
+                          const std::string& instance_id, const std::vector<std::string>& inherited);
+
+// The supervisor's environment as "NAME=value" strings.
+std::vector<std::string> current_environment();
+
+}  // namespace agentron

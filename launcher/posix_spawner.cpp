@@ -1,0 +1,259 @@
+#include "launcher/posix_spawner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "config/config.h"  // signal_name
+#include "launcher/unique_fd.h"
+
+namespace agentron {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct StdioFds {
+  int in, out, err;
+};
+
+// Owns posix_spawn's attribute and file-action objects.
+class SpawnSetup {
+ public:
+  SpawnSetup() {
+    posix_spawnattr_init(&attr_);
+    posix_spawn_file_actions_init(&actions_);
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&actions_);
+    posix_spawnattr_destroy(&attr_);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+
+  // New session (so the child leads its own process group and has no terminal), an
+  // empty signal mask and default dispositions: a child must not inherit the
+  // supervisor's blocked or ignored signals, or it may never see SIGTERM.
+  void new_session_with_clean_signals() {
+    sigset_t empty, all;
+    sigemptyset(&empty);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr_, &empty);
+    posix_spawnattr_setsigdefault(&attr_, &all);
+    posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  }
+
+  // REQUIRES: every fd in `stdio` is > 2 or already equal to its target (dup2 onto
+  // itself would keep FD_CLOEXEC and the child would lose it).
+  void stdio(StdioFds fds) {
+    posix_spawn_file_actions_adddup2(&actions_, fds.in, 0);
+    posix_spawn_file_actions_adddup2(&actions_, fds.out, 1);
+    posix_spawn_file_actions_adddup2(&actions_, fds.err, 2);
+    // Nothing else leaks into the child: not the lock, not the control socket.
+    posix_spawn_file_actions_addclosefrom_np(&actions_, 3);
+  }
+
+  void chdir(const fs::path& dir) { posix_spawn_file_actions_addchdir_np(&actions_, dir.c_str()); }
+
+  // glibc's posix_spawn reports exec and chdir failures as its return value (it
+  // vforks and waits for the exec), so the error is known before we return.
+  Result<pid_t> run(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+    std::vector<char*> cargv, cenv;
+    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+    cenv.push_back(nullptr);
+    pid_t pid = -1;
+    int rc = posix_spawnp(&pid, cargv[0], &actions_, &attr_, cargv.data(), cenv.data());
+    if (rc != 0) return errno_error("spawn_failed", "cannot execute '" + argv[0] + "'", rc);
+    return pid;
+  }
+
+ private:
+  posix_spawnattr_t attr_;
+  posix_spawn_file_actions_t actions_;
+};
+
+struct Pipe {
+  UniqueFd read, write;
+};
+
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("spawn_failed", "pipe2", errno);
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+ExitStatus to_exit_status(const siginfo_t& info) {
+  if (info.si_code == CLD_EXITED) return ExitStatus::exited(info.si_status);
+  return ExitStatus::killed(info.si_status);
+}
+
+class PosixProcess : public Process {
+ public:
+  PosixProcess(pid_t pid, ChildReaper& reaper, ProcessObserver& observer)
+      : pid_(pid), reaper_(reaper), observer_(observer) {
+    reaper_.watch(pid_, [this](ExitStatus status) { on_leader_exit(status); });
+  }
+  // Does not stop the process: an instance outlives a supervisor that goes away.
+  ~PosixProcess() override {
+    reaper_.unwatch(pid_);
+    if (drain_check_) reaper_.remove_check(drain_check_);
+  }
+
+  pid_t pid() const override { return pid_; }
+
+  void signal_group(int signo) override {
+    // The leader's pid is the group id. While any member lives the id cannot be
+    // reused, and once the group is seen empty it is never signalled again.
+    if (!group_empty_) ::kill(-pid_, signo);
+  }
+
+ private:
+  void on_leader_exit(ExitStatus status) {
+    group_empty_ = group_is_empty();
+    if (!group_empty_) {
+      // Members left behind are reparented to the supervisor (a child subreaper), so
+      // each one's death is a SIGCHLD and a reaping round: look after every round.
+      drain_check_ = reaper_.add_check([this] {
+        if (!group_is_empty()) return false;
+        group_empty_ = true;
+        drain_check_ = 0;
+        observer_.on_group_empty();
+        return true;
+      });
+    }
+    observer_.on_leader_exit(status, group_empty_);
+  }
+
+  bool group_is_empty() const { return ::kill(-pid_, 0) != 0 && errno == ESRCH; }
+
+  pid_t pid_;
+  ChildReaper& reaper_;
+  ProcessObserver& observer_;
+  bool group_empty_ = false;
+  int drain_check_ = 0;
+};
+
+}  // namespace
+
+std::string ExitStatus::describe() const {
+  if (signaled) return "killed by " + signal_name(signal);
+  return "exit code " + std::to_string(code);
+}
+
+ChildReaper::ChildReaper(boost::asio::io_context& io) : sigchld_(io, SIGCHLD) {
+  // Orphaned grandchildren come to us rather than to init, so a stop can wait for
+  // (and reap) every process of an instance's group.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  arm();
+}
+
+void ChildReaper::arm() {
+  sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    reap();
+    arm();
+  });
+}
+
+void ChildReaper::watch(pid_t pid, std::function<void(ExitStatus)> on_exit) { watched_[pid] = std::move(on_exit); }
+void ChildReaper::unwatch(pid_t pid) { watched_.erase(pid); }
+
+int ChildReaper::add_check(std::function<bool()> check) {
+  checks_[next_check_id_] = std::move(check);
+  return next_check_id_++;
+}
+void ChildReaper::remove_check(int id) { checks_.erase(id); }
+
+void ChildReaper::reap() {
+  // SIGCHLD coalesces: one signal may stand for many exits, so reap until none is left.
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG) != 0 || info.si_pid == 0) break;
+    auto it = watched_.find(info.si_pid);
+    if (it == watched_.end()) continue;  // a log helper or an orphaned grandchild
+    auto on_exit = std::move(it->second);
+    watched_.erase(it);
+    on_exit(to_exit_status(info));
+  }
+  // A check may add or remove checks (its observer reacts), so walk a snapshot of ids.
+  std::vector<int> ids;
+  for (const auto& entry : checks_) ids.push_back(entry.first);
+  for (int id : ids) {
+    auto it = checks_.find(id);
+    if (it == checks_.end()) continue;
+    auto check = it->second;
+    if (check()) checks_.erase(id);
+  }
+}
+
+PosixSpawner::PosixSpawner(ChildReaper& reaper, fs::path log_helper)
+    : reaper_(reaper), log_helper_(std::move(log_helper)) {}
+
+namespace {
+
+// Starts an agentron-log helper reading `source` and writing `file`. It has its own
+// session, so it outlives both the instance's group signal and the supervisor, and
+// drains the instance's last words before it exits on EOF.
+Status spawn_log_helper(const fs::path& helper, int source, const fs::path& file, std::uint64_t max_size,
+                        int keep, int devnull) {
+  SpawnSetup setup;
+  setup.new_session_with_clean_signals();
+  setup.stdio({source, devnull, STDERR_FILENO});  // its own complaints go where ours do
+  auto pid = setup.run({helper.string(), "--max-size", std::to_string(max_size), "--keep", std::to_string(keep),
+                        file.string()},
+                       {});
+  if (!pid) return pid.error();
+  return ok_status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec, ProcessObserver& observer) {
+  if (spec.argv.empty()) return Error{"spawn_failed", "empty command"};
+  struct stat st{};
+  if (::stat(spec.working_dir.c_str(), &st) != 0) {
+    return errno_error("spawn_failed", "cannot enter working directory '" + spec.working_dir.string() + "'", errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Error{"spawn_failed", "working directory '" + spec.working_dir.string() + "' is not a directory"};
+  }
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!devnull.valid()) return errno_error("spawn_failed", "open /dev/null", errno);
+  auto out = make_pipe();
+  if (!out) return out.error();
+  auto err = make_pipe();
+  if (!err) return err.error();
+
+  for (auto [pipe, file] : {std::pair{&out.value(), &spec.stdout_log}, std::pair{&err.value(), &spec.stderr_log}}) {
+    auto logger = spawn_log_helper(log_helper_, pipe->read.get(), *file, spec.log_max_size, spec.log_keep,
+                                   devnull.get());
+    if (!logger) return logger.error();
+    pipe->read.reset();  // only the helper reads; our copy would keep the pipe open
+  }
+
+  SpawnSetup setup;
+  setup.new_session_with_clean_signals();
+  setup.stdio({devnull.get(), out->write.get(), err->write.get()});
+  setup.chdir(spec.working_dir);
+  auto pid = setup.run(spec.argv, spec.env);
+  // On failure our write ends close here, the helpers see EOF and exit.
+  if (!pid) return pid.error();
+  return std::unique_ptr<Process>(std::make_unique<PosixProcess>(*pid, reaper_, observer));
+}
+
+fs::path executable_dir() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path(".") : self.parent_path();
+}
+
+}  // namespace agentron

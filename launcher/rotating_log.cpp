@@ -1,0 +1,74 @@
+#include "launcher/rotating_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+namespace agentron {
+namespace fs = std::filesystem;
+
+RotatingLog::RotatingLog(fs::path path, std::uint64_t max_size, int keep)
+    : path_(std::move(path)), max_size_(max_size), keep_(keep) {}
+
+Status RotatingLog::open() {
+  fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd_.valid()) return errno_error("log_open_failed", "cannot open log " + path_.string(), errno);
+  struct stat st{};
+  size_ = ::fstat(fd_.get(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  return ok_status();
+}
+
+Status RotatingLog::rotate() {
+  fd_.reset();
+  if (keep_ == 0) {
+    ::truncate(path_.c_str(), 0);
+  } else {
+    auto numbered = [&](int n) { return path_.string() + "." + std::to_string(n); };
+    std::error_code ec;
+    fs::remove(numbered(keep_), ec);
+    for (int n = keep_ - 1; n >= 1; --n) fs::rename(numbered(n), numbered(n + 1), ec);
+    fs::rename(path_, numbered(1), ec);
+  }
+  return open();
+}
+
+Status RotatingLog::write(std::string_view data) {
+  if (max_size_ != 0 && size_ > 0 && size_ + data.size() > max_size_) {
+    if (auto s = rotate(); !s) return s;
+  }
+  while (!data.empty()) {
+    ssize_t n = ::write(fd_.get(), data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("log_write_failed", "cannot write log " + path_.string(), errno);
+    data.remove_prefix(static_cast<size_t>(n));
+    size_ += static_cast<std::uint64_t>(n);
+  }
+  return ok_status();
+}
+
+int run_log_helper(int in_fd, const fs::path& path, std::uint64_t max_size, int keep) {
+  RotatingLog log(path, max_size, keep);
+  if (auto s = log.open(); !s) {
+    std::fprintf(stderr, "agentron-log: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  char buffer[64 * 1024];
+  bool reported = false;
+  for (;;) {
+    ssize_t n = ::read(in_fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;  // EOF: every writer (the instance and its group) is gone
+    auto s = log.write(std::string_view(buffer, static_cast<size_t>(n)));
+    // Keep draining on a write error (disk full): a blocked pipe would stall the app.
+    if (!s && !reported) {
+      std::fprintf(stderr, "agentron-log: %s\n", s.error().message.c_str());
+      reported = true;
+    }
+  }
+}
+
+}  // namespace agentron

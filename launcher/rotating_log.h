@@ -1,0 +1,35 @@
+// A log file that rotates by size: stdout.log → stdout.log.1 → … → stdout.log.<keep>.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+
+#include "common/result.h"
+#include "launcher/unique_fd.h"
+
+namespace agentron {
+
+class RotatingLog {
+ public:
+  // max_size 0: never rotate. keep 0: rotation truncates instead of keeping old files.
+  RotatingLog(std::filesystem::path path, std::uint64_t max_size, int keep);
+
+  Status open();
+  // Appends `data`, rotating first if it would push the file past max_size.
+  Status write(std::string_view data);
+
+ private:
+  Status rotate();
+
+  std::filesystem::path path_;
+  std::uint64_t max_size_;
+  int keep_;
+  UniqueFd fd_;
+  std::uint64_t size_ = 0;
+};
+
+// The agentron-log helper: copies `in_fd` to a RotatingLog until EOF. Returns an exit code.
+int run_log_helper(int in_fd, const std::filesystem::path& path, std::uint64_t max_size, int keep);
+
+}  // namespace agentron

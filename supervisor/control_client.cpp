@@ -1,0 +1,52 @@
+#include "supervisor/control_client.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "launcher/unique_fd.h"
+
+namespace agentron {
+
+Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const nlohmann::json& request) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.string().size() >= sizeof addr.sun_path) {
+    return Error{"bad_path", "control socket path too long: " + socket_path.string()};
+  }
+  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return errno_error("socket_failed", "socket", errno);
+  timeval timeout{10, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    if (err == ENOENT || err == ECONNREFUSED) {
+      return Error{"not_running", "no agentron-supervisor is running here (nothing listens on " +
+                                      socket_path.string() + "); start one with `agentron-supervisor run`"};
+    }
+    return errno_error("connect_failed", "cannot connect to " + socket_path.string(), err);
+  }
+  std::string line = request.dump() + "\n";
+  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    return errno_error("send_failed", "cannot send to " + socket_path.string(), errno);
+  }
+  std::string response;
+  char buf[4096];
+  while (response.find('\n') == std::string::npos) {
+    ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("recv_failed", "no answer from " + socket_path.string(), errno);
+    if (n == 0) break;
+    response.append(buf, static_cast<size_t>(n));
+  }
+  auto doc = nlohmann::json::parse(response, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return Error{"bad_response", "the supervisor sent an unreadable answer"};
+  return doc;
+}
+
+}  // namespace agentron

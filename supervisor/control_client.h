@@ -1,0 +1,15 @@
+// The CLI side of the control socket: one blocking request/response.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+
+namespace agentron {
+
+// Sends `request` and returns the parsed response object. Fails with code
+// "not_running" if nothing listens on `socket_path`.
+Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const nlohmann::json& request);
+
+}  // namespace agentron

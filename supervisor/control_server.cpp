@@ -1,0 +1,111 @@
+#include "supervisor/control_server.h"
+
+#include <sys/stat.h>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace agentron {
+namespace {
+
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+
+// One client: read a line (bounded in size and time), answer, close.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(local::socket socket, ControlServer::Handler& handler)
+      : socket_(std::move(socket)), handler_(handler), buffer_(ControlServer::kMaxRequestBytes),
+        deadline_(socket_.get_executor()) {}
+
+  void start() {
+    auto self = shared_from_this();
+    // A client that connects and says nothing must not hold a descriptor forever.
+    deadline_.expires_after(std::chrono::seconds(10));
+    deadline_.async_wait([self](const boost::system::error_code& ec) {
+      if (!ec) self->socket_.close();
+    });
+    asio::async_read_until(socket_, buffer_, '\n', [self](const boost::system::error_code& ec, size_t n) {
+      self->on_request(ec, n);
+    });
+  }
+
+ private:
+  void on_request(const boost::system::error_code& ec, size_t n) {
+    nlohmann::json response;
+    if (ec) {
+      if (ec != asio::error::not_found) return;  // closed or timed out: nobody to answer
+      response = error_response("bad_request", "request longer than 64 KiB");
+    } else {
+      std::string line(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + static_cast<long>(n));
+      auto request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!request.is_object() || !request.contains("method") || !request["method"].is_string()) {
+        response = error_response("bad_request", "expected one JSON object with a \"method\" string");
+      } else {
+        response = handler_(request);
+      }
+    }
+    reply_ = response.dump() + "\n";
+    auto self = shared_from_this();
+    asio::async_write(socket_, asio::buffer(reply_), [self](const boost::system::error_code&, size_t) {
+      self->deadline_.cancel();
+      self->socket_.close();
+    });
+  }
+
+  local::socket socket_;
+  ControlServer::Handler& handler_;
+  asio::streambuf buffer_;
+  asio::steady_timer deadline_;
+  std::string reply_;
+};
+
+}  // namespace
+
+nlohmann::json ok_response(nlohmann::json data) { return {{"ok", true}, {"data", std::move(data)}}; }
+
+nlohmann::json error_response(const std::string& code, const std::string& message) {
+  return {{"ok", false}, {"error", {{"code", code}, {"message", message}}}};
+}
+
+ControlServer::ControlServer(asio::io_context& io, std::filesystem::path path, Handler handler)
+    : io_(io), path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::listen(asio::io_context& io,
+                                                             const std::filesystem::path& socket_path,
+                                                             Handler handler) {
+  std::unique_ptr<ControlServer> server(new ControlServer(io, socket_path, std::move(handler)));
+  std::error_code fs_ec;
+  std::filesystem::remove(socket_path, fs_ec);
+  boost::system::error_code ec;
+  server->acceptor_.open(local(), ec);
+  // umask makes the socket 0600 from the moment it exists, not after a chmod.
+  mode_t old_mask = ::umask(0177);
+  if (!ec) server->acceptor_.bind(local::endpoint(socket_path.string()), ec);
+  ::umask(old_mask);
+  if (!ec) server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{"control_socket_failed", "cannot listen on " + socket_path.string() + ": " + ec.message()};
+  server->accept();
+  return server;
+}
+
+ControlServer::~ControlServer() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  std::error_code fs_ec;
+  std::filesystem::remove(path_, fs_ec);
+}
+
+void ControlServer::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, local::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) std::make_shared<Session>(std::move(socket), handler_)->start();
+    else spdlog::warn("control socket: accept failed: {}", ec.message());
+    accept();
+  });
+}
+
+}  // namespace agentron

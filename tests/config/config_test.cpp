@@ -1,0 +1,176 @@
+#include <catch2/catch.hpp>
+
+#include "config/config.h"
+
+using namespace agentron;
+using namespace std::chrono_literals;
+
+namespace {
+
+ConfigResult parse(const std::string& text) { return parse_config(text, "test.toml", "/etc/agentron"); }
+
+std::string all_errors(const ConfigResult& r) {
+  std::string out;
+  for (const auto& e : r.errors) out += e.to_string() + "\n";
+  return out;
+}
+
+const char* kMinimal = R"([app]
+data_dir = "/var/lib/agentron/data"
+command  = ["node", "{release}/server.js"]
+)";
+
+}  // namespace
+
+TEST_CASE("a minimal config gets every default", "[config]") {
+  auto r = parse(kMinimal);
+  REQUIRE(r.errors.empty());
+  const Config& c = *r.config;
+  CHECK(c.app.data_dir == "/var/lib/agentron/data");
+  CHECK(c.app.release == "/etc/agentron");  // the config's folder
+  CHECK(c.app.working_dir == "{release}");
+  CHECK(c.app.port == 3000);
+  CHECK(c.app.stop_signal == SIGTERM);
+  CHECK(c.app.stop_timeout == 10s);
+  CHECK(c.restart.policy == RestartPolicyKind::on_failure);
+  CHECK(c.restart.backoff_initial == 100ms);
+  CHECK(c.restart.backoff_factor == 2.0);
+  CHECK(c.restart.backoff_max == 30s);
+  CHECK(c.restart.max_restarts == 5);
+  CHECK(c.restart.restart_window == 60s);
+  CHECK(c.restart.stable_after == 30s);
+}
+
+TEST_CASE("every [app] and [restart] key is read", "[config]") {
+  auto r = parse(R"([app]
+data_dir     = "data"
+release      = "/opt/agentron"
+command      = ["node", "server.js"]
+working_dir  = "{release}/ui"
+env          = { HOSTNAME = "127.0.0.1", NODE_ENV = "production" }
+port         = 3101
+stop_signal  = "SIGINT"
+stop_timeout = "3s"
+log_max_size = "1MiB"
+log_keep     = 2
+keep_instances = 7
+
+[restart]
+policy          = "always"
+backoff_initial = "250ms"
+backoff_factor  = 1.5
+backoff_max     = "1m"
+max_restarts    = 9
+restart_window  = "2m"
+stable_after    = "10s"
+)");
+  REQUIRE(all_errors(r) == "");
+  const Config& c = *r.config;
+  CHECK(c.app.data_dir == "/etc/agentron/data");  // relative → against the config's folder
+  CHECK(c.app.release == "/opt/agentron");
+  CHECK(c.app.command == std::vector<std::string>{"node", "server.js"});
+  CHECK(c.app.env.at("NODE_ENV") == "production");
+  CHECK(c.app.port == 3101);
+  CHECK(c.app.stop_signal == SIGINT);
+  CHECK(c.app.stop_timeout == 3s);
+  CHECK(c.app.log_max_size == 1024 * 1024);
+  CHECK(c.app.log_keep == 2);
+  CHECK(c.app.keep_instances == 7);
+  CHECK(c.restart.policy == RestartPolicyKind::always);
+  CHECK(c.restart.backoff_initial == 250ms);
+  CHECK(c.restart.backoff_factor == 1.5);
+  CHECK(c.restart.backoff_max == 1min);
+  CHECK(c.restart.max_restarts == 9);
+  CHECK(c.restart.restart_window == 2min);
+  CHECK(c.restart.stable_after == 10s);
+}
+
+TEST_CASE("an unknown key names its line, column and the nearest valid key", "[config]") {
+  auto r = parse(R"([app]
+data_dir = "/d"
+command = ["x"]
+  stop_timout = "5s"
+)");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].to_string() == "test.toml:4:3: unknown key 'stop_timout' in [app]; did you mean 'stop_timeout'?");
+}
+
+TEST_CASE("an unknown section suggests the nearest one", "[config]") {
+  auto r = parse(std::string(kMinimal) + "[restrat]\npolicy = \"always\"\n");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].to_string() == "test.toml:4:2: unknown section [restrat]; did you mean [restart]?");
+}
+
+TEST_CASE("a wrong type is an error at the value", "[config]") {
+  auto r = parse(std::string(kMinimal) + "port = \"3000\"\n");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].line == 4);
+  CHECK(r.errors[0].column == 8);
+  CHECK(r.errors[0].message == "[app] port must be an integer");
+}
+
+TEST_CASE("a missing data_dir is an error", "[config]") {
+  auto r = parse("[app]\ncommand = [\"x\"]\n");
+  REQUIRE_FALSE(r.config.has_value());
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].line == 1);
+  CHECK(r.errors[0].message.find("data_dir is required") != std::string::npos);
+}
+
+TEST_CASE("a TOML syntax error carries its position", "[config]") {
+  auto r = parse("[app]\ndata_dir = \"/d\n");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].line == 2);
+  CHECK(r.errors[0].file == "test.toml");
+}
+
+TEST_CASE("bad values are each reported, all at once", "[config]") {
+  auto r = parse(R"([app]
+data_dir = "/d"
+command = []
+port = 70000
+stop_signal = "SIGFOO"
+stop_timeout = "10"
+env = { AGENTRON_DATA_DIR = "/elsewhere", X = "{nope}" }
+
+[restart]
+policy = "sometimes"
+backoff_factor = 0.5
+backoff_initial = "1m"
+backoff_max = "1s"
+)");
+  std::string errors = all_errors(r);
+  CHECK_FALSE(r.config.has_value());
+  CHECK_THAT(errors, Catch::Contains("test.toml:3:11: [app] command must name a program"));
+  CHECK_THAT(errors, Catch::Contains("test.toml:4:8: [app] port = 70000 is out of range 1..65535"));
+  CHECK_THAT(errors, Catch::Contains("test.toml:5:15: [app] stop_signal = \"SIGFOO\" is not a signal"));
+  CHECK_THAT(errors, Catch::Contains("test.toml:6:16: [app] stop_timeout = \"10\" is not a duration"));
+  CHECK_THAT(errors, Catch::Contains("env.AGENTRON_DATA_DIR cannot be set here"));
+  CHECK_THAT(errors, Catch::Contains("unknown placeholder {nope}"));
+  CHECK_THAT(errors, Catch::Contains("test.toml:10:10: [restart] policy = \"sometimes\" is not one of"));
+  CHECK_THAT(errors, Catch::Contains("[restart] backoff_factor is out of range"));
+  CHECK_THAT(errors, Catch::Contains("backoff_max (1s) must not be less than backoff_initial (1m)"));
+}
+
+TEST_CASE("sections of later versions are accepted with a warning", "[config]") {
+  auto r = parse(std::string(kMinimal) + "[health]\nreadiness = \"http\"\n");
+  REQUIRE(r.errors.empty());
+  REQUIRE(r.config->warnings.size() == 1);
+  CHECK_THAT(r.config->warnings[0], Catch::Contains("test.toml:4:2: [health] is not implemented"));
+}
+
+TEST_CASE("the effective config round-trips through to_toml", "[config]") {
+  auto first = parse(R"([app]
+data_dir = "/d"
+command = ["a \"quoted\" arg", "{release}/x"]
+env = { K = "v" }
+stop_signal = "INT"
+)");
+  REQUIRE(first.errors.empty());
+  auto second = parse(to_toml(*first.config));
+  REQUIRE(all_errors(second) == "");
+  CHECK(second.config->app.command == first.config->app.command);
+  CHECK(second.config->app.env == first.config->app.env);
+  CHECK(second.config->app.stop_signal == SIGINT);
+  CHECK(to_toml(*second.config) == to_toml(*first.config));
+}
