@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "cli/commands.h"
@@ -46,14 +47,20 @@ void print_human(const nlohmann::json& d) {
 
 }  // namespace
 
-int cmd_status(const std::string& config_flag, bool json) {
-  ConfigSource source = find_config_source(config_flag);
-  ConfigResult loaded = source.load();
-  if (!loaded.config) {
-    print_config_errors(loaded);
-    return kExitConfig;
+int cmd_status(const std::string& config_flag, const std::string& data_dir_flag, bool json) {
+  std::filesystem::path data_dir = data_dir_flag;
+  if (data_dir.empty()) {
+    ConfigResult loaded = find_config_source(config_flag).load();
+    if (!loaded.config) {
+      print_config_errors(loaded);
+      std::fprintf(stderr, "(to reach a running supervisor anyway, pass --data-dir)\n");
+      return kExitConfig;
+    }
+    data_dir = loaded.config->app.data_dir;
   }
-  auto socket = state_dir(loaded.config->app) / "control.sock";
+  AppConfig app;
+  app.data_dir = std::filesystem::absolute(data_dir);
+  auto socket = state_dir(app) / "control.sock";
   auto response = control_request(socket, {{"method", "status"}});
   if (!response) {
     std::fprintf(stderr, "%s\n", response.error().message.c_str());

@@ -9,7 +9,7 @@ namespace agentron {
 enum ExitCode { kExitOk = 0, kExitFailure = 1, kExitConfig = 2, kExitNotRunning = 3 };
 
 int cmd_run(const std::string& config_flag);
-int cmd_status(const std::string& config_flag, bool json);
+int cmd_status(const std::string& config_flag, const std::string& data_dir_flag, bool json);
 int cmd_config_check(const std::string& config_flag);
 
 }  // namespace agentron

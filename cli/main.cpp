@@ -1,16 +1,20 @@
 // agentron-supervisor: argument parsing only; every verb lives in cli/cmd_*.cpp.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
   using namespace agentron;
+  // Logs go to stderr (journald under systemd); stdout is for command output.
+  spdlog::set_default_logger(spdlog::stderr_color_st("agentron-supervisor"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
 
   CLI::App app{"agentron-supervisor: runs Agentron on a pinned data dir, restarts it on crash, stops it cleanly"};
   app.require_subcommand(1);
   std::string config;
+  std::string data_dir;
   bool json = false;
 
   auto* run = app.add_subcommand("run", "run the supervisor in the foreground");
@@ -18,6 +22,7 @@ int main(int argc, char** argv) {
 
   auto* status = app.add_subcommand("status", "show the app's state, pid, uptime, restarts and last exit");
   status->add_option("--config,-c", config, "config file naming the data dir");
+  status->add_option("--data-dir", data_dir, "the supervised data dir (instead of reading the config)");
   status->add_flag("--json", json, "print JSON for scripts");
 
   auto* config_cmd = app.add_subcommand("config", "work with the config file");
@@ -27,7 +32,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (*run) return cmd_run(config);
-  if (*status) return cmd_status(config, json);
+  if (*status) return cmd_status(config, data_dir, json);
   if (*check) return cmd_config_check(config);
   return kExitFailure;
 }

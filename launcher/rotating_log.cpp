@@ -37,9 +37,27 @@ Status RotatingLog::rotate() {
 }
 
 Status RotatingLog::write(std::string_view data) {
-  if (max_size_ != 0 && size_ > 0 && size_ + data.size() > max_size_) {
-    if (auto s = rotate(); !s) return s;
+  while (!data.empty()) {
+    std::string_view piece = data;
+    if (max_size_ != 0 && size_ + data.size() > max_size_) {
+      // Fill the file up to max_size, cut after the last whole line that fits, so a
+      // line is split across files only when it is longer than a whole file.
+      size_t room = size_ < max_size_ ? static_cast<size_t>(max_size_ - size_) : 0;
+      size_t cut = data.substr(0, room).rfind('\n');
+      if (cut != std::string_view::npos) piece = data.substr(0, cut + 1);
+      else if (size_ == 0) piece = data.substr(0, room);
+      else piece = {};
+    }
+    if (auto s = append(piece); !s) return s;
+    data.remove_prefix(piece.size());
+    if (!data.empty()) {
+      if (auto s = rotate(); !s) return s;
+    }
   }
+  return ok_status();
+}
+
+Status RotatingLog::append(std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd_.get(), data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;

@@ -16,10 +16,12 @@ class RotatingLog {
   RotatingLog(std::filesystem::path path, std::uint64_t max_size, int keep);
 
   Status open();
-  // Appends `data`, rotating first if it would push the file past max_size.
+  // Appends `data`, rotating whenever the file would grow past max_size: no file
+  // exceeds max_size, and lines stay whole unless one is longer than max_size.
   Status write(std::string_view data);
 
  private:
+  Status append(std::string_view data);
   Status rotate();
 
   std::filesystem::path path_;

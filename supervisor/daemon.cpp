@@ -81,6 +81,7 @@ class Daemon {
       if (ec) return Error{"mkdir_failed", "cannot create data dir " + config_.app.data_dir.string() + ": " + ec.message()};
     }
     fs::path state = state_dir(config_.app);
+    if (auto s = make_private_dir(state); !s) return s;
     if (auto s = make_private_dir(state / "instances"); !s) return s;
     auto lock = DataDirLock::acquire(state);
     if (!lock) return lock.error();
@@ -123,7 +124,8 @@ class Daemon {
         spdlog::info("instance {} started, pid {}", s.instance_id, s.pid);
         break;
       case InstanceState::backoff:
-        spdlog::warn("{}; restarting in {} (restart {})", s.reason, format_duration(s.next_restart_in),
+        spdlog::warn("{}; restarting in {} (restart {})", s.reason,
+                     format_duration(std::chrono::round<std::chrono::milliseconds>(s.next_restart_in)),
                      s.restart_count);
         break;
       case InstanceState::failed:

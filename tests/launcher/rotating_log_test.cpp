@@ -65,3 +65,15 @@ TEST_CASE("max size 0 never rotates", "[rotating_log]") {
   CHECK(fs::file_size(dir.path / "x.log") == 1000);
   CHECK_FALSE(fs::exists(dir.path / "x.log.1"));
 }
+
+TEST_CASE("a chunk larger than the room left is split after whole lines", "[rotating_log]") {
+  TempDir dir;
+  fs::path log = dir.path / "out.log";
+  RotatingLog writer(log, 12, 3);
+  REQUIRE(writer.open().ok());
+  REQUIRE(writer.write("aaaa\nbbbb\ncccc\ndddd\n").ok());  // one read() of 20 bytes
+  CHECK(read(dir.path / "out.log.1") == "aaaa\nbbbb\n");
+  CHECK(read(log) == "cccc\ndddd\n");
+  REQUIRE(writer.write("a line longer than the whole file\n").ok());
+  for (const auto& entry : fs::directory_iterator(dir.path)) CHECK(fs::file_size(entry.path()) <= 12);
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything agentron-supervisor needs to build and test, from Debian 12
+# packages only. Safe to run again: apt-get skips what is already there.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config
+  # libraries (DESIGN §2)
+  libboost1.81-dev      # Asio (event loop), Beast
+  libgit2-dev           # agentron-fork
+  libsqlite3-dev        # history, backups, verification counts; the fixture app
+  libspdlog-dev libfmt-dev
+  libtomlplusplus-dev   # config
+  libcli11-dev          # argument parsing
+  nlohmann-json3-dev    # JSON on the control socket and in records
+  catch2                # unit tests (v2.13)
+  # integration tests and benches
+  python3 python3-pytest sqlite3 curl procps
+)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+  sudo="sudo"
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
