@@ -17,6 +17,7 @@
 #include "supervisor/control_server.h"
 #include "supervisor/data_dir_lock.h"
 #include "supervisor/instance_controller.h"
+#include "supervisor/sd_notify.h"
 #include "supervisor/status_json.h"
 
 namespace agentron {
@@ -122,6 +123,9 @@ class Daemon {
     switch (s.state) {
       case InstanceState::running:
         spdlog::info("instance {} started, pid {}", s.instance_id, s.pid);
+        // Until readiness probes exist, "started" is as ready as the supervisor can tell.
+        if (!notified_ready_) sd_notify("READY=1");
+        notified_ready_ = true;
         break;
       case InstanceState::backoff:
         spdlog::warn("{}; restarting in {} (restart {})", s.reason,
@@ -157,6 +161,7 @@ class Daemon {
       return;
     }
     stopping_ = true;
+    sd_notify("STOPPING=1");
     spdlog::info("{}: stopping the app, then exiting", signal_name(signo));
     controller_->stop([this] {
       exiting_ = true;
@@ -167,6 +172,12 @@ class Daemon {
   }
 
   void reload() {
+    sd_notify("RELOADING=1");
+    apply_reload();
+    sd_notify("READY=1");
+  }
+
+  void apply_reload() {
     spdlog::info("SIGHUP: reloading the config from {}", config_.source);
     ConfigResult loaded = reload_();
     if (!loaded.config) {
@@ -221,6 +232,7 @@ class Daemon {
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<InstanceController> controller_;
   int instance_seq_ = 0;
+  bool notified_ready_ = false;
   bool stopping_ = false;
   bool exiting_ = false;
 };
