@@ -1,12 +1,27 @@
 // agentron-supervisor: argument parsing only; every verb lives in cli/cmd_*.cpp.
+#include <fcntl.h>
+
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 
+namespace {
+
+// A daemon started with a closed stdin/stdout/stderr would hand those numbers to the
+// next files it opens, and a child's dup2 onto 0-2 would then clobber them.
+void ensure_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) == -1) ::open("/dev/null", O_RDWR);
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace agentron;
+  ensure_standard_fds();
   // Logs go to stderr (journald under systemd); stdout is for command output.
   spdlog::set_default_logger(spdlog::stderr_color_st("agentron-supervisor"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");

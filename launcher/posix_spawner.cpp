@@ -20,10 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct StdioFds {
-  int in, out, err;
-};
-
 // Owns posix_spawn's attribute and file-action objects.
 class SpawnSetup {
  public:
@@ -50,14 +46,15 @@ class SpawnSetup {
     posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   }
 
-  // REQUIRES: every fd in `stdio` is > 2 or already equal to its target (dup2 onto
-  // itself would keep FD_CLOEXEC and the child would lose it).
-  void stdio(StdioFds fds) {
-    posix_spawn_file_actions_adddup2(&actions_, fds.in, 0);
-    posix_spawn_file_actions_adddup2(&actions_, fds.out, 1);
-    posix_spawn_file_actions_adddup2(&actions_, fds.err, 2);
+  // The child gets sources[i] as fd i, and nothing else.
+  // REQUIRES: no source is 0, 1 or 2 unless it is its own target (the supervisor
+  // keeps its standard fds open, so pipes and files never land there).
+  void fds(std::initializer_list<int> sources) {
+    int target = 0;
+    // dup2 onto itself clears FD_CLOEXEC in posix_spawn (glibc >= 2.29, POSIX 2017).
+    for (int source : sources) posix_spawn_file_actions_adddup2(&actions_, source, target++);
     // Nothing else leaks into the child: not the lock, not the control socket.
-    posix_spawn_file_actions_addclosefrom_np(&actions_, 3);
+    posix_spawn_file_actions_addclosefrom_np(&actions_, target);
   }
 
   void chdir(const fs::path& dir) { posix_spawn_file_actions_addchdir_np(&actions_, dir.c_str()); }
@@ -200,19 +197,17 @@ PosixSpawner::PosixSpawner(ChildReaper& reaper, fs::path log_helper)
 
 namespace {
 
-// Starts an agentron-log helper reading `source` and writing `file`. It has its own
-// session, so it outlives both the instance's group signal and the supervisor, and
-// drains the instance's last words before it exits on EOF.
-Status spawn_log_helper(const fs::path& helper, int source, const fs::path& file, std::uint64_t max_size,
-                        int keep, int devnull) {
+// Starts the agentron-log helper that drains the instance's stdout (its fd 0) and
+// stderr (its fd 3) into rotated files. It has its own session, so it outlives both
+// the group signal of a stop and the supervisor, and writes the instance's last words
+// before it exits on EOF.
+Result<pid_t> spawn_log_helper(const fs::path& helper, int out, int err, const SpawnSpec& spec, int devnull) {
   SpawnSetup setup;
   setup.new_session_with_clean_signals();
-  setup.stdio({source, devnull, STDERR_FILENO});  // its own complaints go where ours do
-  auto pid = setup.run({helper.string(), "--max-size", std::to_string(max_size), "--keep", std::to_string(keep),
-                        file.string()},
-                       {});
-  if (!pid) return pid.error();
-  return ok_status();
+  setup.fds({out, devnull, STDERR_FILENO, err});  // its own complaints go where ours do
+  return setup.run({helper.string(), "--max-size", std::to_string(spec.log_max_size), "--keep",
+                    std::to_string(spec.log_keep), spec.stdout_log.string(), spec.stderr_log.string()},
+                   {});
 }
 
 }  // namespace
@@ -233,20 +228,23 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec, Proc
   auto err = make_pipe();
   if (!err) return err.error();
 
-  for (auto [pipe, file] : {std::pair{&out.value(), &spec.stdout_log}, std::pair{&err.value(), &spec.stderr_log}}) {
-    auto logger = spawn_log_helper(log_helper_, pipe->read.get(), *file, spec.log_max_size, spec.log_keep,
-                                   devnull.get());
-    if (!logger) return logger.error();
-    pipe->read.reset();  // only the helper reads; our copy would keep the pipe open
-  }
-
+  // The app first: its exec is what a restart waits for. Until the helper runs, its
+  // output waits in the pipes.
   SpawnSetup setup;
   setup.new_session_with_clean_signals();
-  setup.stdio({devnull.get(), out->write.get(), err->write.get()});
+  setup.fds({devnull.get(), out->write.get(), err->write.get()});
   setup.chdir(spec.working_dir);
   auto pid = setup.run(spec.argv, spec.env);
-  // On failure our write ends close here, the helpers see EOF and exit.
-  if (!pid) return pid.error();
+  if (!pid) return pid.error();  // our pipe ends close on return; nothing else started
+  out->write.reset();  // only the app writes: the helper must see EOF when the app's group is gone
+  err->write.reset();
+
+  auto helper = spawn_log_helper(log_helper_, out->read.get(), err->read.get(), spec, devnull.get());
+  if (!helper) {
+    // An app nobody reads would block on a full pipe: do not leave it running.
+    ::kill(-*pid, SIGKILL);
+    return Error{"spawn_failed", "cannot start the log helper: " + helper.error().message};
+  }
   return std::unique_ptr<Process>(std::make_unique<PosixProcess>(*pid, reaper_, observer));
 }
 

@@ -1,6 +1,7 @@
 #include "launcher/rotating_log.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,25 +69,46 @@ Status RotatingLog::append(std::string_view data) {
   return ok_status();
 }
 
-int run_log_helper(int in_fd, const fs::path& path, std::uint64_t max_size, int keep) {
-  RotatingLog log(path, max_size, keep);
-  if (auto s = log.open(); !s) {
-    std::fprintf(stderr, "agentron-log: %s\n", s.error().message.c_str());
-    return 1;
-  }
-  char buffer[64 * 1024];
-  bool reported = false;
-  for (;;) {
-    ssize_t n = ::read(in_fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return 0;  // EOF: every writer (the instance and its group) is gone
-    auto s = log.write(std::string_view(buffer, static_cast<size_t>(n)));
-    // Keep draining on a write error (disk full): a blocked pipe would stall the app.
-    if (!s && !reported) {
-      std::fprintf(stderr, "agentron-log: %s\n", s.error().message.c_str());
-      reported = true;
+int run_log_helper(int out_fd, const fs::path& out_path, int err_fd, const fs::path& err_path,
+                   std::uint64_t max_size, int keep) {
+  struct Stream {
+    int fd;
+    RotatingLog log;
+    bool reported = false;
+  };
+  Stream streams[2] = {{out_fd, RotatingLog(out_path, max_size, keep)}, {err_fd, RotatingLog(err_path, max_size, keep)}};
+  for (auto& s : streams) {
+    if (auto status = s.log.open(); !status) {
+      std::fprintf(stderr, "agentron-log: %s\n", status.error().message.c_str());
+      return 1;
     }
   }
+  char buffer[64 * 1024];
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  int open_streams = 2;
+  while (open_streams > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) {  // EOF: every writer (the instance and its group) is gone
+        fds[i].fd = -1;
+        --open_streams;
+        continue;
+      }
+      auto status = streams[i].log.write(std::string_view(buffer, static_cast<size_t>(n)));
+      // Keep draining on a write error (disk full): a blocked pipe would stall the app.
+      if (!status && !streams[i].reported) {
+        std::fprintf(stderr, "agentron-log: %s\n", status.error().message.c_str());
+        streams[i].reported = true;
+      }
+    }
+  }
+  return 0;
 }
 
 }  // namespace agentron

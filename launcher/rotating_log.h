@@ -31,7 +31,9 @@ class RotatingLog {
   std::uint64_t size_ = 0;
 };
 
-// The agentron-log helper: copies `in_fd` to a RotatingLog until EOF. Returns an exit code.
-int run_log_helper(int in_fd, const std::filesystem::path& path, std::uint64_t max_size, int keep);
+// The agentron-log helper: copies each fd to its own RotatingLog until both reach
+// EOF. Returns an exit code.
+int run_log_helper(int out_fd, const std::filesystem::path& out_path, int err_fd,
+                   const std::filesystem::path& err_path, std::uint64_t max_size, int keep);
 
 }  // namespace agentron

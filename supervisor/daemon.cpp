@@ -81,6 +81,11 @@ class Daemon {
       fs::create_directories(config_.app.data_dir, ec);
       if (ec) return Error{"mkdir_failed", "cannot create data dir " + config_.app.data_dir.string() + ": " + ec.message()};
     }
+    fs::path helper = executable_dir() / "agentron-log";
+    if (::access(helper.c_str(), X_OK) != 0) {
+      return errno_error("install_broken", "cannot run the log helper " + helper.string() +
+                                               " (it is installed beside agentron-supervisor)", errno);
+    }
     fs::path state = state_dir(config_.app);
     if (auto s = make_private_dir(state); !s) return s;
     if (auto s = make_private_dir(state / "instances"); !s) return s;
@@ -101,8 +106,6 @@ class Daemon {
   }
 
   SpawnSpec spawn_spec(const std::string& id) {
-    fs::path instances = state_dir(config_.app) / "instances";
-    prune_instance_dirs(instances, config_.app.keep_instances, id);
     std::error_code ec;
     fs::create_directories(instance_paths(config_.app, id).dir, ec);
     return make_spawn_spec(config_, config_.app.release, id, current_environment());
@@ -126,6 +129,8 @@ class Daemon {
         // Until readiness probes exist, "started" is as ready as the supervisor can tell.
         if (!notified_ready_) sd_notify("READY=1");
         notified_ready_ = true;
+        // After the start, not before: a restart waits for nothing but the exec.
+        prune_instance_dirs(state_dir(config_.app) / "instances", config_.app.keep_instances, s.instance_id);
         break;
       case InstanceState::backoff:
         spdlog::warn("{}; restarting in {} (restart {})", s.reason,
