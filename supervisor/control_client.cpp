@@ -8,16 +8,21 @@
 #include <cstring>
 
 #include "launcher/unique_fd.h"
+#include "supervisor/socket_path.h"
 
 namespace agentron {
 
 Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const nlohmann::json& request) {
+  std::error_code ec;
+  if (!std::filesystem::exists(socket_path, ec)) {
+    return Error{"not_running", "no agentron-supervisor is running here (" + socket_path.string() +
+                                    " does not exist); start one with `agentron-supervisor run`"};
+  }
+  auto address = socket_address(socket_path);
+  if (!address) return address.error();
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (socket_path.string().size() >= sizeof addr.sun_path) {
-    return Error{"bad_path", "control socket path too long: " + socket_path.string()};
-  }
-  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
+  std::strncpy(addr.sun_path, address->path.c_str(), sizeof addr.sun_path - 1);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return errno_error("socket_failed", "socket", errno);
   timeval timeout{10, 0};

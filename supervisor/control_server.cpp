@@ -8,6 +8,8 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "supervisor/socket_path.h"
+
 namespace agentron {
 namespace {
 
@@ -80,11 +82,13 @@ Result<std::unique_ptr<ControlServer>> ControlServer::listen(asio::io_context& i
   std::unique_ptr<ControlServer> server(new ControlServer(io, socket_path, std::move(handler)));
   std::error_code fs_ec;
   std::filesystem::remove(socket_path, fs_ec);
+  auto address = socket_address(socket_path);
+  if (!address) return address.error();
   boost::system::error_code ec;
   server->acceptor_.open(local(), ec);
   // umask makes the socket 0600 from the moment it exists, not after a chmod.
   mode_t old_mask = ::umask(0177);
-  if (!ec) server->acceptor_.bind(local::endpoint(socket_path.string()), ec);
+  if (!ec) server->acceptor_.bind(local::endpoint(address->path), ec);
   ::umask(old_mask);
   if (!ec) server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{"control_socket_failed", "cannot listen on " + socket_path.string() + ": " + ec.message()};

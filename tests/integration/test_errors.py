@@ -70,3 +70,14 @@ def test_control_socket_and_state_dir_are_private(supervisor):
     state = s.data_dir / ".supervisor"
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(state / "control.sock").st_mode) == 0o600
+
+
+def test_a_data_dir_deeper_than_a_socket_path_still_has_a_control_socket(supervisor):
+    s = supervisor(start=False)
+    deep = s.tmp / ("d" * 60) / ("e" * 60)
+    s.config.write_text(s.config.read_text().replace(str(s.data_dir), str(deep)))
+    s.data_dir = deep
+    s.start()
+    pid, _ = s.started_pid()
+    assert len(str(deep / ".supervisor" / "control.sock")) > 108
+    assert s.status()["pid"] == pid
