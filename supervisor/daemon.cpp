@@ -17,6 +17,7 @@
 #include "supervisor/control_server.h"
 #include "supervisor/data_dir_lock.h"
 #include "supervisor/instance_controller.h"
+#include "supervisor/instance_record.h"
 #include "supervisor/sd_notify.h"
 #include "supervisor/status_json.h"
 
@@ -92,6 +93,15 @@ class Daemon {
     auto lock = DataDirLock::acquire(state);
     if (!lock) return lock.error();
     lock_.emplace(std::move(lock.value()));
+    if (auto orphan = live_recorded_instance(state)) {
+      // Two Agentrons on one data dir would both write the DB and both run the
+      // scheduler (DESIGN §4): never start a second one next to a survivor.
+      return Error{"instance_still_running",
+                   "instance " + orphan->instance_id + " (pid " + std::to_string(orphan->pid) +
+                       "), started by an earlier supervisor that did not stop it, is still running on data dir " +
+                       config_.app.data_dir.string() + "; stop it first (kill -TERM -" +
+                       std::to_string(orphan->pid) + " stops its whole process group), then start the supervisor again"};
+    }
 
     auto control = ControlServer::listen(io_, state / "control.sock",
                                          [this](const nlohmann::json& request) { return handle(request); });
@@ -125,6 +135,10 @@ class Daemon {
   void log_change(const InstanceStatus& s) {
     switch (s.state) {
       case InstanceState::running:
+        // Recorded before it is announced: whoever saw "started" can rely on the record.
+        if (auto ticks = process_start_ticks(s.pid)) {
+          write_instance_record(state_dir(config_.app), {s.instance_id, s.pid, *ticks});
+        }
         spdlog::info("instance {} started, pid {}", s.instance_id, s.pid);
         // Until readiness probes exist, "started" is as ready as the supervisor can tell.
         if (!notified_ready_) sd_notify("READY=1");
@@ -136,8 +150,10 @@ class Daemon {
         spdlog::warn("{}; restarting in {} (restart {})", s.reason,
                      format_duration(std::chrono::round<std::chrono::milliseconds>(s.next_restart_in)),
                      s.restart_count);
+        remove_instance_record(state_dir(config_.app));
         break;
       case InstanceState::failed:
+        remove_instance_record(state_dir(config_.app));
         spdlog::error("app failed, not restarting: {}. Fix the app, then send SIGHUP or restart the supervisor",
                       s.reason);
         break;
@@ -146,6 +162,7 @@ class Daemon {
         break;
       case InstanceState::stopped:
         spdlog::info("instance {}: {}", s.instance_id, s.reason);
+        remove_instance_record(state_dir(config_.app));
         break;
     }
   }

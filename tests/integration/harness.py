@@ -127,7 +127,9 @@ class Supervisor:
 
     def wait_exit(self, timeout=10):
         code = self.proc.wait(timeout=timeout)
-        while self._read_available(1) is not None:  # the rest of its log, up to EOF
+        # The rest of its log, up to EOF. An app's log helper may still hold the pipe
+        # (it shares the supervisor's stderr), so stop at the first quiet moment.
+        while self._read_available(0.2):
             pass
         return code
 
@@ -140,7 +142,8 @@ class Supervisor:
                 self.proc.kill()
                 self.proc.wait()
         if self.proc:
-            self._read_available(0)
+            while self._read_available(0):
+                pass
 
     # -- logs ------------------------------------------------------------------
     def _read_available(self, timeout):

@@ -2,15 +2,21 @@
 from harness import wait_pid_gone
 
 
-def environ_of(pid):
+def read_environ(pid):
     with open(f"/proc/{pid}/environ", "rb") as f:
         return dict(e.decode().split("=", 1) for e in f.read().split(b"\0") if b"=" in e)
+
+
+def environ_of(s, pid):
+    """The instance's environment. posix_spawn returns as soon as the exec has replaced
+    the memory map, a moment before the kernel publishes the new environ: wait for it."""
+    return s.wait_until(lambda: read_environ(pid), timeout=5, what=f"/proc/{pid}/environ")
 
 
 def test_pinned_data_dir_overrides_the_supervisors_own(supervisor):
     s = supervisor(env={"AGENTRON_DATA_DIR": "/tmp/somewhere-else", "PORT": "1"})
     pid, _ = s.started_pid()
-    env = environ_of(pid)
+    env = environ_of(s, pid)
     assert env["AGENTRON_DATA_DIR"] == str(s.data_dir)
     assert env["AGENTRON_DATA_DIR"].startswith("/")
     assert env["PORT"] == str(s.port)
@@ -28,7 +34,7 @@ def test_relative_data_dir_resolves_against_the_config_folder(supervisor):
     s = supervisor(start=False, app={"data_dir": "rel-data"})
     s.start()
     pid, _ = s.started_pid()
-    assert environ_of(pid)["AGENTRON_DATA_DIR"] == str(s.tmp / "rel-data")
+    assert environ_of(s, pid)["AGENTRON_DATA_DIR"] == str(s.tmp / "rel-data")
 
 
 def test_placeholders_expand_in_command_and_env(supervisor):

@@ -1,0 +1,54 @@
+#include "supervisor/instance_record.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace agentron {
+namespace fs = std::filesystem;
+
+namespace {
+fs::path record_path(const fs::path& state_dir) { return state_dir / "current.json"; }
+}  // namespace
+
+std::optional<unsigned long long> process_start_ticks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');  // the command name may itself contain spaces and ')'
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string state;
+  fields >> state;  // field 3
+  if (state == "Z" || state == "X") return std::nullopt;
+  std::string skip;
+  for (int field = 4; field < 22; ++field) fields >> skip;
+  unsigned long long ticks = 0;
+  if (!(fields >> ticks)) return std::nullopt;
+  return ticks;
+}
+
+void write_instance_record(const fs::path& state_dir, const InstanceRecord& record) {
+  nlohmann::json j = {{"instance_id", record.instance_id}, {"pid", record.pid}, {"start_ticks", record.start_ticks}};
+  fs::path tmp = record_path(state_dir).string() + ".tmp";
+  std::ofstream(tmp) << j.dump() << "\n";
+  std::error_code ec;
+  fs::rename(tmp, record_path(state_dir), ec);
+}
+
+void remove_instance_record(const fs::path& state_dir) {
+  std::error_code ec;
+  fs::remove(record_path(state_dir), ec);
+}
+
+std::optional<InstanceRecord> live_recorded_instance(const fs::path& state_dir) {
+  std::ifstream in(record_path(state_dir));
+  if (!in) return std::nullopt;
+  auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j["pid"].is_number_integer() || !j["start_ticks"].is_number_unsigned()) return std::nullopt;
+  InstanceRecord record{j.value("instance_id", ""), j["pid"].get<pid_t>(), j["start_ticks"].get<unsigned long long>()};
+  auto ticks = process_start_ticks(record.pid);
+  if (!ticks || *ticks != record.start_ticks) return std::nullopt;
+  return record;
+}
+
+}  // namespace agentron

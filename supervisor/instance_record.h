@@ -1,0 +1,30 @@
+// .supervisor/current.json: which instance this data dir's supervisor has running,
+// by pid *and* start time (a pid alone may have been reused). Written when an
+// instance starts, removed when it is gone. A supervisor that finds a record whose
+// process still runs knows an earlier supervisor died and left its app serving.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace agentron {
+
+struct InstanceRecord {
+  std::string instance_id;
+  pid_t pid = 0;
+  unsigned long long start_ticks = 0;  // /proc/<pid>/stat field 22
+};
+
+// The start time of a live (non-zombie) process, or nullopt if there is none.
+std::optional<unsigned long long> process_start_ticks(pid_t pid);
+
+void write_instance_record(const std::filesystem::path& state_dir, const InstanceRecord& record);
+void remove_instance_record(const std::filesystem::path& state_dir);
+
+// The recorded instance if it still runs (same pid, same start time); else nullopt.
+std::optional<InstanceRecord> live_recorded_instance(const std::filesystem::path& state_dir);
+
+}  // namespace agentron
