@@ -79,6 +79,19 @@ def wait_pid_gone(pid, timeout):
         os.close(fd)
 
 
+def poll_until(condition, timeout, what, interval=0.02):
+    """For a condition with no event to wait on (a row count in someone else's DB):
+    re-check every `interval` until true, failing after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        select.select([], [], [], interval)
+
+
 def http_get(port, path, timeout=2):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
         return r.status, r.read()
