@@ -7,14 +7,11 @@ namespace agentron {
 
 int cmd_config_check(const std::string& config_flag) {
   ConfigSource source = find_config_source(config_flag);
-  ConfigResult loaded = source.load();
-  if (!loaded.config) {
-    print_config_errors(loaded);
-    return kExitConfig;
-  }
-  for (const auto& w : loaded.config->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  std::optional<Config> config = load_or_report(source);
+  if (!config) return kExitConfig;
+  for (const auto& w : config->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (source.path.empty()) std::fprintf(stderr, "note: using %s\n", source.describe().c_str());
-  std::fputs(to_toml(*loaded.config).c_str(), stdout);
+  std::fputs(to_toml(*config).c_str(), stdout);
   return kExitOk;
 }
 

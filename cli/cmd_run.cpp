@@ -8,13 +8,10 @@ namespace agentron {
 
 int cmd_run(const std::string& config_flag) {
   ConfigSource source = find_config_source(config_flag);
-  ConfigResult loaded = source.load();
-  if (!loaded.config) {
-    print_config_errors(loaded);
-    return kExitConfig;
-  }
+  std::optional<Config> config = load_or_report(source);
+  if (!config) return kExitConfig;
   if (source.path.empty()) spdlog::warn("using {}", source.describe());
-  return run_daemon(std::move(*loaded.config), [source] { return source.load(); });
+  return run_daemon(std::move(*config), [source] { return source.load(); });
 }
 
 }  // namespace agentron

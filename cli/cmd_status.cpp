@@ -13,10 +13,14 @@ namespace {
 std::string human_duration(double seconds) {
   long s = static_cast<long>(seconds);
   char buf[64];
-  if (s >= 86400) std::snprintf(buf, sizeof buf, "%ldd %ldh %ldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
-  else if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh %ldm %lds", s / 3600, s % 3600 / 60, s % 60);
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%ldm %lds", s / 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+  if (s >= 86400)
+    std::snprintf(buf, sizeof buf, "%ldd %ldh %ldm", s / 86400, s % 86400 / 3600, s % 3600 / 60);
+  else if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh %ldm %lds", s / 3600, s % 3600 / 60, s % 60);
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm %lds", s / 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
   return buf;
 }
 
@@ -35,7 +39,8 @@ void print_human(const nlohmann::json& d) {
     row("pid:", std::to_string(d["pid"].get<long>()) + " (instance " + text(d, "instance_id") + ")");
     row("uptime:", human_duration(d.value("uptime_seconds", 0.0)));
   }
-  if (d.contains("next_restart_in_seconds")) row("restart in:", human_duration(d["next_restart_in_seconds"].get<double>()));
+  if (d.contains("next_restart_in_seconds"))
+    row("restart in:", human_duration(d["next_restart_in_seconds"].get<double>()));
   row("restarts:", std::to_string(d.value("restart_count", 0)));
   row("last exit:", d["last_exit"].is_object() ? text(d["last_exit"], "description") : "none");
   row("reason:", text(d, "reason"));
@@ -50,13 +55,12 @@ void print_human(const nlohmann::json& d) {
 int cmd_status(const std::string& config_flag, const std::string& data_dir_flag, bool json) {
   std::filesystem::path data_dir = data_dir_flag;
   if (data_dir.empty()) {
-    ConfigResult loaded = find_config_source(config_flag).load();
-    if (!loaded.config) {
-      print_config_errors(loaded);
+    std::optional<Config> config = load_or_report(find_config_source(config_flag));
+    if (!config) {
       std::fprintf(stderr, "(to reach a running supervisor anyway, pass --data-dir)\n");
       return kExitConfig;
     }
-    data_dir = loaded.config->app.data_dir;
+    data_dir = config->app.data_dir;
   }
   AppConfig app;
   app.data_dir = std::filesystem::absolute(data_dir);
@@ -71,8 +75,10 @@ int cmd_status(const std::string& config_flag, const std::string& data_dir_flag,
     std::fprintf(stderr, "%s\n", r["error"].value("message", "request failed").c_str());
     return kExitFailure;
   }
-  if (json) std::printf("%s\n", r["data"].dump(2).c_str());
-  else print_human(r["data"]);
+  if (json)
+    std::printf("%s\n", r["data"].dump(2).c_str());
+  else
+    print_human(r["data"]);
   return kExitOk;
 }
 

@@ -13,7 +13,9 @@ std::string demo_config_toml() {
   return "# embedded demo config: the bundled test app, supervised with the default policy\n"
          "[app]\n"
          "data_dir = 'agentron-demo-data'\n"
-         "release  = '" + bin + "'\n"
+         "release  = '" +
+         bin +
+         "'\n"
          "command  = ['{release}/agentron-fixture']\n"
          "working_dir = '{data_dir}'\n"
          "env      = { HOSTNAME = '127.0.0.1' }\n"
@@ -35,9 +37,13 @@ std::string ConfigSource::describe() const {
          "no ./agentron-supervisor.toml)";
 }
 
-void print_config_errors(const ConfigResult& result) {
+std::optional<Config> load_or_report(const ConfigSource& source) {
+  ConfigResult result = source.load();
   for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
-  std::fprintf(stderr, "config has %zu error(s); nothing was started or changed\n", result.errors.size());
+  if (!result.config) {
+    std::fprintf(stderr, "config has %zu error(s); nothing was started or changed\n", result.errors.size());
+  }
+  return std::move(result.config);
 }
 
 }  // namespace agentron

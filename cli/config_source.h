@@ -3,6 +3,7 @@
 // demo config (the bundled test app on ./agentron-demo-data).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "config/config.h"
@@ -20,7 +21,8 @@ ConfigSource find_config_source(const std::string& flag_value);
 // The embedded demo config, with the fixture app next to this executable.
 std::string demo_config_toml();
 
-// Prints every error as file:line:column: message on stderr.
-void print_config_errors(const ConfigResult& result);
+// Loads the config; on errors prints each as file:line:column: message on stderr and
+// returns nullopt (the caller exits with kExitConfig).
+std::optional<Config> load_or_report(const ConfigSource& source);
 
 }  // namespace agentron

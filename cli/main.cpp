@@ -1,9 +1,9 @@
 // agentron-supervisor: argument parsing only; every verb lives in cli/cmd_*.cpp.
 #include <fcntl.h>
-
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 
@@ -27,13 +27,15 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
 
   CLI::App app{"agentron-supervisor: runs Agentron on a pinned data dir, restarts it on crash, stops it cleanly"};
+  app.set_version_flag("--version", AGENTRON_VERSION);
   app.require_subcommand(1);
   std::string config;
   std::string data_dir;
   bool json = false;
 
   auto* run = app.add_subcommand("run", "run the supervisor in the foreground");
-  run->add_option("--config,-c", config, "config file (default: $AGENTRON_SUPERVISOR_CONFIG, ./agentron-supervisor.toml)");
+  run->add_option("--config,-c", config,
+                  "config file (default: $AGENTRON_SUPERVISOR_CONFIG, ./agentron-supervisor.toml)");
 
   auto* status = app.add_subcommand("status", "show the app's state, pid, uptime, restarts and last exit");
   status->add_option("--config,-c", config, "config file naming the data dir");

@@ -24,11 +24,16 @@ std::optional<Duration> parse_duration(std::string_view text) {
   std::string_view unit;
   if (!split_number(text, number, unit)) return std::nullopt;
   double ns_per_unit = 0;
-  if (unit == "ms") ns_per_unit = 1e6;
-  else if (unit == "s") ns_per_unit = 1e9;
-  else if (unit == "m") ns_per_unit = 60e9;
-  else if (unit == "h") ns_per_unit = 3600e9;
-  else return std::nullopt;
+  if (unit == "ms")
+    ns_per_unit = 1e6;
+  else if (unit == "s")
+    ns_per_unit = 1e9;
+  else if (unit == "m")
+    ns_per_unit = 60e9;
+  else if (unit == "h")
+    ns_per_unit = 3600e9;
+  else
+    return std::nullopt;
   double ns = number * ns_per_unit;
   if (ns > 1e18) return std::nullopt;  // beyond ~31 years: certainly a typo
   return Duration(static_cast<std::int64_t>(std::llround(ns)));
@@ -49,11 +54,16 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   std::string_view unit;
   if (!split_number(text, number, unit)) return std::nullopt;
   double factor = 0;
-  if (unit.empty() || unit == "B") factor = 1;
-  else if (unit == "KiB") factor = 1024.0;
-  else if (unit == "MiB") factor = 1024.0 * 1024;
-  else if (unit == "GiB") factor = 1024.0 * 1024 * 1024;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    factor = 1;
+  else if (unit == "KiB")
+    factor = 1024.0;
+  else if (unit == "MiB")
+    factor = 1024.0 * 1024;
+  else if (unit == "GiB")
+    factor = 1024.0 * 1024 * 1024;
+  else
+    return std::nullopt;
   double bytes = number * factor;
   if (bytes > 1e18) return std::nullopt;
   return static_cast<std::uint64_t>(std::llround(bytes));

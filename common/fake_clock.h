@@ -36,8 +36,8 @@ class FakeClock : public Clock {
 
   // Number of timers still armed (not fired, not cancelled).
   size_t pending() const {
-    return static_cast<size_t>(std::count_if(entries_.begin(), entries_.end(),
-                                             [](const auto& e) { return !e->cancelled; }));
+    return static_cast<size_t>(
+        std::count_if(entries_.begin(), entries_.end(), [](const auto& e) { return !e->cancelled; }));
   }
 
  private:

@@ -18,10 +18,13 @@ namespace fs = std::filesystem;
 // Sections of DESIGN §9 that later versions implement. Until then they are accepted
 // with a warning, so a full config file does not stop the supervisor from starting.
 const std::vector<std::string> kPlannedSections = {"health", "backup", "fork", "handover", "proxy", "control"};
-const std::vector<std::string> kSections = {"app", "restart", "health", "backup", "fork", "handover", "proxy", "control"};
+const std::vector<std::string> kSections = {"app",  "restart",  "health", "backup",
+                                            "fork", "handover", "proxy",  "control"};
 
 void read_app(SectionReader& r, const fs::path& base, AppConfig& app) {
-  if (!r.has("data_dir")) r.error_at("data_dir", "[app] data_dir is required: the pinned AGENTRON_DATA_DIR, e.g. data_dir = \"/var/lib/agentron/data\"");
+  if (!r.has("data_dir"))
+    r.error_at("data_dir",
+               "[app] data_dir is required: the pinned AGENTRON_DATA_DIR, e.g. data_dir = \"/var/lib/agentron/data\"");
   r.path("data_dir", app.data_dir, base);
   app.release = base;
   r.path("release", app.release, base);
@@ -35,8 +38,10 @@ void read_app(SectionReader& r, const fs::path& base, AppConfig& app) {
   r.integer("log_keep", app.log_keep, 0, 1000);
   r.integer("keep_instances", app.keep_instances, 1, 100000);
 
-  if (!r.has("command")) r.error_at("command", "[app] command is required, e.g. command = [\"node\", \"{release}/server.js\"]");
-  else if (app.command.empty()) r.error_at("command", "[app] command must name a program: it is empty");
+  if (!r.has("command"))
+    r.error_at("command", "[app] command is required, e.g. command = [\"node\", \"{release}/server.js\"]");
+  else if (app.command.empty())
+    r.error_at("command", "[app] command must name a program: it is empty");
   for (const auto& arg : app.command) {
     if (auto problem = check_placeholders(arg)) r.error_at("command", "[app] command: " + *problem);
   }
@@ -44,7 +49,8 @@ void read_app(SectionReader& r, const fs::path& base, AppConfig& app) {
   for (const auto& [name, value] : app.env) {
     if (auto problem = check_placeholders(value)) r.error_at("env", "[app] env." + name + ": " + *problem);
     if (name == "AGENTRON_DATA_DIR") {
-      r.error_at("env", "[app] env.AGENTRON_DATA_DIR cannot be set here: the supervisor always pins it to [app] data_dir");
+      r.error_at("env",
+                 "[app] env.AGENTRON_DATA_DIR cannot be set here: the supervisor always pins it to [app] data_dir");
     } else if (name == "PORT" || name == "AGENTRON_INSTANCE_ID" || name == "AGENTRON_VERIFICATION_FILE" ||
                name == "AGENTRON_RELEASE_COMMIT") {
       r.error_at("env", "[app] env." + name + " is set by the supervisor for every instance; remove it" +
@@ -52,16 +58,21 @@ void read_app(SectionReader& r, const fs::path& base, AppConfig& app) {
     }
   }
   if (app.data_dir == "/") r.error_at("data_dir", "[app] data_dir must not be the root directory");
-  if (app.log_max_size != 0 && app.log_max_size < 4096) r.error_at("log_max_size", "[app] log_max_size must be 0 (no rotation) or at least 4KiB");
+  if (app.log_max_size != 0 && app.log_max_size < 4096)
+    r.error_at("log_max_size", "[app] log_max_size must be 0 (no rotation) or at least 4KiB");
 }
 
 void read_restart(SectionReader& r, RestartConfig& restart) {
   std::string policy = to_string(restart.policy);
   r.string("policy", policy);
-  if (policy == "always") restart.policy = RestartPolicyKind::always;
-  else if (policy == "on-failure") restart.policy = RestartPolicyKind::on_failure;
-  else if (policy == "never") restart.policy = RestartPolicyKind::never;
-  else r.error_at("policy", "[restart] policy = \"" + policy + "\" is not one of always, on-failure, never");
+  if (policy == "always")
+    restart.policy = RestartPolicyKind::always;
+  else if (policy == "on-failure")
+    restart.policy = RestartPolicyKind::on_failure;
+  else if (policy == "never")
+    restart.policy = RestartPolicyKind::never;
+  else
+    r.error_at("policy", "[restart] policy = \"" + policy + "\" is not one of always, on-failure, never");
   r.duration("backoff_initial", restart.backoff_initial);
   r.number("backoff_factor", restart.backoff_factor, 1.0, 100.0);
   r.duration("backoff_max", restart.backoff_max);
@@ -75,8 +86,8 @@ void read_restart(SectionReader& r, RestartConfig& restart) {
   }
 }
 
-void read_document(const toml::table& root, const std::string& file, const fs::path& base,
-                   Config& config, std::vector<ConfigError>& errors) {
+void read_document(const toml::table& root, const std::string& file, const fs::path& base, Config& config,
+                   std::vector<ConfigError>& errors) {
   for (auto&& [key, node] : root) {
     std::string name(key.str());
     bool known = std::find(kSections.begin(), kSections.end(), name) != kSections.end();
@@ -88,12 +99,16 @@ void read_document(const toml::table& root, const std::string& file, const fs::p
     } else if (!node.is_table()) {
       errors.push_back(error_at_source(file, node.source(), "'" + name + "' must be a section: write [" + name + "]"));
     } else if (std::find(kPlannedSections.begin(), kPlannedSections.end(), name) != kPlannedSections.end()) {
-      config.warnings.push_back(error_at_source(file, key.source(), "[" + name + "] is not implemented by this version yet; its keys are ignored").to_string());
+      config.warnings.push_back(
+          error_at_source(file, key.source(),
+                          "[" + name + "] is not implemented by this version yet; its keys are ignored")
+              .to_string());
     }
   }
   const toml::table* app = root.get_as<toml::table>("app");
   if (!app) {
-    errors.push_back(ConfigError{file, 1, 1, "missing [app] section with data_dir and command (see docs/configuration.md)"});
+    errors.push_back(
+        ConfigError{file, 1, 1, "missing [app] section with data_dir and command (see docs/configuration.md)"});
   }
   SectionReader app_reader(app, "app", file, errors);
   read_app(app_reader, base, config.app);
@@ -106,14 +121,18 @@ void read_document(const toml::table& root, const std::string& file, const fs::p
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
+    if (c == '"' || c == '\\')
+      out += '\\', out += c;
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
     else if (static_cast<unsigned char>(c) < 0x20) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
-    } else out += c;
+    } else
+      out += c;
   }
   return out + "\"";
 }
@@ -154,7 +173,8 @@ ConfigResult load_config_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     ConfigResult result;
-    result.errors.push_back(ConfigError{path.string(), 1, 1, std::string("cannot read config file: ") + std::strerror(errno)});
+    result.errors.push_back(
+        ConfigError{path.string(), 1, 1, std::string("cannot read config file: ") + std::strerror(errno)});
     return result;
   }
   std::stringstream text;

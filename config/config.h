@@ -27,8 +27,8 @@ struct AppConfig {
   int stop_signal = SIGTERM;
   Duration stop_timeout = std::chrono::seconds(10);
   std::uint64_t log_max_size = 10 * 1024 * 1024;  // per stdout.log / stderr.log
-  int log_keep = 5;                                // rotated files kept: .1 … .N
-  int keep_instances = 20;                         // instances/<id>/ folders kept
+  int log_keep = 5;                               // rotated files kept: .1 … .N
+  int keep_instances = 20;                        // instances/<id>/ folders kept
 };
 
 struct RestartConfig {
@@ -42,8 +42,8 @@ struct RestartConfig {
 };
 
 struct Config {
-  std::string source;                 // the file it came from, or "<embedded demo config>"
-  std::filesystem::path base_dir;     // relative paths were resolved against this
+  std::string source;              // the file it came from, or "<embedded demo config>"
+  std::filesystem::path base_dir;  // relative paths were resolved against this
   AppConfig app;
   RestartConfig restart;
   std::vector<std::string> warnings;  // "file:line:column: ..." — valid, but worth saying
@@ -64,8 +64,7 @@ struct ConfigResult {
   std::optional<Config> config;
   std::vector<ConfigError> errors;
 };
-ConfigResult parse_config(const std::string& text, const std::string& source,
-                          const std::filesystem::path& base_dir);
+ConfigResult parse_config(const std::string& text, const std::string& source, const std::filesystem::path& base_dir);
 
 // Reads and parses a file. An unreadable file is one error at line 1 column 1.
 ConfigResult load_config_file(const std::filesystem::path& path);

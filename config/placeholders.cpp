@@ -30,8 +30,7 @@ std::optional<std::string> walk(std::string_view text, OnLiteral literal, OnPlac
       bool known = false;
       for (auto n : kNames) known = known || n == name;
       if (!known) {
-        return "unknown placeholder {" + std::string(name) +
-               "}; known: {release}, {port}, {data_dir}, {instance_id}";
+        return "unknown placeholder {" + std::string(name) + "}; known: {release}, {port}, {data_dir}, {instance_id}";
       }
       placeholder(name);
       i = close + 1;
@@ -50,7 +49,8 @@ std::optional<std::string> walk(std::string_view text, OnLiteral literal, OnPlac
 }  // namespace
 
 std::optional<std::string> check_placeholders(std::string_view text) {
-  return walk(text, [](std::string_view) {}, [](std::string_view) {});
+  return walk(
+      text, [](std::string_view) {}, [](std::string_view) {});
 }
 
 std::string expand_placeholders(std::string_view text, const PlaceholderValues& values) {

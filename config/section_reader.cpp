@@ -8,11 +8,9 @@
 
 namespace agentron {
 
-ConfigError error_at_source(const std::string& file, const toml::source_region& where,
-                            std::string message) {
+ConfigError error_at_source(const std::string& file, const toml::source_region& where, std::string message) {
   return ConfigError{file, static_cast<int>(std::max<toml::source_index>(where.begin.line, 1)),
-                     static_cast<int>(std::max<toml::source_index>(where.begin.column, 1)),
-                     std::move(message)};
+                     static_cast<int>(std::max<toml::source_index>(where.begin.column, 1)), std::move(message)};
 }
 
 SectionReader::SectionReader(const toml::table* table, std::string section, std::string file,
@@ -42,12 +40,13 @@ void SectionReader::type_error(const std::string& key, const toml::node* node, c
 void SectionReader::string(const std::string& key, std::string& out) {
   const toml::node* node = take(key);
   if (!node) return;
-  if (auto v = node->value_exact<std::string>()) out = *v;
-  else type_error(key, node, "a string");
+  if (auto v = node->value_exact<std::string>())
+    out = *v;
+  else
+    type_error(key, node, "a string");
 }
 
-void SectionReader::path(const std::string& key, std::filesystem::path& out,
-                         const std::filesystem::path& base) {
+void SectionReader::path(const std::string& key, std::filesystem::path& out, const std::filesystem::path& base) {
   std::string text;
   const toml::node* node = table_ ? table_->get(key) : nullptr;
   string(key, text);
@@ -66,8 +65,8 @@ void SectionReader::integer(const std::string& key, int& out, long long min, lon
   auto v = node->value_exact<int64_t>();
   if (!v) return type_error(key, node, "an integer");
   if (*v < min || *v > max) {
-    return error_at_node(node, "[" + section_ + "] " + key + " = " + std::to_string(*v) +
-                                   " is out of range " + std::to_string(min) + ".." + std::to_string(max));
+    return error_at_node(node, "[" + section_ + "] " + key + " = " + std::to_string(*v) + " is out of range " +
+                                   std::to_string(min) + ".." + std::to_string(max));
   }
   out = static_cast<int>(*v);
 }
@@ -76,12 +75,14 @@ void SectionReader::number(const std::string& key, double& out, double min, doub
   const toml::node* node = take(key);
   if (!node) return;
   std::optional<double> v;
-  if (auto d = node->value_exact<double>()) v = *d;
-  else if (auto i = node->value_exact<int64_t>()) v = static_cast<double>(*i);
+  if (auto d = node->value_exact<double>())
+    v = *d;
+  else if (auto i = node->value_exact<int64_t>())
+    v = static_cast<double>(*i);
   if (!v) return type_error(key, node, "a number");
   if (!std::isfinite(*v) || *v < min || *v > max) {
-    return error_at_node(node, "[" + section_ + "] " + key + " is out of range " +
-                                   std::to_string(min) + ".." + std::to_string(max));
+    return error_at_node(
+        node, "[" + section_ + "] " + key + " is out of range " + std::to_string(min) + ".." + std::to_string(max));
   }
   out = *v;
 }

@@ -18,8 +18,7 @@ namespace agentron {
 class SectionReader {
  public:
   // `table` may be null (section absent): every getter then keeps its default.
-  SectionReader(const toml::table* table, std::string section, std::string file,
-                std::vector<ConfigError>& errors);
+  SectionReader(const toml::table* table, std::string section, std::string file, std::vector<ConfigError>& errors);
 
   bool has(const std::string& key);
   void string(const std::string& key, std::string& out);
@@ -49,7 +48,6 @@ class SectionReader {
   std::vector<std::string> known_;
 };
 
-ConfigError error_at_source(const std::string& file, const toml::source_region& where,
-                            std::string message);
+ConfigError error_at_source(const std::string& file, const toml::source_region& where, std::string message);
 
 }  // namespace agentron

@@ -1,8 +1,8 @@
 #include "config/signals.h"
 
 #include <algorithm>
-#include <csignal>
 #include <cctype>
+#include <csignal>
 #include <cstring>
 
 #include "config/config.h"

@@ -28,8 +28,8 @@ std::string release_commit(const std::filesystem::path& release);
 // `inherited` is the supervisor's own environment ("NAME=value"); the result keeps it,
 // overlays [app] env, then sets the §5 variables, so AGENTRON_DATA_DIR is always the
 // pinned absolute data dir whatever the supervisor itself was started with.
-SpawnSpec make_spawn_spec(const Config& config, const std::filesystem::path& release,
-                          const std::string& instance_id, const std::vector<std::string>& inherited);
+SpawnSpec make_spawn_spec(const Config& config, const std::filesystem::path& release, const std::string& instance_id,
+                          const std::vector<std::string>& inherited);
 
 // The supervisor's environment as "NAME=value" strings.
 std::vector<std::string> current_environment();

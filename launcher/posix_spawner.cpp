@@ -214,7 +214,7 @@ Result<pid_t> spawn_log_helper(const fs::path& helper, int out, int err, const S
 
 Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec, ProcessObserver& observer) {
   if (spec.argv.empty()) return Error{"spawn_failed", "empty command"};
-  struct stat st{};
+  struct stat st {};
   if (::stat(spec.working_dir.c_str(), &st) != 0) {
     return errno_error("spawn_failed", "cannot enter working directory '" + spec.working_dir.string() + "'", errno);
   }
@@ -236,7 +236,7 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec, Proc
   setup.chdir(spec.working_dir);
   auto pid = setup.run(spec.argv, spec.env);
   if (!pid) return pid.error();  // our pipe ends close on return; nothing else started
-  out->write.reset();  // only the app writes: the helper must see EOF when the app's group is gone
+  out->write.reset();            // only the app writes: the helper must see EOF when the app's group is gone
   err->write.reset();
 
   auto helper = spawn_log_helper(log_helper_, out->read.get(), err->read.get(), spec, devnull.get());

@@ -29,12 +29,12 @@ struct ExitStatus {
 };
 
 struct SpawnSpec {
-  std::vector<std::string> argv;       // argv[0] without '/' is searched in the supervisor's PATH
-  std::filesystem::path working_dir;   // must exist
-  std::vector<std::string> env;        // the complete environment, "NAME=value"
-  std::filesystem::path stdout_log;    // rotated by size; created with mode 0640
+  std::vector<std::string> argv;      // argv[0] without '/' is searched in the supervisor's PATH
+  std::filesystem::path working_dir;  // must exist
+  std::vector<std::string> env;       // the complete environment, "NAME=value"
+  std::filesystem::path stdout_log;   // rotated by size; created with mode 0640
   std::filesystem::path stderr_log;
-  std::uint64_t log_max_size = 0;      // 0: never rotate
+  std::uint64_t log_max_size = 0;  // 0: never rotate
   int log_keep = 5;
 };
 

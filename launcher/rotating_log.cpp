@@ -18,7 +18,7 @@ RotatingLog::RotatingLog(fs::path path, std::uint64_t max_size, int keep)
 Status RotatingLog::open() {
   fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   if (!fd_.valid()) return errno_error("log_open_failed", "cannot open log " + path_.string(), errno);
-  struct stat st{};
+  struct stat st {};
   size_ = ::fstat(fd_.get(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
   return ok_status();
 }
@@ -45,9 +45,12 @@ Status RotatingLog::write(std::string_view data) {
       // line is split across files only when it is longer than a whole file.
       size_t room = size_ < max_size_ ? static_cast<size_t>(max_size_ - size_) : 0;
       size_t cut = data.substr(0, room).rfind('\n');
-      if (cut != std::string_view::npos) piece = data.substr(0, cut + 1);
-      else if (size_ == 0) piece = data.substr(0, room);
-      else piece = {};
+      if (cut != std::string_view::npos)
+        piece = data.substr(0, cut + 1);
+      else if (size_ == 0)
+        piece = data.substr(0, room);
+      else
+        piece = {};
     }
     if (auto s = append(piece); !s) return s;
     data.remove_prefix(piece.size());
@@ -69,14 +72,15 @@ Status RotatingLog::append(std::string_view data) {
   return ok_status();
 }
 
-int run_log_helper(int out_fd, const fs::path& out_path, int err_fd, const fs::path& err_path,
-                   std::uint64_t max_size, int keep) {
+int run_log_helper(int out_fd, const fs::path& out_path, int err_fd, const fs::path& err_path, std::uint64_t max_size,
+                   int keep) {
   struct Stream {
     int fd;
     RotatingLog log;
     bool reported = false;
   };
-  Stream streams[2] = {{out_fd, RotatingLog(out_path, max_size, keep)}, {err_fd, RotatingLog(err_path, max_size, keep)}};
+  Stream streams[2] = {{out_fd, RotatingLog(out_path, max_size, keep)},
+                       {err_fd, RotatingLog(err_path, max_size, keep)}};
   for (auto& s : streams) {
     if (auto status = s.log.open(); !status) {
       std::fprintf(stderr, "agentron-log: %s\n", status.error().message.c_str());

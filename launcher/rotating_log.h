@@ -33,7 +33,7 @@ class RotatingLog {
 
 // The agentron-log helper: copies each fd to its own RotatingLog until both reach
 // EOF. Returns an exit code.
-int run_log_helper(int out_fd, const std::filesystem::path& out_path, int err_fd,
-                   const std::filesystem::path& err_path, std::uint64_t max_size, int keep);
+int run_log_helper(int out_fd, const std::filesystem::path& out_path, int err_fd, const std::filesystem::path& err_path,
+                   std::uint64_t max_size, int keep);
 
 }  // namespace agentron

@@ -31,8 +31,8 @@ Result<nlohmann::json> control_request(const std::filesystem::path& socket_path,
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
     if (err == ENOENT || err == ECONNREFUSED) {
-      return Error{"not_running", "no agentron-supervisor is running here (nothing listens on " +
-                                      socket_path.string() + "); start one with `agentron-supervisor run`"};
+      return Error{"not_running", "no agentron-supervisor is running here (nothing listens on " + socket_path.string() +
+                                      "); start one with `agentron-supervisor run`"};
     }
     return errno_error("connect_failed", "cannot connect to " + socket_path.string(), err);
   }

@@ -1,12 +1,12 @@
 #include "supervisor/control_server.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include "supervisor/socket_path.h"
 
@@ -20,7 +20,9 @@ using local = asio::local::stream_protocol;
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(local::socket socket, ControlServer::Handler& handler)
-      : socket_(std::move(socket)), handler_(handler), buffer_(ControlServer::kMaxRequestBytes),
+      : socket_(std::move(socket)),
+        handler_(handler),
+        buffer_(ControlServer::kMaxRequestBytes),
         deadline_(socket_.get_executor()) {}
 
   void start() {
@@ -30,9 +32,8 @@ class Session : public std::enable_shared_from_this<Session> {
     deadline_.async_wait([self](const boost::system::error_code& ec) {
       if (!ec) self->socket_.close();
     });
-    asio::async_read_until(socket_, buffer_, '\n', [self](const boost::system::error_code& ec, size_t n) {
-      self->on_request(ec, n);
-    });
+    asio::async_read_until(socket_, buffer_, '\n',
+                           [self](const boost::system::error_code& ec, size_t n) { self->on_request(ec, n); });
   }
 
  private:
@@ -74,7 +75,7 @@ nlohmann::json error_response(const std::string& code, const std::string& messag
 }
 
 ControlServer::ControlServer(asio::io_context& io, std::filesystem::path path, Handler handler)
-    : io_(io), path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {}
+    : path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {}
 
 Result<std::unique_ptr<ControlServer>> ControlServer::listen(asio::io_context& io,
                                                              const std::filesystem::path& socket_path,
@@ -106,8 +107,10 @@ ControlServer::~ControlServer() {
 void ControlServer::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, local::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), handler_)->start();
-    else spdlog::warn("control socket: accept failed: {}", ec.message());
+    if (!ec)
+      std::make_shared<Session>(std::move(socket), handler_)->start();
+    else
+      spdlog::warn("control socket: accept failed: {}", ec.message());
     accept();
   });
 }

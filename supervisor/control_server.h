@@ -7,7 +7,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -24,8 +23,7 @@ class ControlServer {
 
   // REQUIRES: the caller holds the data dir lock, so an existing socket file is stale.
   static Result<std::unique_ptr<ControlServer>> listen(boost::asio::io_context& io,
-                                                       const std::filesystem::path& socket_path,
-                                                       Handler handler);
+                                                       const std::filesystem::path& socket_path, Handler handler);
   ~ControlServer();
 
   static constexpr size_t kMaxRequestBytes = 64 * 1024;
@@ -34,7 +32,6 @@ class ControlServer {
   ControlServer(boost::asio::io_context& io, std::filesystem::path path, Handler handler);
   void accept();
 
-  boost::asio::io_context& io_;
   std::filesystem::path path_;
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;

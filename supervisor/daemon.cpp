@@ -1,6 +1,7 @@
 #include "supervisor/daemon.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,7 +10,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <optional>
-#include <spdlog/spdlog.h>
 
 #include "common/asio_clock.h"
 #include "launcher/instance_spec.h"
@@ -80,12 +80,14 @@ class Daemon {
     if (!fs::exists(config_.app.data_dir, ec)) {
       spdlog::info("creating data dir {}", config_.app.data_dir.string());
       fs::create_directories(config_.app.data_dir, ec);
-      if (ec) return Error{"mkdir_failed", "cannot create data dir " + config_.app.data_dir.string() + ": " + ec.message()};
+      if (ec)
+        return Error{"mkdir_failed", "cannot create data dir " + config_.app.data_dir.string() + ": " + ec.message()};
     }
     fs::path helper = executable_dir() / "agentron-log";
     if (::access(helper.c_str(), X_OK) != 0) {
-      return errno_error("install_broken", "cannot run the log helper " + helper.string() +
-                                               " (it is installed beside agentron-supervisor)", errno);
+      return errno_error(
+          "install_broken",
+          "cannot run the log helper " + helper.string() + " (it is installed beside agentron-supervisor)", errno);
     }
     fs::path state = state_dir(config_.app);
     if (auto s = make_private_dir(state); !s) return s;
@@ -99,8 +101,8 @@ class Daemon {
       return Error{"instance_still_running",
                    "instance " + orphan->instance_id + " (pid " + std::to_string(orphan->pid) +
                        "), started by an earlier supervisor that did not stop it, is still running on data dir " +
-                       config_.app.data_dir.string() + "; stop it first (kill -TERM -" +
-                       std::to_string(orphan->pid) + " stops its whole process group), then start the supervisor again"};
+                       config_.app.data_dir.string() + "; stop it first (kill -TERM -" + std::to_string(orphan->pid) +
+                       " stops its whole process group), then start the supervisor again"};
     }
 
     auto control = ControlServer::listen(io_, state / "control.sock",
@@ -109,8 +111,9 @@ class Daemon {
     control_ = std::move(control.value());
 
     controller_ = std::make_unique<InstanceController>(
-        clock_, spawner_, [this](const std::string& id) { return spawn_spec(id); }, [this] { return new_instance_id(); },
-        config_.restart, StopSettings{config_.app.stop_signal, config_.app.stop_timeout});
+        clock_, spawner_, [this](const std::string& id) { return spawn_spec(id); },
+        [this] { return new_instance_id(); }, config_.restart,
+        StopSettings{config_.app.stop_signal, config_.app.stop_timeout});
     controller_->on_change = [this](const InstanceStatus& s) { log_change(s); };
     return ok_status();
   }
@@ -157,9 +160,7 @@ class Daemon {
         spdlog::error("app failed, not restarting: {}. Fix the app, then send SIGHUP or restart the supervisor",
                       s.reason);
         break;
-      case InstanceState::stopping:
-        spdlog::info("instance {} (pid {}): {}", s.instance_id, s.pid, s.reason);
-        break;
+      case InstanceState::stopping: spdlog::info("instance {} (pid {}): {}", s.instance_id, s.pid, s.reason); break;
       case InstanceState::stopped:
         spdlog::info("instance {}: {}", s.instance_id, s.reason);
         remove_instance_record(state_dir(config_.app));
@@ -170,16 +171,18 @@ class Daemon {
   void wait_for_signal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
       if (ec) return;
-      if (signo == SIGHUP) reload();
-      else shut_down(signo);
+      if (signo == SIGHUP)
+        reload();
+      else
+        shut_down(signo);
       if (!exiting_) wait_for_signal();
     });
   }
 
   void shut_down(int signo) {
     if (stopping_) {
-      spdlog::warn("{} again: already stopping the app (SIGKILL follows after stop_timeout {})",
-                   signal_name(signo), format_duration(config_.app.stop_timeout));
+      spdlog::warn("{} again: already stopping the app (SIGKILL follows after stop_timeout {})", signal_name(signo),
+                   format_duration(config_.app.stop_timeout));
       return;
     }
     stopping_ = true;
@@ -210,9 +213,10 @@ class Daemon {
     }
     Config next = std::move(*loaded.config);
     if (next.app.data_dir != config_.app.data_dir) {
-      spdlog::error("reload refused: [app] data_dir changed ({} → {}); the data dir is pinned for the "
-                    "supervisor's life — restart the supervisor to change it",
-                    config_.app.data_dir.string(), next.app.data_dir.string());
+      spdlog::error(
+          "reload refused: [app] data_dir changed ({} → {}); the data dir is pinned for the "
+          "supervisor's life — restart the supervisor to change it",
+          config_.app.data_dir.string(), next.app.data_dir.string());
       return;
     }
     for (const auto& w : next.warnings) spdlog::warn("{}", w);

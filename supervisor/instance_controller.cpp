@@ -21,7 +21,7 @@ InstanceController::InstanceController(Clock& clock, Spawner& spawner, SpecFacto
       spawner_(spawner),
       make_spec_(std::move(make_spec)),
       new_id_(std::move(new_id)),
-      policy_(std::move(restart)),
+      policy_(restart),
       stop_(stop) {}
 
 InstanceController::~InstanceController() = default;
@@ -35,9 +35,7 @@ void InstanceController::start() {
 void InstanceController::stop(std::function<void()> done) {
   switch (state_) {
     case InstanceState::stopped:
-    case InstanceState::failed:
-      done();
-      return;
+    case InstanceState::failed: done(); return;
     case InstanceState::backoff:
       restart_timer_.reset();
       set_state(InstanceState::stopped, "stopped on request");
@@ -88,8 +86,8 @@ void InstanceController::escalate_to_kill() {
   if (on_change) on_change(status());
   process_->signal_group(SIGKILL);
   stop_timer_ = clock_.start_timer(kKillGrace, [this] {
-    reason_ = "process group " + std::to_string(process_->pid()) + " still not empty " +
-              format_duration(kKillGrace) + " after SIGKILL; giving up on it";
+    reason_ = "process group " + std::to_string(process_->pid()) + " still not empty " + format_duration(kKillGrace) +
+              " after SIGKILL; giving up on it";
     instance_gone();
   });
 }
@@ -105,8 +103,8 @@ void InstanceController::on_leader_exit(ExitStatus status, bool group_empty) {
   if (!group_signalled_) {
     // The leader died on its own but left processes in its group: stop them the
     // graceful way before anything restarts.
-    set_state(InstanceState::stopping, "instance " + instance_id_ + " " + status.describe() +
-                                           "; stopping what is left of its process group");
+    set_state(InstanceState::stopping,
+              "instance " + instance_id_ + " " + status.describe() + "; stopping what is left of its process group");
     begin_group_stop();
   }
 }
@@ -117,7 +115,8 @@ void InstanceController::instance_gone() {
   stop_timer_.reset();
   if (stop_requested_) {
     stop_requested_ = false;
-    set_state(InstanceState::stopped, "stopped on request" + (last_exit_ ? " (" + last_exit_->describe() + ")" : std::string()));
+    set_state(InstanceState::stopped,
+              "stopped on request" + (last_exit_ ? " (" + last_exit_->describe() + ")" : std::string()));
     auto waiters = std::move(stop_waiters_);
     stop_waiters_.clear();
     for (auto& done : waiters) done();
@@ -139,12 +138,8 @@ void InstanceController::apply_restart_policy() {
       // must not recurse into spawn_instance().
       restart_timer_ = clock_.start_timer(decision.delay, [this] { spawn_instance(); });
       return;
-    case RestartDecision::Kind::stay_stopped:
-      set_state(InstanceState::stopped, decision.reason);
-      return;
-    case RestartDecision::Kind::give_up:
-      set_state(InstanceState::failed, decision.reason);
-      return;
+    case RestartDecision::Kind::stay_stopped: set_state(InstanceState::stopped, decision.reason); return;
+    case RestartDecision::Kind::give_up: set_state(InstanceState::failed, decision.reason); return;
   }
 }
 

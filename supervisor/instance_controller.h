@@ -33,14 +33,14 @@ const char* to_string(InstanceState state);
 
 struct InstanceStatus {
   InstanceState state = InstanceState::stopped;
-  std::string instance_id;                  // of the current or last instance
-  pid_t pid = 0;                            // 0 unless running or stopping
-  Duration uptime{0};                       // of the current instance
+  std::string instance_id;  // of the current or last instance
+  pid_t pid = 0;            // 0 unless running or stopping
+  Duration uptime{0};       // of the current instance
   std::chrono::system_clock::time_point started_at{};
-  int restart_count = 0;                    // crash restarts since the supervisor started
+  int restart_count = 0;  // crash restarts since the supervisor started
   std::optional<ExitStatus> last_exit;
-  std::string reason;                       // why stopped / failed / last start failed
-  Duration next_restart_in{0};              // in backoff
+  std::string reason;           // why stopped / failed / last start failed
+  Duration next_restart_in{0};  // in backoff
 };
 
 struct StopSettings {
@@ -55,8 +55,8 @@ class InstanceController : private ProcessObserver {
   using SpecFactory = std::function<SpawnSpec(const std::string& instance_id)>;
   using IdFactory = std::function<std::string()>;
 
-  InstanceController(Clock& clock, Spawner& spawner, SpecFactory make_spec, IdFactory new_id,
-                     RestartConfig restart, StopSettings stop);
+  InstanceController(Clock& clock, Spawner& spawner, SpecFactory make_spec, IdFactory new_id, RestartConfig restart,
+                     StopSettings stop);
   ~InstanceController() override;
 
   // From stopped or failed: start an instance now (forgets past crashes).
@@ -65,7 +65,7 @@ class InstanceController : private ProcessObserver {
   // nothing runs). A pending restart is cancelled.
   void stop(std::function<void()> done);
 
-  void set_restart_config(RestartConfig restart) { policy_.set_config(std::move(restart)); }
+  void set_restart_config(RestartConfig restart) { policy_.set_config(restart); }
   void set_stop_settings(StopSettings stop) { stop_ = stop; }
 
   InstanceStatus status() const;

@@ -20,8 +20,8 @@ RestartDecision RestartPolicy::on_exit(TimePoint now, Duration uptime, const std
   if (static_cast<int>(recent_restarts_.size()) >= config_.max_restarts) {
     return {Kind::give_up, Duration(0),
             what + " after " + std::to_string(recent_restarts_.size()) + " restarts within " +
-                format_duration(config_.restart_window) + " ([restart] max_restarts = " +
-                std::to_string(config_.max_restarts) + ")"};
+                format_duration(config_.restart_window) +
+                " ([restart] max_restarts = " + std::to_string(config_.max_restarts) + ")"};
   }
 
   double scaled = static_cast<double>(config_.backoff_initial.count()) * std::pow(config_.backoff_factor, consecutive_);

@@ -25,10 +25,10 @@ struct RestartDecision {
 
 class RestartPolicy {
  public:
-  explicit RestartPolicy(RestartConfig config) : config_(std::move(config)) {}
+  explicit RestartPolicy(RestartConfig config) : config_(config) {}
 
   // Takes effect from the next exit on; the history of restarts is kept.
-  void set_config(RestartConfig config) { config_ = std::move(config); }
+  void set_config(RestartConfig config) { config_ = config; }
 
   // An instance that ran for `uptime` ended on its own (not by a requested stop)
   // with `status` at `now`. `what` describes the exit for the reason text.

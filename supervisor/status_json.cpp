@@ -22,9 +22,12 @@ nlohmann::json to_json(const InstanceStatus& s) {
   j["uptime_seconds"] = duration<double>(s.uptime).count();
   j["started_at"] = s.instance_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(utc_iso8601(s.started_at));
   j["restart_count"] = s.restart_count;
-  if (!s.last_exit) j["last_exit"] = nullptr;
-  else if (s.last_exit->signaled) j["last_exit"] = {{"signal", s.last_exit->signal}, {"description", s.last_exit->describe()}};
-  else j["last_exit"] = {{"code", s.last_exit->code}, {"description", s.last_exit->describe()}};
+  if (!s.last_exit)
+    j["last_exit"] = nullptr;
+  else if (s.last_exit->signaled)
+    j["last_exit"] = {{"signal", s.last_exit->signal}, {"description", s.last_exit->describe()}};
+  else
+    j["last_exit"] = {{"code", s.last_exit->code}, {"description", s.last_exit->describe()}};
   j["reason"] = s.reason;
   if (s.state == InstanceState::backoff) j["next_restart_in_seconds"] = duration<double>(s.next_restart_in).count();
   return j;

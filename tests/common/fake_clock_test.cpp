@@ -1,7 +1,7 @@
+#include "common/fake_clock.h"
+
 #include <catch2/catch.hpp>
 #include <vector>
-
-#include "common/fake_clock.h"
 
 using namespace agentron;
 using namespace std::chrono_literals;

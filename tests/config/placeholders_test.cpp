@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "config/placeholders.h"
+
+#include <catch2/catch.hpp>
 
 using namespace agentron;
 

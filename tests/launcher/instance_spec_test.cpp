@@ -1,8 +1,7 @@
-#include <catch2/catch.hpp>
+#include "launcher/instance_spec.h"
 
 #include <algorithm>
-
-#include "launcher/instance_spec.h"
+#include <catch2/catch.hpp>
 
 using namespace agentron;
 
@@ -45,7 +44,8 @@ TEST_CASE("the pinned data dir overrides an inherited AGENTRON_DATA_DIR", "[inst
   CHECK(env_value(spec, "AGENTRON_DATA_DIR") == "/srv/agentron/data");
   CHECK(env_value(spec, "PORT") == "3101");
   CHECK(env_value(spec, "AGENTRON_INSTANCE_ID") == "i-7");
-  CHECK(env_value(spec, "AGENTRON_VERIFICATION_FILE") == "/srv/agentron/data/.supervisor/instances/i-7/verification.json");
+  CHECK(env_value(spec, "AGENTRON_VERIFICATION_FILE") ==
+        "/srv/agentron/data/.supervisor/instances/i-7/verification.json");
   CHECK(env_value(spec, "AGENTRON_RELEASE_COMMIT") == "");
   CHECK(env_value(spec, "PATH") == "/usr/bin");
   CHECK(env_value(spec, "HOSTNAME") == "127.0.0.1");  // [app] env wins over inherited

@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "launcher/rotating_log.h"
 
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
-
-#include "launcher/rotating_log.h"
 
 using namespace agentron;
 namespace fs = std::filesystem;

@@ -1,7 +1,8 @@
+#include "supervisor/instance_controller.h"
+
 #include <catch2/catch.hpp>
 
 #include "common/fake_clock.h"
-#include "supervisor/instance_controller.h"
 #include "tests/supervisor/fake_process.h"
 
 using namespace agentron;
@@ -13,7 +14,10 @@ namespace {
 struct Fixture {
   explicit Fixture(RestartConfig restart = defaults())
       : controller(
-            clock, spawner, [](const std::string& id) { return SpawnSpec{{"app", id}, "/", {}, {}, {}, 0, 0}; },
+            clock, spawner,
+            [](const std::string& id) {
+              return SpawnSpec{{"app", id}, "/", {}, {}, {}, 0, 0};
+            },
             [this] { return "i-" + std::to_string(++ids); }, restart, StopSettings{SIGTERM, 10s}) {
     controller.on_change = [this](const InstanceStatus& s) { states.push_back(s.state); };
   }
@@ -204,7 +208,8 @@ TEST_CASE("a program that cannot start is retried, then failed, with the reason"
   for (int i = 0; i < 10 && f.state() == InstanceState::backoff; ++i) f.clock.advance(1min);
   auto s = f.controller.status();
   CHECK(s.state == InstanceState::failed);
-  CHECK_THAT(s.reason, Catch::StartsWith("start failed: cannot execute 'nope': No such file or directory after 5 restarts"));
+  CHECK_THAT(s.reason,
+             Catch::StartsWith("start failed: cannot execute 'nope': No such file or directory after 5 restarts"));
   CHECK(f.spawner.specs.size() == 6);
 }
 

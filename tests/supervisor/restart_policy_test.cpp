@@ -1,7 +1,8 @@
+#include "supervisor/restart_policy.h"
+
 #include <catch2/catch.hpp>
 
 #include "common/fake_clock.h"
-#include "supervisor/restart_policy.h"
 
 using namespace agentron;
 using namespace std::chrono_literals;
