@@ -8,7 +8,16 @@ namespace agentron {
 // Exit codes shared by every verb.
 enum ExitCode { kExitOk = 0, kExitFailure = 1, kExitConfig = 2, kExitNotRunning = 3 };
 
+struct BackupArgs {
+  std::string config;
+  std::string name;  // verify (empty: all), restore
+  bool json = false;
+  bool stop = false;     // restore: stop the running app first, start it after
+  bool dry_run = false;  // prune
+};
+
 int cmd_run(const std::string& config_flag);
+int cmd_backups(const std::string& verb, const BackupArgs& args);
 int cmd_status(const std::string& config_flag, const std::string& data_dir_flag, bool json);
 int cmd_config_check(const std::string& config_flag);
 

@@ -47,7 +47,26 @@ int main(int argc, char** argv) {
   auto* check = config_cmd->add_subcommand("check", "validate the config and print the effective values");
   check->add_option("--config,-c", config, "config file to check");
 
+  BackupArgs backup;
+  auto* backups = app.add_subcommand("backups", "snapshots of the data dir: list, create, verify, restore, prune");
+  backups->require_subcommand(1);
+  auto add_common = [&](CLI::App* verb) {
+    verb->add_option("--config,-c", backup.config, "config file");
+    verb->add_flag("--json", backup.json, "print JSON for scripts");
+    return verb;
+  };
+  add_common(backups->add_subcommand("list", "list the snapshots, oldest first"));
+  add_common(backups->add_subcommand("create", "take a snapshot of the data dir now"));
+  add_common(backups->add_subcommand("verify", "re-hash a snapshot (or all) against its manifest"))
+      ->add_option("name", backup.name, "snapshot name (default: every snapshot)");
+  auto* restore = add_common(backups->add_subcommand("restore", "put a snapshot in place of the data dir"));
+  restore->add_option("name", backup.name, "snapshot name")->required();
+  restore->add_flag("--stop", backup.stop, "stop the running app first and start it again after");
+  add_common(backups->add_subcommand("prune", "delete snapshots beyond the [backup] keep_* policy"))
+      ->add_flag("--dry-run", backup.dry_run, "only show what would be deleted");
+
   CLI11_PARSE(app, argc, argv);
+  if (*backups) return cmd_backups(backups->get_subcommands().front()->get_name(), backup);
   if (*run) return cmd_run(config);
   if (*status) return cmd_status(config, data_dir, json);
   if (*check) return cmd_config_check(config);

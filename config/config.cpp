@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 // Sections of DESIGN §9 that later versions implement. Until then they are accepted
 // with a warning, so a full config file does not stop the supervisor from starting.
-const std::vector<std::string> kPlannedSections = {"health", "backup", "fork", "handover", "proxy", "control"};
+const std::vector<std::string> kPlannedSections = {"health", "fork", "handover", "proxy", "control"};
 const std::vector<std::string> kSections = {"app",  "restart",  "health", "backup",
                                             "fork", "handover", "proxy",  "control"};
 
@@ -86,6 +86,26 @@ void read_restart(SectionReader& r, RestartConfig& restart) {
   }
 }
 
+void read_backup(SectionReader& r, const fs::path& base, const fs::path& data_dir, BackupConfig& backup) {
+  std::string dir = "{data_dir}/backups";
+  r.string("dir", dir);
+  if (auto problem = check_placeholders(dir)) {
+    r.error_at("dir", "[backup] dir: " + *problem);
+  } else if (dir.find("{release}") != std::string::npos || dir.find("{port}") != std::string::npos ||
+             dir.find("{instance_id}") != std::string::npos) {
+    r.error_at("dir", "[backup] dir: only {data_dir} expands here");
+  } else {
+    fs::path expanded(expand_placeholders(dir, PlaceholderValues{"", "", data_dir.string(), ""}));
+    backup.dir = (expanded.is_absolute() ? expanded : base / expanded).lexically_normal();
+  }
+  r.string_array("exclude", backup.exclude);
+  r.integer("keep_last", backup.keep_last, 1, 100000);
+  r.integer("keep_daily", backup.keep_daily, 0, 100000);
+  r.integer("keep_weekly", backup.keep_weekly, 0, 100000);
+  r.integer("keep_monthly", backup.keep_monthly, 0, 100000);
+  if (!data_dir.empty() && backup.dir == data_dir) r.error_at("dir", "[backup] dir must not be the data dir itself");
+}
+
 void read_document(const toml::table& root, const std::string& file, const fs::path& base, Config& config,
                    std::vector<ConfigError>& errors) {
   for (auto&& [key, node] : root) {
@@ -116,6 +136,9 @@ void read_document(const toml::table& root, const std::string& file, const fs::p
   SectionReader restart_reader(root.get_as<toml::table>("restart"), "restart", file, errors);
   read_restart(restart_reader, config.restart);
   restart_reader.finish();
+  SectionReader backup_reader(root.get_as<toml::table>("backup"), "backup", file, errors);
+  read_backup(backup_reader, base, config.app.data_dir, config.backup);
+  backup_reader.finish();
 }
 
 std::string quote(const std::string& s) {
@@ -220,6 +243,15 @@ std::string to_toml(const Config& c) {
   out << "max_restarts    = " << c.restart.max_restarts << "\n";
   out << "restart_window  = " << quote(format_duration(c.restart.restart_window)) << "\n";
   out << "stable_after    = " << quote(format_duration(c.restart.stable_after)) << "\n";
+  out << "\n[backup]\n";
+  out << "dir          = " << quote(c.backup.dir.string()) << "\n";
+  out << "exclude      = [";
+  for (size_t i = 0; i < c.backup.exclude.size(); ++i) out << (i ? ", " : "") << quote(c.backup.exclude[i]);
+  out << "]\n";
+  out << "keep_last    = " << c.backup.keep_last << "\n";
+  out << "keep_daily   = " << c.backup.keep_daily << "\n";
+  out << "keep_weekly  = " << c.backup.keep_weekly << "\n";
+  out << "keep_monthly = " << c.backup.keep_monthly << "\n";
   return out.str();
 }
 

@@ -41,11 +41,21 @@ struct RestartConfig {
   Duration stable_after = std::chrono::seconds(30);
 };
 
+struct BackupConfig {
+  std::filesystem::path dir;          // default <data_dir>/backups
+  std::vector<std::string> exclude;   // globs relative to data_dir
+  int keep_last = 10;
+  int keep_daily = 7;
+  int keep_weekly = 0;
+  int keep_monthly = 0;
+};
+
 struct Config {
   std::string source;              // the file it came from, or "<embedded demo config>"
   std::filesystem::path base_dir;  // relative paths were resolved against this
   AppConfig app;
   RestartConfig restart;
+  BackupConfig backup;
   std::vector<std::string> warnings;  // "file:line:column: ..." — valid, but worth saying
 };
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "config/config.h"  // signal_name
-#include "launcher/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace agentron {
 namespace {

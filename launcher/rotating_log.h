@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "launcher/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace agentron {
 

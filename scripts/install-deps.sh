@@ -13,6 +13,7 @@ packages=(
   libspdlog-dev libfmt-dev
   libtomlplusplus-dev   # config
   libcli11-dev          # argument parsing
+  libssl-dev            # SHA-256 of backed-up files
   nlohmann-json3-dev    # JSON on the control socket and in records
   catch2                # unit tests (v2.13)
   # integration tests and benches

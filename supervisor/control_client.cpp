@@ -7,12 +7,13 @@
 #include <cerrno>
 #include <cstring>
 
-#include "launcher/unique_fd.h"
+#include "common/unique_fd.h"
 #include "supervisor/socket_path.h"
 
 namespace agentron {
 
-Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const nlohmann::json& request) {
+Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const nlohmann::json& request,
+                                       int timeout_seconds) {
   std::error_code ec;
   if (!std::filesystem::exists(socket_path, ec)) {
     return Error{"not_running", "no agentron-supervisor is running here (" + socket_path.string() +
@@ -25,7 +26,7 @@ Result<nlohmann::json> control_request(const std::filesystem::path& socket_path,
   std::strncpy(addr.sun_path, address->path.c_str(), sizeof addr.sun_path - 1);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return errno_error("socket_failed", "socket", errno);
-  timeval timeout{10, 0};
+  timeval timeout{timeout_seconds, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {

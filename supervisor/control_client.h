@@ -10,6 +10,9 @@ namespace agentron {
 
 // Sends `request` and returns the parsed response object. Fails with code
 // "not_running" if nothing listens on `socket_path`.
-Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const nlohmann::json& request);
+// `timeout_seconds` bounds the wait for the answer (a stop answers only when the app
+// is gone).
+Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const nlohmann::json& request,
+                                       int timeout_seconds = 10);
 
 }  // namespace agentron

@@ -38,19 +38,23 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void on_request(const boost::system::error_code& ec, size_t n) {
-    nlohmann::json response;
     if (ec) {
-      if (ec != asio::error::not_found) return;  // closed or timed out: nobody to answer
-      response = error_response("bad_request", "request longer than 64 KiB");
-    } else {
-      std::string line(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + static_cast<long>(n));
-      auto request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (!request.is_object() || !request.contains("method") || !request["method"].is_string()) {
-        response = error_response("bad_request", "expected one JSON object with a \"method\" string");
-      } else {
-        response = handler_(request);
-      }
+      if (ec == asio::error::not_found) reply(error_response("bad_request", "request longer than 64 KiB"));
+      return;  // otherwise closed or timed out: nobody to answer
     }
+    std::string line(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + static_cast<long>(n));
+    auto request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!request.is_object() || !request.contains("method") || !request["method"].is_string()) {
+      reply(error_response("bad_request", "expected one JSON object with a \"method\" string"));
+      return;
+    }
+    // A slow answer (a stop) must not be cut off by the idle deadline.
+    deadline_.cancel();
+    auto self = shared_from_this();
+    handler_(request, [self](nlohmann::json response) { self->reply(response); });
+  }
+
+  void reply(const nlohmann::json& response) {
     reply_ = response.dump() + "\n";
     auto self = shared_from_this();
     asio::async_write(socket_, asio::buffer(reply_), [self](const boost::system::error_code&, size_t) {

@@ -18,8 +18,10 @@ namespace agentron {
 
 class ControlServer {
  public:
-  // Answers one request; runs on the event loop and must not block.
-  using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
+  // Answers one request by calling `respond` once, now or later (a stop answers when
+  // the app is gone). Runs on the event loop and must not block.
+  using Responder = std::function<void(nlohmann::json response)>;
+  using Handler = std::function<void(const nlohmann::json& request, Responder respond)>;
 
   // REQUIRES: the caller holds the data dir lock, so an existing socket file is stale.
   static Result<std::unique_ptr<ControlServer>> listen(boost::asio::io_context& io,

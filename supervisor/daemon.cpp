@@ -92,7 +92,7 @@ class Daemon {
     fs::path state = state_dir(config_.app);
     if (auto s = make_private_dir(state); !s) return s;
     if (auto s = make_private_dir(state / "instances"); !s) return s;
-    auto lock = DataDirLock::acquire(state);
+    auto lock = lock_data_dir(state);
     if (!lock) return lock.error();
     lock_.emplace(std::move(lock.value()));
     if (auto orphan = live_recorded_instance(state)) {
@@ -105,8 +105,9 @@ class Daemon {
                        " stops its whole process group), then start the supervisor again"};
     }
 
-    auto control = ControlServer::listen(io_, state / "control.sock",
-                                         [this](const nlohmann::json& request) { return handle(request); });
+    auto control = ControlServer::listen(
+        io_, state / "control.sock",
+        [this](const nlohmann::json& request, ControlServer::Responder respond) { handle(request, std::move(respond)); });
     if (!control) return control.error();
     control_ = std::move(control.value());
 
@@ -230,10 +231,24 @@ class Daemon {
     }
   }
 
-  nlohmann::json handle(const nlohmann::json& request) {
+  // status: the state. stop: stop the app (answered once it is gone) and keep it
+  // stopped. start: start it again (from stopped or failed).
+  void handle(const nlohmann::json& request, ControlServer::Responder respond) {
     std::string method = request["method"].get<std::string>();
-    if (method == "status") return ok_response(status_json());
-    return error_response("unknown_method", "unknown method '" + method + "'; this supervisor knows: status");
+    if (method == "status") return respond(ok_response(status_json()));
+    if (stopping_ && (method == "stop" || method == "start")) {
+      return respond(error_response("shutting_down", "the supervisor is shutting down"));
+    }
+    if (method == "stop") {
+      spdlog::info("control: stop requested ({})", request.value("reason", "no reason given"));
+      return controller_->stop([this, respond] { respond(ok_response(status_json())); });
+    }
+    if (method == "start") {
+      spdlog::info("control: start requested ({})", request.value("reason", "no reason given"));
+      controller_->start();
+      return respond(ok_response(status_json()));
+    }
+    respond(error_response("unknown_method", "unknown method '" + method + "'; this supervisor knows: status, stop, start"));
   }
 
   nlohmann::json status_json() {
@@ -254,7 +269,7 @@ class Daemon {
   ChildReaper reaper_;
   PosixSpawner spawner_;
   asio::signal_set signals_;
-  std::optional<DataDirLock> lock_;
+  std::optional<FileLock> lock_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<InstanceController> controller_;
   int instance_seq_ = 0;

@@ -1,26 +1,14 @@
-// One supervisor per data dir: an exclusive flock on <data_dir>/.supervisor/supervisor.lock,
-// held for the supervisor's life and released by the kernel when it dies, so a crashed
-// supervisor never leaves a stale lock behind.
+// One supervisor per data dir: a FileLock on <data_dir>/.supervisor/supervisor.lock,
+// held for the supervisor's life.
 #pragma once
 
 #include <filesystem>
 
-#include "common/result.h"
-#include "launcher/unique_fd.h"
+#include "common/file_lock.h"
 
 namespace agentron {
 
-class DataDirLock {
- public:
-  // Fails with a message naming the holder's pid if another supervisor has the lock.
-  static Result<DataDirLock> acquire(const std::filesystem::path& state_dir);
-
-  DataDirLock(DataDirLock&&) = default;
-  DataDirLock& operator=(DataDirLock&&) = default;
-
- private:
-  explicit DataDirLock(UniqueFd fd) : fd_(std::move(fd)) {}
-  UniqueFd fd_;
-};
+// Fails with a message naming the holder's pid if another supervisor has the lock.
+Result<FileLock> lock_data_dir(const std::filesystem::path& state_dir);
 
 }  // namespace agentron

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "launcher/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace agentron {
 

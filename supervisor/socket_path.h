@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "launcher/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace agentron {
 

@@ -1,0 +1,106 @@
+#include "backup/file_ops.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "backup/sha256.h"
+#include "common/unique_fd.h"
+
+namespace agentron {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+
+Status write_all(int fd, const char* data, size_t size, const fs::path& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("write_failed", "cannot write " + path.string(), errno);
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+std::int64_t to_ns(const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
+
+timespec from_ns(std::int64_t ns) {
+  return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+Result<struct stat> lstat_path(const fs::path& path) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) != 0) return errno_error("stat_failed", "cannot stat " + path.string(), errno);
+  return st;
+}
+
+Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mode_t mode, const timespec& mtime) {
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!in.valid()) return errno_error("read_failed", "cannot read " + from.string(), errno);
+  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out.valid()) return errno_error("write_failed", "cannot create " + to.string(), errno);
+  ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  std::vector<char> buffer(kChunk);
+  Sha256 hash;
+  CopiedFile copied;
+  for (;;) {
+    ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read_failed", "cannot read " + from.string(), errno);
+    if (n == 0) break;
+    hash.update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    if (auto s = write_all(out.get(), buffer.data(), static_cast<size_t>(n), to); !s) return s.error();
+    copied.size += static_cast<std::uint64_t>(n);
+  }
+  if (::fsync(out.get()) != 0) return errno_error("write_failed", "cannot fsync " + to.string(), errno);
+  if (::fchmod(out.get(), mode & 07777) != 0) return errno_error("write_failed", "cannot chmod " + to.string(), errno);
+  timespec times[2] = {mtime, mtime};
+  if (::futimens(out.get(), times) != 0) return errno_error("write_failed", "cannot set mtime of " + to.string(), errno);
+  if (::close(out.release()) != 0) return errno_error("write_failed", "cannot close " + to.string(), errno);
+  copied.sha256 = hash.hex_digest();
+  return copied;
+}
+
+Result<CopiedFile> hash_file(const fs::path& path) {
+  UniqueFd in(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!in.valid()) return errno_error("read_failed", "cannot read " + path.string(), errno);
+  ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  std::vector<char> buffer(kChunk);
+  Sha256 hash;
+  CopiedFile result;
+  for (;;) {
+    ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read_failed", "cannot read " + path.string(), errno);
+    if (n == 0) break;
+    hash.update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    result.size += static_cast<std::uint64_t>(n);
+  }
+  result.sha256 = hash.hex_digest();
+  return result;
+}
+
+Status fsync_path(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("sync_failed", "cannot open " + path.string(), errno);
+  if (::fsync(fd.get()) != 0) return errno_error("sync_failed", "cannot fsync " + path.string(), errno);
+  return ok_status();
+}
+
+Status set_mode_and_mtime(const fs::path& path, mode_t mode, const timespec& mtime) {
+  if (::chmod(path.c_str(), mode & 07777) != 0) return errno_error("write_failed", "cannot chmod " + path.string(), errno);
+  timespec times[2] = {mtime, mtime};
+  if (::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno_error("write_failed", "cannot set mtime of " + path.string(), errno);
+  }
+  return ok_status();
+}
+
+}  // namespace agentron

@@ -1,0 +1,37 @@
+// The file operations a snapshot and a restore are built from: copy with hashing and
+// fsync, hash, fsync a folder. Each reports errno as an Error naming the file.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "common/result.h"
+
+namespace agentron {
+
+struct CopiedFile {
+  std::uint64_t size = 0;
+  std::string sha256;
+};
+
+// Copies `from` into the new file `to` (which must not exist), hashing what it
+// writes; fsyncs it and gives it `mode` and `mtime`.
+Result<CopiedFile> copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to,
+                                    mode_t mode, const timespec& mtime);
+
+// Hashes a file's contents.
+Result<CopiedFile> hash_file(const std::filesystem::path& path);
+
+Status fsync_path(const std::filesystem::path& path);
+Status set_mode_and_mtime(const std::filesystem::path& path, mode_t mode, const timespec& mtime);
+
+// lstat, as a Result.
+Result<struct stat> lstat_path(const std::filesystem::path& path);
+
+std::int64_t to_ns(const timespec& t);
+timespec from_ns(std::int64_t ns);
+
+}  // namespace agentron

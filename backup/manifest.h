@@ -1,0 +1,57 @@
+// manifest.json: what a snapshot holds, written last — a folder without a valid
+// manifest is not a snapshot (DESIGN §3; docs/operations.md).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace agentron {
+
+enum class EntryType { dir, file, sqlite, symlink };
+const char* to_string(EntryType type);
+
+struct ManifestEntry {
+  std::string path;  // relative to the data dir, '/'-separated
+  EntryType type = EntryType::file;
+  std::uint64_t size = 0;
+  std::uint32_t mode = 0;
+  std::int64_t mtime_ns = 0;
+  std::string sha256;                          // file and sqlite
+  std::string target;                          // symlink
+  std::string integrity;                       // sqlite: "ok" or the problems
+  std::map<std::string, std::int64_t> counts;  // sqlite: rows per table
+};
+
+struct SkippedEntry {
+  std::string path;
+  std::string reason;
+};
+
+struct Manifest {
+  static constexpr int kFormat = 1;
+  std::string name;        // the snapshot folder's name
+  std::string kind;        // "manual", "pre-restart", ...
+  std::string request_id;  // empty unless a handover took it
+  std::string created_at;  // UTC ISO 8601
+  std::string data_dir;
+  std::vector<ManifestEntry> entries;
+  std::vector<SkippedEntry> skipped;
+  std::uint64_t bytes = 0;         // sum of file and database sizes
+  std::uint64_t copied_bytes = 0;  // of which copied (the rest hard-linked)
+  std::uint64_t linked_files = 0;
+
+  std::string to_json() const;
+  static Result<Manifest> parse(const std::string& text);
+  static Result<Manifest> read(const std::filesystem::path& snapshot_dir);
+};
+
+inline constexpr const char* kManifestFile = "manifest.json";
+inline constexpr const char* kVerifyFile = "verify.json";
+
+}  // namespace agentron

@@ -1,0 +1,357 @@
+#include "backup/snapshot.h"
+
+#include <fnmatch.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "backup/catalog.h"
+#include "backup/file_ops.h"
+#include "common/duration.h"
+#include "db/sqlite_db.h"
+
+namespace agentron {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint64_t kFreeSpaceHeadroom = 64ull << 20;
+
+struct ScannedEntry {
+  std::string relative;
+  struct stat st;
+  EntryType type;
+};
+
+struct Scan {
+  std::vector<ScannedEntry> entries;  // parents before children
+  std::vector<SkippedEntry> skipped;
+};
+
+std::string utc_basic_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+std::string utc_iso_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string special_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "FIFO";
+  if (S_ISSOCK(mode)) return "socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "device";
+  return "special file";
+}
+
+void scan_dir(const fs::path& root, const std::string& relative, const SnapshotOptions& options,
+              const std::string& backup_relative, Scan& scan) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(root / relative, ec)) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    std::string rel = relative.empty() ? name : relative + "/" + name;
+    if (is_excluded(rel, options.exclude, backup_relative)) continue;
+    struct stat st{};
+    if (::lstat((root / rel).c_str(), &st) != 0) continue;  // gone since the listing
+    if (S_ISDIR(st.st_mode)) {
+      scan.entries.push_back({rel, st, EntryType::dir});
+      scan_dir(root, rel, options, backup_relative, scan);
+    } else if (S_ISLNK(st.st_mode)) {
+      scan.entries.push_back({rel, st, EntryType::symlink});
+    } else if (S_ISREG(st.st_mode)) {
+      bool db = st.st_size >= 512 && is_sqlite_file(root / rel);
+      scan.entries.push_back({rel, st, db ? EntryType::sqlite : EntryType::file});
+    } else {
+      scan.skipped.push_back({rel, special_kind(st.st_mode) + ": not a file, skipped"});
+    }
+  }
+}
+
+// A database's -journal, -wal and -shm are not copied raw: the online backup reads
+// through them, and a raw copy of a hot journal could "restore" a half transaction.
+void drop_side_files(Scan& scan) {
+  std::set<std::string> databases;
+  for (const auto& e : scan.entries) {
+    if (e.type == EntryType::sqlite) databases.insert(e.relative);
+  }
+  auto side_of = [&](const std::string& rel) -> std::string {
+    for (const char* suffix : {"-journal", "-wal", "-shm"}) {
+      std::string s = suffix;
+      if (rel.size() > s.size() && rel.compare(rel.size() - s.size(), s.size(), s) == 0) {
+        std::string base = rel.substr(0, rel.size() - s.size());
+        if (databases.count(base)) return base;
+      }
+    }
+    return "";
+  };
+  std::erase_if(scan.entries, [&](const ScannedEntry& e) {
+    if (e.type != EntryType::file) return false;
+    std::string base = side_of(e.relative);
+    if (base.empty()) return false;
+    scan.skipped.push_back({e.relative, "side file of database " + base + " (the database is copied consistently)"});
+    return true;
+  });
+}
+
+class Builder {
+ public:
+  Builder(const SnapshotOptions& options, fs::path tmp, const SnapshotInfo* previous)
+      : options_(options), tmp_(std::move(tmp)), previous_(previous) {
+    if (previous_) {
+      for (const auto& e : previous_->manifest.entries) previous_entries_[e.path] = &e;
+    }
+  }
+
+  // The bytes this snapshot will write: everything but the files it can link.
+  std::uint64_t estimate(const Scan& scan) const {
+    std::uint64_t bytes = 0;
+    for (const auto& e : scan.entries) {
+      if (e.type == EntryType::sqlite || (e.type == EntryType::file && !linkable(e))) {
+        bytes += static_cast<std::uint64_t>(e.st.st_size);
+      }
+    }
+    return bytes;
+  }
+
+  Status build(const Scan& scan, Manifest& manifest, std::vector<std::string>& warnings) {
+    for (const auto& e : scan.entries) {
+      auto entry = add(e, warnings);
+      if (!entry) return entry.error();
+      if (entry->path.empty()) continue;  // vanished since the scan
+      if (entry->type == EntryType::file || entry->type == EntryType::sqlite) manifest.bytes += entry->size;
+      manifest.entries.push_back(std::move(entry.value()));
+    }
+    // Folders last and deepest first: writing their contents changed their mtimes.
+    for (auto it = manifest.entries.rbegin(); it != manifest.entries.rend(); ++it) {
+      if (it->type != EntryType::dir) continue;
+      fs::path dir = tmp_ / it->path;
+      if (auto s = fsync_path(dir); !s) return s;
+      if (auto s = set_mode_and_mtime(dir, it->mode, from_ns(it->mtime_ns)); !s) return s;
+    }
+    manifest.copied_bytes = copied_bytes_;
+    manifest.linked_files = linked_files_;
+    return ok_status();
+  }
+
+ private:
+  bool linkable(const ScannedEntry& e) const {
+    auto it = previous_entries_.find(e.relative);
+    if (it == previous_entries_.end()) return false;
+    const ManifestEntry& p = *it->second;
+    // Mode too: the copies share one inode, and a chmod would change the old snapshot.
+    return p.type == EntryType::file && p.size == static_cast<std::uint64_t>(e.st.st_size) &&
+           p.mtime_ns == to_ns(e.st.st_mtim) && p.mode == (e.st.st_mode & 07777);
+  }
+
+  Result<ManifestEntry> add(const ScannedEntry& e, std::vector<std::string>& warnings) {
+    ManifestEntry entry;
+    entry.path = e.relative;
+    entry.type = e.type;
+    entry.mode = e.st.st_mode & 07777;
+    entry.mtime_ns = to_ns(e.st.st_mtim);
+    fs::path live = options_.data_dir / e.relative;
+    fs::path copy = tmp_ / e.relative;
+    switch (e.type) {
+      case EntryType::dir:
+        if (::mkdir(copy.c_str(), 0700) != 0) return errno_error("write_failed", "cannot create " + copy.string(), errno);
+        return entry;
+      case EntryType::symlink: {
+        // Kept as a link, never followed: its target may be anywhere.
+        std::error_code ec;
+        entry.target = fs::read_symlink(live, ec);
+        if (ec) return vanished(entry, warnings, ec.message());
+        if (::symlink(entry.target.c_str(), copy.c_str()) != 0) {
+          return errno_error("write_failed", "cannot create symlink " + copy.string(), errno);
+        }
+        return entry;
+      }
+      case EntryType::file:
+        return add_file(e, std::move(entry), live, copy, warnings);
+      case EntryType::sqlite:
+        return add_database(std::move(entry), live, copy);
+    }
+    return entry;
+  }
+
+  Result<ManifestEntry> add_file(const ScannedEntry& e, ManifestEntry entry, const fs::path& live,
+                                 const fs::path& copy, std::vector<std::string>& warnings) {
+    if (linkable(e)) {
+      const ManifestEntry& p = *previous_entries_.at(e.relative);
+      if (::link((previous_->dir / e.relative).c_str(), copy.c_str()) == 0) {
+        entry.size = p.size;
+        entry.sha256 = p.sha256;
+        ++linked_files_;
+        return entry;
+      }
+      // EXDEV, EMLINK, a previous copy gone: fall back to copying.
+    }
+    auto copied = copy_file_hashed(live, copy, entry.mode, e.st.st_mtim);
+    if (!copied) {
+      if (::access(live.c_str(), F_OK) != 0) return vanished(entry, warnings, "deleted while copying");
+      return copied.error();
+    }
+    entry.size = copied->size;
+    entry.sha256 = copied->sha256;
+    copied_bytes_ += copied->size;
+    return entry;
+  }
+
+  Result<ManifestEntry> add_database(ManifestEntry entry, const fs::path& live, const fs::path& copy) {
+    {
+      auto db = SqliteDb::open(live, SqliteDb::Mode::read_write);
+      if (!db) return db.error();
+      db->busy_timeout(30'000);
+      if (auto s = db->backup_to(copy); !s) return s.error();
+    }
+    {
+      auto snapshot = SqliteDb::open(copy, SqliteDb::Mode::immutable);
+      if (!snapshot) return snapshot.error();
+      auto integrity = snapshot->integrity_check();
+      if (!integrity) return integrity.error();
+      auto counts = snapshot->table_counts();
+      if (!counts) return counts.error();
+      entry.integrity = *integrity;
+      entry.counts = *counts;
+    }
+    if (auto s = fsync_path(copy); !s) return s.error();
+    if (auto s = set_mode_and_mtime(copy, entry.mode, from_ns(entry.mtime_ns)); !s) return s.error();
+    auto hashed = hash_file(copy);
+    if (!hashed) return hashed.error();
+    entry.size = hashed->size;
+    entry.sha256 = hashed->sha256;
+    copied_bytes_ += hashed->size;
+    return entry;
+  }
+
+  Result<ManifestEntry> vanished(const ManifestEntry& entry, std::vector<std::string>& warnings,
+                                 const std::string& why) {
+    warnings.push_back(entry.path + ": " + why + "; not in this snapshot");
+    return ManifestEntry{};
+  }
+
+  const SnapshotOptions& options_;
+  fs::path tmp_;
+  const SnapshotInfo* previous_;
+  std::map<std::string, const ManifestEntry*> previous_entries_;
+  std::uint64_t copied_bytes_ = 0;
+  std::uint64_t linked_files_ = 0;
+};
+
+Status check_free_space(const fs::path& backup_dir, std::uint64_t needed, std::uint64_t linked_savings) {
+  struct statvfs vfs{};
+  if (::statvfs(backup_dir.c_str(), &vfs) != 0) return errno_error("statvfs_failed", "cannot stat " + backup_dir.string(), errno);
+  std::uint64_t available = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (needed + kFreeSpaceHeadroom <= available) return ok_status();
+  return Error{"no_space", "not enough free space for a snapshot in " + backup_dir.string() + ": it needs about " +
+                               format_size(needed) + " (+" + format_size(kFreeSpaceHeadroom) + " headroom; " +
+                               format_size(linked_savings) + " more is hard-linked to the previous snapshot), " +
+                               format_size(available) + " is free. Free space (`backups prune`), or set [backup] dir "
+                               "on a larger disk"};
+}
+
+std::string unique_name(const SnapshotOptions& options) {
+  std::string base = options.kind + "-" + utc_basic_now() + (options.request_id.empty() ? "" : "-" + options.request_id);
+  std::string name = base;
+  for (int n = 2; fs::exists(options.backup_dir / name) || fs::exists(options.backup_dir / (kTempPrefix + name)); ++n) {
+    name = base + "-" + std::to_string(n);
+  }
+  return name;
+}
+
+Status write_manifest(const fs::path& dir, const Manifest& manifest) {
+  fs::path path = dir / kManifestFile;
+  FILE* f = std::fopen(path.c_str(), "wx");
+  if (!f) return errno_error("write_failed", "cannot create " + path.string(), errno);
+  std::string text = manifest.to_json();
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  int err = errno;
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok) return errno_error("write_failed", "cannot write " + path.string(), err ? err : errno);
+  return ok_status();
+}
+
+}  // namespace
+
+bool is_excluded(const std::string& relative, const std::vector<std::string>& exclude,
+                 const std::string& backup_dir_relative) {
+  if (relative == ".supervisor" || relative == "backups" || relative == backup_dir_relative) return true;
+  for (const auto& glob : exclude) {
+    // A glob that matches a folder excludes everything below it.
+    for (size_t end = relative.find('/');; end = relative.find('/', end + 1)) {
+      std::string prefix = relative.substr(0, end);
+      if (::fnmatch(glob.c_str(), prefix.c_str(), FNM_PATHNAME) == 0) return true;
+      if (end == std::string::npos) break;
+    }
+  }
+  return false;
+}
+
+Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(options.data_dir, ec)) {
+    return Error{"no_data_dir", "data dir " + options.data_dir.string() + " does not exist"};
+  }
+  fs::create_directories(options.backup_dir, ec);
+  if (ec) return Error{"mkdir_failed", "cannot create " + options.backup_dir.string() + ": " + ec.message()};
+  auto lock = lock_backup_dir(options.backup_dir);
+  if (!lock) return lock.error();
+
+  SnapshotResult result;
+  result.cleaned = remove_incomplete_snapshots(options.backup_dir);
+  auto snapshots = list_snapshots(options.backup_dir);
+  const SnapshotInfo* previous = snapshots.empty() ? nullptr : &snapshots.back();
+
+  fs::path backup_relative = options.backup_dir.lexically_relative(options.data_dir);
+  std::string backup_rel = backup_relative.empty() || *backup_relative.begin() == ".." ? "" : backup_relative.string();
+  Scan scan;
+  scan_dir(options.data_dir, "", options, backup_rel, scan);
+  drop_side_files(scan);
+
+  std::string name = unique_name(options);
+  fs::path tmp = options.backup_dir / (kTempPrefix + name);
+  Builder builder(options, tmp, previous);
+  std::uint64_t needed = builder.estimate(scan);
+  std::uint64_t total = 0;
+  for (const auto& e : scan.entries) total += e.type == EntryType::dir ? 0 : static_cast<std::uint64_t>(e.st.st_size);
+  if (auto s = check_free_space(options.backup_dir, needed, total - std::min(total, needed)); !s) return s.error();
+
+  if (::mkdir(tmp.c_str(), 0700) != 0) return errno_error("write_failed", "cannot create " + tmp.string(), errno);
+  Manifest& manifest = result.manifest;
+  manifest.name = name;
+  manifest.kind = options.kind;
+  manifest.request_id = options.request_id;
+  manifest.created_at = utc_iso_now();
+  manifest.data_dir = options.data_dir.string();
+  manifest.skipped = scan.skipped;
+  for (const auto& s : scan.skipped) result.warnings.push_back(s.path + ": " + s.reason);
+
+  Status built = builder.build(scan, manifest, result.warnings);
+  if (built) built = write_manifest(tmp, manifest);
+  if (built) built = fsync_path(tmp);
+  if (built && ::rename(tmp.c_str(), (options.backup_dir / name).c_str()) != 0) {
+    built = errno_error("write_failed", "cannot rename " + tmp.string(), errno);
+  }
+  if (!built) {
+    fs::remove_all(tmp, ec);  // never listed either way: no manifest under a real name
+    return built.error();
+  }
+  if (auto s = fsync_path(options.backup_dir); !s) return s.error();
+  result.dir = options.backup_dir / name;
+  return result;
+}
+
+}  // namespace agentron

@@ -1,0 +1,40 @@
+// Taking a snapshot of the data dir (docs/operations.md, "Backups"):
+// consistent (databases through the SQLite online backup API), incremental (files
+// unchanged since the previous snapshot are hard-linked to it), atomic (built in a
+// .tmp- folder, manifest last, renamed into place) and durable (every file and
+// folder fsynced before the rename, the backup folder after it).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "backup/manifest.h"
+#include "common/result.h"
+
+namespace agentron {
+
+struct SnapshotOptions {
+  std::filesystem::path data_dir;
+  std::filesystem::path backup_dir;
+  std::vector<std::string> exclude;  // globs relative to the data dir
+  std::string kind = "manual";       // "manual", "pre-restart", ...
+  std::string request_id;            // appended to the name when set
+};
+
+struct SnapshotResult {
+  Manifest manifest;
+  std::filesystem::path dir;
+  std::vector<std::string> warnings;  // skipped special files, files that vanished
+  std::vector<std::string> cleaned;   // .tmp- folders of interrupted snapshots removed first
+};
+
+Result<SnapshotResult> create_snapshot(const SnapshotOptions& options);
+
+// True if `relative` (a '/'-separated path inside the data dir) is never part of a
+// snapshot: .supervisor/, backups/, the backup folder itself, or an `exclude` glob
+// matching it or one of its parent folders.
+bool is_excluded(const std::string& relative, const std::vector<std::string>& exclude,
+                 const std::string& backup_dir_relative);
+
+}  // namespace agentron

@@ -1,0 +1,181 @@
+#include "db/sqlite_db.h"
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <fstream>
+#include <utility>
+#include <vector>
+
+namespace agentron {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Owns a prepared statement.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) { rc_ = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr); }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  bool prepared() const { return rc_ == SQLITE_OK && stmt_; }
+  int step() { return sqlite3_step(stmt_); }
+  sqlite3_stmt* get() { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_ERROR;
+};
+
+std::string quote_identifier(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+Result<SqliteDb> SqliteDb::open(const fs::path& path, Mode mode) {
+  sqlite3* db = nullptr;
+  std::string name = path.string();
+  int flags = SQLITE_OPEN_READWRITE;
+  if (mode == Mode::create) flags |= SQLITE_OPEN_CREATE;
+  if (mode == Mode::immutable) {
+    // URI form so the path needs no escaping beyond '%', '?' and '#'.
+    std::string escaped;
+    for (char c : name) {
+      if (c == '%' || c == '?' || c == '#') {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+        escaped += buf;
+      } else {
+        escaped += c;
+      }
+    }
+    name = "file:" + escaped + "?immutable=1";
+    flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+  }
+  int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return Error{"sqlite_open_failed", "cannot open database " + path.string() + ": " + message};
+  }
+  sqlite3_extended_result_codes(db, 1);
+  return SqliteDb(db, path);
+}
+
+SqliteDb::SqliteDb(SqliteDb&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+
+SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
+  if (this != &other) {
+    sqlite3_close(db_);
+    db_ = std::exchange(other.db_, nullptr);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+SqliteDb::~SqliteDb() { sqlite3_close(db_); }
+
+Error SqliteDb::error(const std::string& what) const {
+  return Error{"sqlite_error", what + " on " + path_.string() + ": " + sqlite3_errmsg(db_)};
+}
+
+void SqliteDb::busy_timeout(int ms) { sqlite3_busy_timeout(db_, ms); }
+
+Status SqliteDb::exec(const std::string& sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    return Error{"sqlite_error", sql + " on " + path_.string() + ": " + text};
+  }
+  return ok_status();
+}
+
+Result<std::int64_t> SqliteDb::query_int(const std::string& sql) {
+  Statement stmt(db_, sql);
+  if (!stmt.prepared()) return error(sql);
+  int rc = stmt.step();
+  if (rc == SQLITE_ROW) return static_cast<std::int64_t>(sqlite3_column_int64(stmt.get(), 0));
+  if (rc == SQLITE_DONE) return Error{"sqlite_no_row", sql + " on " + path_.string() + " returned no row"};
+  return error(sql);
+}
+
+Result<std::string> SqliteDb::query_text(const std::string& sql) {
+  Statement stmt(db_, sql);
+  if (!stmt.prepared()) return error(sql);
+  int rc = stmt.step();
+  if (rc == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(stmt.get(), 0);
+    return std::string(text ? reinterpret_cast<const char*>(text) : "");
+  }
+  if (rc == SQLITE_DONE) return Error{"sqlite_no_row", sql + " on " + path_.string() + " returned no row"};
+  return error(sql);
+}
+
+Status SqliteDb::backup_to(const fs::path& destination) {
+  auto dest = open(destination, Mode::create);
+  if (!dest) return dest.error();
+  // The copy is fsynced by the caller as a whole; a journal for it would only cost.
+  if (auto s = dest->exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF"); !s) return s;
+  sqlite3_backup* backup = sqlite3_backup_init(dest->db_, "main", db_, "main");
+  if (!backup) return dest->error("backup init from " + path_.string());
+  // One step (-1): a stepwise copy restarts whenever another connection writes, so
+  // under a steady stream of app writes it would never finish.
+  int rc = sqlite3_backup_step(backup, -1);
+  sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE) {
+    return Error{"sqlite_backup_failed",
+                 "backup of " + path_.string() + " into " + destination.string() + ": " + sqlite3_errstr(rc)};
+  }
+  return ok_status();
+}
+
+Result<std::string> SqliteDb::integrity_check() {
+  Statement stmt(db_, "PRAGMA integrity_check");
+  if (!stmt.prepared()) return error("PRAGMA integrity_check");
+  std::string problems;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(stmt.get(), 0);
+    std::string line = text ? reinterpret_cast<const char*>(text) : "";
+    if (line == "ok") continue;
+    problems += (problems.empty() ? "" : "; ") + line;
+  }
+  if (rc != SQLITE_DONE) return error("PRAGMA integrity_check");
+  return problems.empty() ? std::string("ok") : problems;
+}
+
+Result<std::map<std::string, std::int64_t>> SqliteDb::table_counts() {
+  std::vector<std::string> tables;
+  {
+    Statement stmt(db_, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+    if (!stmt.prepared()) return error("listing tables");
+    int rc;
+    while ((rc = stmt.step()) == SQLITE_ROW) {
+      tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0)));
+    }
+    if (rc != SQLITE_DONE) return error("listing tables");
+  }
+  std::map<std::string, std::int64_t> counts;
+  for (const auto& table : tables) {
+    auto n = query_int("SELECT count(*) FROM " + quote_identifier(table));
+    if (!n) return n.error();
+    counts[table] = *n;
+  }
+  return counts;
+}
+
+bool is_sqlite_file(const fs::path& path) {
+  static constexpr char kHeader[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f',
+                                       'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
+  std::ifstream in(path, std::ios::binary);
+  char header[16];
+  return in.read(header, sizeof header) && std::memcmp(header, kHeader, sizeof header) == 0;
+}
+
+}  // namespace agentron
