@@ -43,8 +43,10 @@ std::vector<RetentionDecision> plan_retention(const std::vector<RetentionCandida
   for (const auto& c : candidates) decisions.push_back({c.name, false, "beyond the retention policy"});
   std::vector<size_t> newest_first(candidates.size());
   std::iota(newest_first.begin(), newest_first.end(), 0);
-  std::stable_sort(newest_first.begin(), newest_first.end(),
-                   [&](size_t a, size_t b) { return candidates[a].created > candidates[b].created; });
+  // Candidates come oldest first: among equal times, the later one is the newer.
+  std::sort(newest_first.begin(), newest_first.end(), [&](size_t a, size_t b) {
+    return candidates[a].created != candidates[b].created ? candidates[a].created > candidates[b].created : a > b;
+  });
 
   for (int n = 0; n < policy.keep_last && n < static_cast<int>(newest_first.size()); ++n) {
     keep(decisions[newest_first[n]], "last " + std::to_string(policy.keep_last));

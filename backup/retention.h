@@ -31,7 +31,7 @@ struct RetentionDecision {
   std::string reason;  // why kept ("last 3", "daily 2026-11-27", "newest verified", "pinned")
 };
 
-// Decisions in the order of `candidates`.
+// `candidates` oldest first (as list_snapshots gives them); decisions in that order.
 std::vector<RetentionDecision> plan_retention(const std::vector<RetentionCandidate>& candidates,
                                               const RetentionPolicy& policy);
 
