@@ -11,6 +11,7 @@
 #include <csignal>
 #include <optional>
 
+#include "backup/catalog.h"
 #include "common/asio_clock.h"
 #include "launcher/instance_spec.h"
 #include "launcher/posix_spawner.h"
@@ -105,6 +106,7 @@ class Daemon {
                        " stops its whole process group), then start the supervisor again"};
     }
 
+    clean_interrupted_snapshots();
     auto control = ControlServer::listen(
         io_, state / "control.sock",
         [this](const nlohmann::json& request, ControlServer::Responder respond) { handle(request, std::move(respond)); });
@@ -117,6 +119,18 @@ class Daemon {
         StopSettings{config_.app.stop_signal, config_.app.stop_timeout});
     controller_->on_change = [this](const InstanceStatus& s) { log_change(s); };
     return ok_status();
+  }
+
+  // Folders of snapshots a crash interrupted are never listed; they go at the next
+  // start — unless a backup command is running right now and holds the lock.
+  void clean_interrupted_snapshots() {
+    std::error_code ec;
+    if (!fs::is_directory(config_.backup.dir, ec)) return;
+    auto lock = lock_backup_dir(config_.backup.dir);
+    if (!lock) return;
+    for (const auto& name : remove_incomplete_snapshots(config_.backup.dir)) {
+      spdlog::info("removed {}: an interrupted snapshot", (config_.backup.dir / name).string());
+    }
   }
 
   SpawnSpec spawn_spec(const std::string& id) {

@@ -259,3 +259,34 @@ def test_prune_keeps_the_policy_and_the_newest_verified(supervisor):
     pruned = json.loads(backups(s, "prune", "--json").stdout)["data"]
     assert [p["name"] for p in pruned if p["removed"]] == [names[1]]
     assert [b["name"] for b in listed(s)] == [names[0], names[2], names[3]]
+
+
+def test_supervisor_start_removes_interrupted_snapshot_folders(supervisor):
+    s = supervisor(start=False)
+    leftover = s.data_dir / "backups" / ".tmp-manual-20260101T000000Z"
+    (leftover / "files").mkdir(parents=True)
+    (leftover / "files" / "half.bin").write_bytes(b"x" * 1000)
+    s.start()
+    s.wait_log(r"removed .*\.tmp-manual-20260101T000000Z: an interrupted snapshot")
+    assert not leftover.exists()
+    assert listed(s) == []
+
+
+def test_not_enough_free_space_is_refused_before_writing(supervisor, tmp_path):
+    small = tmp_path / "small-disk"
+    small.mkdir()
+    s = supervisor(start=False, extra={"backup": {"dir": str(small)}})
+    s.data_dir.mkdir()
+    make_files(s.data_dir, count=10, size=100_000)
+    live_before = tree_hashes(s.data_dir)
+    # An 8 MiB file system of our own, in a private mount namespace (needs root).
+    script = f'mount -t tmpfs -o size=8m tmpfs "{small}" && exec "$@"'
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", *BACKUP, "create", "--config", str(s.config)],
+                       capture_output=True, text=True, timeout=60)
+    if "mount" in r.stderr and "permission denied" in r.stderr.lower():
+        import pytest
+        pytest.skip("cannot mount a tmpfs here")
+    assert r.returncode == 1, r.stderr
+    assert f"not enough free space for a snapshot in {small}: it needs about" in r.stderr
+    assert "set [backup] dir on a larger disk" in r.stderr
+    assert tree_hashes(s.data_dir) == live_before
