@@ -59,7 +59,6 @@ Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mo
     if (auto s = write_all(out.get(), buffer.data(), static_cast<size_t>(n), to); !s) return s.error();
     copied.size += static_cast<std::uint64_t>(n);
   }
-  if (::fsync(out.get()) != 0) return errno_error("write_failed", "cannot fsync " + to.string(), errno);
   if (::fchmod(out.get(), mode & 07777) != 0) return errno_error("write_failed", "cannot chmod " + to.string(), errno);
   timespec times[2] = {mtime, mtime};
   if (::futimens(out.get(), times) != 0) return errno_error("write_failed", "cannot set mtime of " + to.string(), errno);
@@ -91,6 +90,13 @@ Status fsync_path(const fs::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return errno_error("sync_failed", "cannot open " + path.string(), errno);
   if (::fsync(fd.get()) != 0) return errno_error("sync_failed", "cannot fsync " + path.string(), errno);
+  return ok_status();
+}
+
+Status sync_filesystem(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("sync_failed", "cannot open " + path.string(), errno);
+  if (::syncfs(fd.get()) != 0) return errno_error("sync_failed", "cannot sync the file system of " + path.string(), errno);
   return ok_status();
 }
 

@@ -18,9 +18,14 @@ struct CopiedFile {
 };
 
 // Copies `from` into the new file `to` (which must not exist), hashing what it
-// writes; fsyncs it and gives it `mode` and `mtime`.
+// writes, and gives it `mode` and `mtime`. Not fsynced: callers that copy many files
+// make them durable together with sync_filesystem().
 Result<CopiedFile> copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to,
                                     mode_t mode, const timespec& mtime);
+
+// syncfs(2) on the file system holding `path`: every file written there so far, data
+// and metadata, is on disk when it returns. One call instead of thousands of fsyncs.
+Status sync_filesystem(const std::filesystem::path& path);
 
 // Hashes a file's contents.
 Result<CopiedFile> hash_file(const std::filesystem::path& path);

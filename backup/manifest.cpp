@@ -50,6 +50,7 @@ std::string Manifest::to_json() const {
   for (const auto& s : skipped) skipped_json.push_back({{"path", s.path}, {"reason", s.reason}});
   json j = {{"tool", "agentron-supervisor"}, {"format", kFormat},     {"name", name},
             {"kind", kind},                  {"request_id", request_id}, {"created_at", created_at},
+            {"started_ns", started_ns},
             {"data_dir", data_dir},          {"bytes", bytes},          {"copied_bytes", copied_bytes},
             {"linked_files", linked_files},  {"entries", entries_json}, {"skipped", skipped_json}};
   return j.dump(1) + "\n";
@@ -69,6 +70,7 @@ Result<Manifest> Manifest::parse(const std::string& text) {
     m.kind = j.at("kind").get<std::string>();
     m.request_id = j.value("request_id", "");
     m.created_at = j.at("created_at").get<std::string>();
+    m.started_ns = j.value("started_ns", std::int64_t{0});
     m.data_dir = j.at("data_dir").get<std::string>();
     m.bytes = j.value("bytes", std::uint64_t{0});
     m.copied_bytes = j.value("copied_bytes", std::uint64_t{0});

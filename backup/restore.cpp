@@ -43,10 +43,9 @@ Status materialise(const SnapshotInfo& snapshot, const fs::path& staging) {
   }
   for (auto it = snapshot.manifest.entries.rbegin(); it != snapshot.manifest.entries.rend(); ++it) {
     if (it->type != EntryType::dir) continue;
-    if (auto s = fsync_path(staging / it->path); !s) return s;
     if (auto s = set_mode_and_mtime(staging / it->path, it->mode, from_ns(it->mtime_ns)); !s) return s;
   }
-  return fsync_path(staging);
+  return sync_filesystem(staging);
 }
 
 Status exchange(const fs::path& a, const fs::path& b) {

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <map>
 #include <set>
 
@@ -107,6 +109,12 @@ void drop_side_files(Scan& scan) {
   });
 }
 
+// A file may be hard-linked to the previous snapshot's copy only if that copy is
+// certainly its current content: same size, mode and mtime — and the mtime was
+// already older than the previous scan by more than any timestamp granularity, so a
+// write right after that scan could not have kept the same mtime ("racy git").
+constexpr std::int64_t kRacyMarginNs = 2'000'000'000;
+
 class Builder {
  public:
   Builder(const SnapshotOptions& options, fs::path tmp, const SnapshotInfo* previous)
@@ -116,35 +124,56 @@ class Builder {
     }
   }
 
-  // The bytes this snapshot will write: everything but the files it can link.
+  // The bytes this snapshot will write: everything but what it can link.
   std::uint64_t estimate(const Scan& scan) const {
     std::uint64_t bytes = 0;
     for (const auto& e : scan.entries) {
-      if (e.type == EntryType::sqlite || (e.type == EntryType::file && !linkable(e))) {
+      if (e.type != EntryType::dir && e.type != EntryType::symlink && !linkable(e)) {
         bytes += static_cast<std::uint64_t>(e.st.st_size);
       }
     }
     return bytes;
   }
 
+  // Folders and links first (in order, parents before children), then databases on a
+  // second thread while files are copied on this one: the online backup and the file
+  // copies overlap. One syncfs makes it all durable.
   Status build(const Scan& scan, Manifest& manifest, std::vector<std::string>& warnings) {
-    for (const auto& e : scan.entries) {
-      auto entry = add(e, warnings);
-      if (!entry) return entry.error();
-      if (entry->path.empty()) continue;  // vanished since the scan
-      if (entry->type == EntryType::file || entry->type == EntryType::sqlite) manifest.bytes += entry->size;
-      manifest.entries.push_back(std::move(entry.value()));
+    std::vector<Result<ManifestEntry>> results(scan.entries.size(), Result<ManifestEntry>(ManifestEntry{}));
+    std::vector<std::string> db_warnings;
+    for (size_t i = 0; i < scan.entries.size(); ++i) {
+      const auto& e = scan.entries[i];
+      if (e.type == EntryType::dir || e.type == EntryType::symlink) results[i] = add(e, warnings);
+      if (!results[i]) return results[i].error();
+    }
+    auto databases = std::async(std::launch::async, [&] {
+      for (size_t i = 0; i < scan.entries.size(); ++i) {
+        if (scan.entries[i].type != EntryType::sqlite) continue;
+        results[i] = add(scan.entries[i], db_warnings);
+        if (!results[i]) return;
+      }
+    });
+    for (size_t i = 0; i < scan.entries.size(); ++i) {
+      if (scan.entries[i].type != EntryType::file) continue;
+      results[i] = add(scan.entries[i], warnings);
+      if (!results[i]) break;
+    }
+    databases.wait();
+    warnings.insert(warnings.end(), db_warnings.begin(), db_warnings.end());
+    for (auto& r : results) {
+      if (!r) return r.error();
+      if (r->path.empty()) continue;  // vanished since the scan
+      if (r->type == EntryType::file || r->type == EntryType::sqlite) manifest.bytes += r->size;
+      manifest.entries.push_back(std::move(r.value()));
     }
     // Folders last and deepest first: writing their contents changed their mtimes.
     for (auto it = manifest.entries.rbegin(); it != manifest.entries.rend(); ++it) {
       if (it->type != EntryType::dir) continue;
-      fs::path dir = tmp_ / it->path;
-      if (auto s = fsync_path(dir); !s) return s;
-      if (auto s = set_mode_and_mtime(dir, it->mode, from_ns(it->mtime_ns)); !s) return s;
+      if (auto s = set_mode_and_mtime(tmp_ / it->path, it->mode, from_ns(it->mtime_ns)); !s) return s;
     }
     manifest.copied_bytes = copied_bytes_;
     manifest.linked_files = linked_files_;
-    return ok_status();
+    return sync_filesystem(tmp_);
   }
 
  private:
@@ -153,8 +182,34 @@ class Builder {
     if (it == previous_entries_.end()) return false;
     const ManifestEntry& p = *it->second;
     // Mode too: the copies share one inode, and a chmod would change the old snapshot.
-    return p.type == EntryType::file && p.size == static_cast<std::uint64_t>(e.st.st_size) &&
-           p.mtime_ns == to_ns(e.st.st_mtim) && p.mode == (e.st.st_mode & 07777);
+    bool same = p.type == e.type && p.size == static_cast<std::uint64_t>(e.st.st_size) &&
+                p.mtime_ns == to_ns(e.st.st_mtim) && p.mode == (e.st.st_mode & 07777);
+    bool settled = p.mtime_ns < previous_->manifest.started_ns - kRacyMarginNs;
+    return same && settled && (e.type != EntryType::sqlite || !has_pending_writes(e.relative));
+  }
+
+  // A database whose file is unchanged may still have commits in its -wal, or a
+  // transaction in flight (-journal): then it is copied through SQLite, not linked.
+  bool has_pending_writes(const std::string& relative) const {
+    struct stat st{};
+    fs::path db = options_.data_dir / relative;
+    bool wal = ::stat((db.string() + "-wal").c_str(), &st) == 0 && st.st_size > 0;
+    bool journal = ::stat((db.string() + "-journal").c_str(), &st) == 0;
+    return wal || journal;
+  }
+
+  // Hard-links the previous snapshot's copy; false if that cannot be done (EXDEV,
+  // EMLINK, the copy gone), and the caller copies instead.
+  bool link_previous(const ScannedEntry& e, ManifestEntry& entry, const fs::path& copy) {
+    if (!linkable(e)) return false;
+    const ManifestEntry& p = *previous_entries_.at(e.relative);
+    if (::link((previous_->dir / e.relative).c_str(), copy.c_str()) != 0) return false;
+    entry.size = p.size;
+    entry.sha256 = p.sha256;
+    entry.integrity = p.integrity;
+    entry.counts = p.counts;
+    ++linked_files_;
+    return true;
   }
 
   Result<ManifestEntry> add(const ScannedEntry& e, std::vector<std::string>& warnings) {
@@ -180,8 +235,10 @@ class Builder {
         return entry;
       }
       case EntryType::file:
+        if (link_previous(e, entry, copy)) return entry;
         return add_file(e, std::move(entry), live, copy, warnings);
       case EntryType::sqlite:
+        if (link_previous(e, entry, copy)) return entry;
         return add_database(std::move(entry), live, copy);
     }
     return entry;
@@ -189,16 +246,6 @@ class Builder {
 
   Result<ManifestEntry> add_file(const ScannedEntry& e, ManifestEntry entry, const fs::path& live,
                                  const fs::path& copy, std::vector<std::string>& warnings) {
-    if (linkable(e)) {
-      const ManifestEntry& p = *previous_entries_.at(e.relative);
-      if (::link((previous_->dir / e.relative).c_str(), copy.c_str()) == 0) {
-        entry.size = p.size;
-        entry.sha256 = p.sha256;
-        ++linked_files_;
-        return entry;
-      }
-      // EXDEV, EMLINK, a previous copy gone: fall back to copying.
-    }
     auto copied = copy_file_hashed(live, copy, entry.mode, e.st.st_mtim);
     if (!copied) {
       if (::access(live.c_str(), F_OK) != 0) return vanished(entry, warnings, "deleted while copying");
@@ -227,7 +274,6 @@ class Builder {
       entry.integrity = *integrity;
       entry.counts = *counts;
     }
-    if (auto s = fsync_path(copy); !s) return s.error();
     if (auto s = set_mode_and_mtime(copy, entry.mode, from_ns(entry.mtime_ns)); !s) return s.error();
     auto hashed = hash_file(copy);
     if (!hashed) return hashed.error();
@@ -247,8 +293,8 @@ class Builder {
   fs::path tmp_;
   const SnapshotInfo* previous_;
   std::map<std::string, const ManifestEntry*> previous_entries_;
-  std::uint64_t copied_bytes_ = 0;
-  std::uint64_t linked_files_ = 0;
+  std::atomic<std::uint64_t> copied_bytes_ = 0;
+  std::atomic<std::uint64_t> linked_files_ = 0;
 };
 
 Status check_free_space(const fs::path& backup_dir, std::uint64_t needed, std::uint64_t linked_savings) {
@@ -317,6 +363,8 @@ Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
 
   fs::path backup_relative = options.backup_dir.lexically_relative(options.data_dir);
   std::string backup_rel = backup_relative.empty() || *backup_relative.begin() == ".." ? "" : backup_relative.string();
+  std::int64_t started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
   Scan scan;
   scan_dir(options.data_dir, "", options, backup_rel, scan);
   drop_side_files(scan);
@@ -335,6 +383,7 @@ Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
   manifest.kind = options.kind;
   manifest.request_id = options.request_id;
   manifest.created_at = utc_iso_now();
+  manifest.started_ns = started_ns;
   manifest.data_dir = options.data_dir.string();
   manifest.skipped = scan.skipped;
   for (const auto& s : scan.skipped) result.warnings.push_back(s.path + ": " + s.reason);

@@ -106,15 +106,44 @@ def test_second_snapshot_hard_links_unchanged_files(supervisor):
     s = supervisor()
     s.started_pid()
     make_files(s.data_dir, count=10)
+    hour_ago = time.time() - 3600
+    for f in (s.data_dir / "files").iterdir():
+        os.utime(f, (hour_ago, hour_ago))
+    (s.data_dir / "files" / "fresh.bin").write_bytes(b"written just now")
     first = json.loads(backups(s, "create", "--json").stdout)["data"]
     (s.data_dir / "files" / "f0003.bin").write_bytes(b"changed")
     second = json.loads(backups(s, "create", "--json").stdout)["data"]
     assert first["linked_files"] == 0
+    # f0003 changed; fresh.bin had an mtime too close to the first snapshot to be
+    # trusted (a same-tick write after it was read would not show): both copied.
     assert second["linked_files"] == 9
     a, b = (s.data_dir / "backups" / n / "files" for n in (first["name"], second["name"]))
     assert os.stat(a / "f0001.bin").st_ino == os.stat(b / "f0001.bin").st_ino
     assert os.stat(a / "f0003.bin").st_ino != os.stat(b / "f0003.bin").st_ino
     assert (b / "f0003.bin").read_bytes() == b"changed"
+    assert os.stat(a / "fresh.bin").st_ino != os.stat(b / "fresh.bin").st_ino
+
+
+def test_an_unchanged_database_is_linked_one_with_pending_writes_is_copied(supervisor):
+    s = supervisor(start=False)
+    s.data_dir.mkdir()
+    db_path = s.data_dir / "agentron.sqlite"
+    db = sqlite3.connect(db_path)
+    db.execute("CREATE TABLE agents (id INTEGER PRIMARY KEY)")
+    db.execute("INSERT INTO agents DEFAULT VALUES")
+    db.commit()
+    db.close()
+    hour_ago = time.time() - 3600
+    os.utime(db_path, (hour_ago, hour_ago))
+    first = json.loads(backups(s, "create", "--json").stdout)["data"]
+    second = json.loads(backups(s, "create", "--json").stdout)["data"]
+    assert second["linked_files"] == 1
+    assert second["databases"]["agentron.sqlite"] == first["databases"]["agentron.sqlite"]
+    # A transaction in flight (its journal exists): copied through SQLite, not linked.
+    (s.data_dir / "agentron.sqlite-journal").write_bytes(b"")
+    third = json.loads(backups(s, "create", "--json").stdout)["data"]
+    assert third["linked_files"] == 0
+    assert third["databases"]["agentron.sqlite"]["integrity"] == "ok"
 
 
 def test_sigkill_at_random_points_never_lists_an_incomplete_snapshot(supervisor):
