@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "backup/sha256.h"
@@ -15,6 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kChunk = 1 << 20;
+constexpr char kSqliteHeader[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
 
 Status write_all(int fd, const char* data, size_t size, const fs::path& path) {
   while (size > 0) {
@@ -41,7 +43,8 @@ Result<struct stat> lstat_path(const fs::path& path) {
   return st;
 }
 
-Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mode_t mode, const timespec& mtime) {
+Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mode_t mode, const timespec& mtime,
+                                    bool refuse_sqlite) {
   UniqueFd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!in.valid()) return errno_error("read_failed", "cannot read " + from.string(), errno);
   UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -55,6 +58,10 @@ Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mo
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno_error("read_failed", "cannot read " + from.string(), errno);
     if (n == 0) break;
+    if (refuse_sqlite && copied.size == 0 && n >= 16 && std::memcmp(buffer.data(), kSqliteHeader, 16) == 0) {
+      ::unlink(to.c_str());
+      return Error{"is_sqlite", from.string() + " is a SQLite database"};
+    }
     hash.update(std::string_view(buffer.data(), static_cast<size_t>(n)));
     if (auto s = write_all(out.get(), buffer.data(), static_cast<size_t>(n), to); !s) return s.error();
     copied.size += static_cast<std::uint64_t>(n);

@@ -75,38 +75,61 @@ void scan_dir(const fs::path& root, const std::string& relative, const SnapshotO
     } else if (S_ISLNK(st.st_mode)) {
       scan.entries.push_back({rel, st, EntryType::symlink});
     } else if (S_ISREG(st.st_mode)) {
-      bool db = st.st_size >= 512 && is_sqlite_file(root / rel);
-      scan.entries.push_back({rel, st, db ? EntryType::sqlite : EntryType::file});
+      // Databases are told apart later (classify_databases, and the copy itself):
+      // opening every file here just to read 16 bytes costs more than the scan.
+      scan.entries.push_back({rel, st, EntryType::file});
     } else {
       scan.skipped.push_back({rel, special_kind(st.st_mode) + ": not a file, skipped"});
     }
   }
 }
 
-// A database's -journal, -wal and -shm are not copied raw: the online backup reads
-// through them, and a raw copy of a hot journal could "restore" a half transaction.
-void drop_side_files(Scan& scan) {
-  std::set<std::string> databases;
-  for (const auto& e : scan.entries) {
-    if (e.type == EntryType::sqlite) databases.insert(e.relative);
+bool may_be_database(const ScannedEntry& e) { return e.type == EntryType::file && e.st.st_size >= 512; }
+
+// Finds the databases that must be known before copying starts: those with side
+// files (their -journal, -wal and -shm are not copied raw: the online backup reads
+// through them, and a raw copy of a hot journal could "restore" half a transaction)
+// and those the previous snapshot knew. Any other database is recognised by its
+// header when the copy reads its first bytes.
+void classify_databases(Scan& scan, const SnapshotInfo* previous, const fs::path& data_dir) {
+  std::map<std::string, ScannedEntry*> files;
+  for (auto& e : scan.entries) {
+    if (e.type == EntryType::file) files[e.relative] = &e;
   }
-  auto side_of = [&](const std::string& rel) -> std::string {
-    for (const char* suffix : {"-journal", "-wal", "-shm"}) {
-      std::string s = suffix;
-      if (rel.size() > s.size() && rel.compare(rel.size() - s.size(), s.size(), s) == 0) {
-        std::string base = rel.substr(0, rel.size() - s.size());
-        if (databases.count(base)) return base;
-      }
+  std::set<std::string> was_database;
+  if (previous) {
+    for (const auto& e : previous->manifest.entries) {
+      if (e.type == EntryType::sqlite) was_database.insert(e.path);
+    }
+  }
+  auto is_database = [&](const std::string& rel) {
+    auto it = files.find(rel);
+    if (it == files.end()) return false;
+    if (it->second->type == EntryType::sqlite) return true;
+    if (!may_be_database(*it->second)) return false;
+    if (!is_sqlite_file(data_dir / rel)) return false;
+    it->second->type = EntryType::sqlite;
+    return true;
+  };
+  for (const auto& rel : was_database) is_database(rel);
+  auto database_of_side_file = [&](const std::string& rel) -> std::string {
+    for (std::string suffix : {"-journal", "-wal", "-shm"}) {
+      if (rel.size() <= suffix.size() || rel.compare(rel.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+      std::string base = rel.substr(0, rel.size() - suffix.size());
+      if (is_database(base)) return base;
     }
     return "";
   };
-  std::erase_if(scan.entries, [&](const ScannedEntry& e) {
-    if (e.type != EntryType::file) return false;
-    std::string base = side_of(e.relative);
-    if (base.empty()) return false;
+  // Mark first, erase after: `files` points into scan.entries.
+  std::set<std::string> side_files;
+  for (const auto& e : scan.entries) {
+    if (e.type != EntryType::file) continue;
+    std::string base = database_of_side_file(e.relative);
+    if (base.empty()) continue;
+    side_files.insert(e.relative);
     scan.skipped.push_back({e.relative, "side file of database " + base + " (the database is copied consistently)"});
-    return true;
-  });
+  }
+  std::erase_if(scan.entries, [&](const ScannedEntry& e) { return side_files.count(e.relative) > 0; });
 }
 
 // A file may be hard-linked to the previous snapshot's copy only if that copy is
@@ -246,7 +269,11 @@ class Builder {
 
   Result<ManifestEntry> add_file(const ScannedEntry& e, ManifestEntry entry, const fs::path& live,
                                  const fs::path& copy, std::vector<std::string>& warnings) {
-    auto copied = copy_file_hashed(live, copy, entry.mode, e.st.st_mtim);
+    auto copied = copy_file_hashed(live, copy, entry.mode, e.st.st_mtim, /*refuse_sqlite=*/may_be_database(e));
+    if (!copied && copied.error().code == "is_sqlite") {
+      entry.type = EntryType::sqlite;
+      return add_database(std::move(entry), live, copy);
+    }
     if (!copied) {
       if (::access(live.c_str(), F_OK) != 0) return vanished(entry, warnings, "deleted while copying");
       return copied.error();
@@ -367,7 +394,7 @@ Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
                                 std::chrono::system_clock::now().time_since_epoch()).count();
   Scan scan;
   scan_dir(options.data_dir, "", options, backup_rel, scan);
-  drop_side_files(scan);
+  classify_databases(scan, previous, options.data_dir);
 
   std::string name = unique_name(options);
   fs::path tmp = options.backup_dir / (kTempPrefix + name);
