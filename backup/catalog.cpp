@@ -1,6 +1,7 @@
 #include "backup/catalog.h"
 
 #include <ctime>
+#include <tuple>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -27,19 +28,58 @@ void read_verification(SnapshotInfo& info) {
 
 }  // namespace
 
+namespace {
+
+// "manual-20261127T055106Z-2" → "20261127T055106Z" (the first such token), or "".
+std::string stamp_of(const std::string& name) {
+  for (size_t i = 0; i + 16 <= name.size(); ++i) {
+    std::string_view t(name.data() + i, 16);
+    bool shape = t[8] == 'T' && t[15] == 'Z';
+    for (size_t k = 0; shape && k < 15; ++k) shape = k == 8 || (t[k] >= '0' && t[k] <= '9');
+    if (shape) return std::string(t);
+  }
+  return "";
+}
+
+std::optional<SnapshotInfo> read_snapshot(const fs::path& dir) {
+  auto manifest = Manifest::read(dir);
+  if (!manifest || manifest->name != dir.filename().string()) return std::nullopt;
+  auto created = parse_utc_iso8601(manifest->created_at);
+  if (!created) return std::nullopt;
+  SnapshotInfo info{dir, std::move(manifest.value()), *created, std::nullopt, ""};
+  read_verification(info);
+  return info;
+}
+
+}  // namespace
+
+std::optional<SnapshotInfo> newest_snapshot(const fs::path& backup_dir) {
+  std::vector<std::pair<std::string, fs::path>> candidates;  // (stamp, dir)
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(backup_dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.empty() || name[0] == '.' || !entry.is_directory(ec)) continue;
+    candidates.emplace_back(stamp_of(name), entry.path());
+  }
+  // Newest stamp first; within one second, "-10" after "-9" after "-2" after none.
+  auto key = [](const auto& c) {
+    std::string name = c.second.filename().string();
+    return std::tuple(c.first, name.size(), name);
+  };
+  std::sort(candidates.begin(), candidates.end(), [&](const auto& a, const auto& b) { return key(a) > key(b); });
+  for (const auto& [stamp, dir] : candidates) {
+    if (auto info = read_snapshot(dir)) return info;
+  }
+  return std::nullopt;
+}
+
 std::vector<SnapshotInfo> list_snapshots(const fs::path& backup_dir) {
   std::vector<SnapshotInfo> snapshots;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(backup_dir, ec)) {
     std::string name = entry.path().filename().string();
     if (name.empty() || name[0] == '.' || !entry.is_directory(ec) || entry.is_symlink(ec)) continue;
-    auto manifest = Manifest::read(entry.path());
-    if (!manifest || manifest->name != name) continue;
-    auto created = parse_utc_iso8601(manifest->created_at);
-    if (!created) continue;
-    SnapshotInfo info{entry.path(), std::move(manifest.value()), *created, std::nullopt, ""};
-    read_verification(info);
-    snapshots.push_back(std::move(info));
+    if (auto info = read_snapshot(entry.path())) snapshots.push_back(std::move(*info));
   }
   std::sort(snapshots.begin(), snapshots.end(), [](const SnapshotInfo& a, const SnapshotInfo& b) {
     return a.created != b.created ? a.created < b.created : a.manifest.name < b.manifest.name;

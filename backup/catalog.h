@@ -26,6 +26,9 @@ struct SnapshotInfo {
 // does not parse is not a snapshot and is never listed (nor pruned).
 std::vector<SnapshotInfo> list_snapshots(const std::filesystem::path& backup_dir);
 
+// The newest snapshot, reading only its manifest (folder names carry their UTC time).
+std::optional<SnapshotInfo> newest_snapshot(const std::filesystem::path& backup_dir);
+
 // Finds a snapshot by folder name.
 Result<SnapshotInfo> find_snapshot(const std::filesystem::path& backup_dir, const std::string& name);
 

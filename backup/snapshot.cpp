@@ -158,31 +158,37 @@ class Builder {
     return bytes;
   }
 
-  // Folders and links first (in order, parents before children), then databases on a
-  // second thread while files are copied on this one: the online backup and the file
-  // copies overlap. One syncfs makes it all durable.
+  // Folders and links first (in order, parents before children), then two workers
+  // take files and databases from one shared list — known databases first — so a
+  // database's online backup overlaps the file copies. One syncfs makes it durable.
   Status build(const Scan& scan, Manifest& manifest, std::vector<std::string>& warnings) {
     std::vector<Result<ManifestEntry>> results(scan.entries.size(), Result<ManifestEntry>(ManifestEntry{}));
-    std::vector<std::string> db_warnings;
+    std::vector<size_t> work;
     for (size_t i = 0; i < scan.entries.size(); ++i) {
       const auto& e = scan.entries[i];
-      if (e.type == EntryType::dir || e.type == EntryType::symlink) results[i] = add(e, warnings);
-      if (!results[i]) return results[i].error();
-    }
-    auto databases = std::async(std::launch::async, [&] {
-      for (size_t i = 0; i < scan.entries.size(); ++i) {
-        if (scan.entries[i].type != EntryType::sqlite) continue;
-        results[i] = add(scan.entries[i], db_warnings);
-        if (!results[i]) return;
+      if (e.type == EntryType::dir || e.type == EntryType::symlink) {
+        results[i] = add(e, warnings);
+        if (!results[i]) return results[i].error();
+      } else {
+        work.push_back(i);
       }
-    });
-    for (size_t i = 0; i < scan.entries.size(); ++i) {
-      if (scan.entries[i].type != EntryType::file) continue;
-      results[i] = add(scan.entries[i], warnings);
-      if (!results[i]) break;
     }
-    databases.wait();
-    warnings.insert(warnings.end(), db_warnings.begin(), db_warnings.end());
+    std::stable_partition(work.begin(), work.end(),
+                          [&](size_t i) { return scan.entries[i].type == EntryType::sqlite; });
+    std::atomic<size_t> next = 0;
+    std::atomic<bool> failed = false;
+    auto worker = [&](std::vector<std::string>& worker_warnings) {
+      for (size_t k = next++; k < work.size() && !failed; k = next++) {
+        size_t i = work[k];
+        results[i] = add(scan.entries[i], worker_warnings);
+        if (!results[i]) failed = true;
+      }
+    };
+    std::vector<std::string> second_warnings;
+    auto second = std::async(std::launch::async, worker, std::ref(second_warnings));
+    worker(warnings);
+    second.wait();
+    warnings.insert(warnings.end(), second_warnings.begin(), second_warnings.end());
     for (auto& r : results) {
       if (!r) return r.error();
       if (r->path.empty()) continue;  // vanished since the scan
@@ -385,8 +391,8 @@ Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
 
   SnapshotResult result;
   result.cleaned = remove_incomplete_snapshots(options.backup_dir);
-  auto snapshots = list_snapshots(options.backup_dir);
-  const SnapshotInfo* previous = snapshots.empty() ? nullptr : &snapshots.back();
+  std::optional<SnapshotInfo> newest = newest_snapshot(options.backup_dir);
+  const SnapshotInfo* previous = newest ? &*newest : nullptr;
 
   fs::path backup_relative = options.backup_dir.lexically_relative(options.data_dir);
   std::string backup_rel = backup_relative.empty() || *backup_relative.begin() == ".." ? "" : backup_relative.string();

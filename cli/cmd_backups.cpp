@@ -90,9 +90,8 @@ int create(const Config& config, bool as_json) {
   if (!result) return fail(result.error(), as_json);
   for (const auto& w : result->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& c : result->cleaned) std::fprintf(stderr, "removed %s, left by an interrupted snapshot\n", c.c_str());
-  auto info = find_snapshot(config.backup.dir, result->manifest.name);
-  if (!info) return fail(info.error(), as_json);
-  json data = snapshot_json(*info);
+  SnapshotInfo info{result->dir, result->manifest, std::chrono::system_clock::now(), std::nullopt, ""};
+  json data = snapshot_json(info);
   data["warnings"] = result->warnings;
   if (as_json) return succeed(data, true);
   const Manifest& m = result->manifest;
