@@ -1,9 +1,9 @@
 #include "backup/catalog.h"
 
 #include <ctime>
-#include <tuple>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 namespace agentron {
 namespace fs = std::filesystem;

@@ -38,7 +38,7 @@ timespec from_ns(std::int64_t ns) {
 }
 
 Result<struct stat> lstat_path(const fs::path& path) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return errno_error("stat_failed", "cannot stat " + path.string(), errno);
   return st;
 }
@@ -68,7 +68,8 @@ Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mo
   }
   if (::fchmod(out.get(), mode & 07777) != 0) return errno_error("write_failed", "cannot chmod " + to.string(), errno);
   timespec times[2] = {mtime, mtime};
-  if (::futimens(out.get(), times) != 0) return errno_error("write_failed", "cannot set mtime of " + to.string(), errno);
+  if (::futimens(out.get(), times) != 0)
+    return errno_error("write_failed", "cannot set mtime of " + to.string(), errno);
   if (::close(out.release()) != 0) return errno_error("write_failed", "cannot close " + to.string(), errno);
   copied.sha256 = hash.hex_digest();
   return copied;
@@ -103,12 +104,14 @@ Status fsync_path(const fs::path& path) {
 Status sync_filesystem(const fs::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return errno_error("sync_failed", "cannot open " + path.string(), errno);
-  if (::syncfs(fd.get()) != 0) return errno_error("sync_failed", "cannot sync the file system of " + path.string(), errno);
+  if (::syncfs(fd.get()) != 0)
+    return errno_error("sync_failed", "cannot sync the file system of " + path.string(), errno);
   return ok_status();
 }
 
 Status set_mode_and_mtime(const fs::path& path, mode_t mode, const timespec& mtime) {
-  if (::chmod(path.c_str(), mode & 07777) != 0) return errno_error("write_failed", "cannot chmod " + path.string(), errno);
+  if (::chmod(path.c_str(), mode & 07777) != 0)
+    return errno_error("write_failed", "cannot chmod " + path.string(), errno);
   timespec times[2] = {mtime, mtime};
   if (::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
     return errno_error("write_failed", "cannot set mtime of " + path.string(), errno);

@@ -22,8 +22,8 @@ struct CopiedFile {
 // make them durable together with sync_filesystem().
 // With `refuse_sqlite`, a file that turns out to start with the SQLite header is not
 // copied raw: the partial copy is removed and the error code is "is_sqlite".
-Result<CopiedFile> copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to,
-                                    mode_t mode, const timespec& mtime, bool refuse_sqlite = false);
+Result<CopiedFile> copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to, mode_t mode,
+                                    const timespec& mtime, bool refuse_sqlite = false);
 
 // syncfs(2) on the file system holding `path`: every file written there so far, data
 // and metadata, is on disk when it returns. One call instead of thousands of fsyncs.

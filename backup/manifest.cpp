@@ -48,11 +48,19 @@ std::string Manifest::to_json() const {
   for (const auto& e : entries) entries_json.push_back(entry_json(e));
   json skipped_json = json::array();
   for (const auto& s : skipped) skipped_json.push_back({{"path", s.path}, {"reason", s.reason}});
-  json j = {{"tool", "agentron-supervisor"}, {"format", kFormat},     {"name", name},
-            {"kind", kind},                  {"request_id", request_id}, {"created_at", created_at},
+  json j = {{"tool", "agentron-supervisor"},
+            {"format", kFormat},
+            {"name", name},
+            {"kind", kind},
+            {"request_id", request_id},
+            {"created_at", created_at},
             {"started_ns", started_ns},
-            {"data_dir", data_dir},          {"bytes", bytes},          {"copied_bytes", copied_bytes},
-            {"linked_files", linked_files},  {"entries", entries_json}, {"skipped", skipped_json}};
+            {"data_dir", data_dir},
+            {"bytes", bytes},
+            {"copied_bytes", copied_bytes},
+            {"linked_files", linked_files},
+            {"entries", entries_json},
+            {"skipped", skipped_json}};
   return j.dump(1) + "\n";
 }
 

@@ -35,10 +35,10 @@ struct SkippedEntry {
 
 struct Manifest {
   static constexpr int kFormat = 1;
-  std::string name;        // the snapshot folder's name
-  std::string kind;        // "manual", "pre-restart", ...
-  std::string request_id;  // empty unless a handover took it
-  std::string created_at;  // UTC ISO 8601
+  std::string name;             // the snapshot folder's name
+  std::string kind;             // "manual", "pre-restart", ...
+  std::string request_id;       // empty unless a handover took it
+  std::string created_at;       // UTC ISO 8601
   std::int64_t started_ns = 0;  // wall clock when the scan began (racy-file check)
   std::string data_dir;
   std::vector<ManifestEntry> entries;

@@ -26,7 +26,8 @@ std::string utc_basic_now() {
 
 // Copies (never links: the restored data must not share inodes with the backup).
 Status materialise(const SnapshotInfo& snapshot, const fs::path& staging) {
-  if (::mkdir(staging.c_str(), 0700) != 0) return errno_error("write_failed", "cannot create " + staging.string(), errno);
+  if (::mkdir(staging.c_str(), 0700) != 0)
+    return errno_error("write_failed", "cannot create " + staging.string(), errno);
   for (const auto& e : snapshot.manifest.entries) {
     fs::path from = snapshot.dir / e.path, to = staging / e.path;
     if (e.type == EntryType::dir) {
@@ -38,7 +39,8 @@ Status materialise(const SnapshotInfo& snapshot, const fs::path& staging) {
     } else {
       auto copied = copy_file_hashed(from, to, e.mode, from_ns(e.mtime_ns));
       if (!copied) return copied.error();
-      if (copied->sha256 != e.sha256) return Error{"restore_failed", e.path + " changed in the snapshot while restoring"};
+      if (copied->sha256 != e.sha256)
+        return Error{"restore_failed", e.path + " changed in the snapshot while restoring"};
     }
   }
   for (auto it = snapshot.manifest.entries.rbegin(); it != snapshot.manifest.entries.rend(); ++it) {
@@ -76,9 +78,9 @@ Result<RestoreResult> restore_snapshot(const SnapshotInfo& snapshot, const fs::p
   Status built = materialise(snapshot, staging);
   // The restored folder takes the mode the live data dir had.
   if (auto live = lstat_path(data_dir); built && live) ::chmod(staging.c_str(), live->st_mode & 07777);
-  if (auto s = built; !s) {
+  if (!built) {
     fs::remove_all(staging, ec);
-    return Error{s.error().code, s.error().message + "; nothing was changed"};
+    return Error{built.error().code, built.error().message + "; nothing was changed"};
   }
 
   // The supervisor's state and the backups are never restored over: they move into

@@ -19,8 +19,10 @@ std::string utc_format(std::chrono::system_clock::time_point t, const char* form
 }
 
 void keep(RetentionDecision& d, const std::string& reason) {
-  if (!d.keep) d.reason = reason;
-  else d.reason += ", " + reason;
+  if (!d.keep)
+    d.reason = reason;
+  else
+    d.reason += ", " + reason;
   d.keep = true;
 }
 

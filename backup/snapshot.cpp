@@ -67,7 +67,7 @@ void scan_dir(const fs::path& root, const std::string& relative, const SnapshotO
   for (const auto& name : names) {
     std::string rel = relative.empty() ? name : relative + "/" + name;
     if (is_excluded(rel, options.exclude, backup_relative)) continue;
-    struct stat st{};
+    struct stat st {};
     if (::lstat((root / rel).c_str(), &st) != 0) continue;  // gone since the listing
     if (S_ISDIR(st.st_mode)) {
       scan.entries.push_back({rel, st, EntryType::dir});
@@ -220,7 +220,7 @@ class Builder {
   // A database whose file is unchanged may still have commits in its -wal, or a
   // transaction in flight (-journal): then it is copied through SQLite, not linked.
   bool has_pending_writes(const std::string& relative) const {
-    struct stat st{};
+    struct stat st {};
     fs::path db = options_.data_dir / relative;
     bool wal = ::stat((db.string() + "-wal").c_str(), &st) == 0 && st.st_size > 0;
     bool journal = ::stat((db.string() + "-journal").c_str(), &st) == 0;
@@ -251,7 +251,8 @@ class Builder {
     fs::path copy = tmp_ / e.relative;
     switch (e.type) {
       case EntryType::dir:
-        if (::mkdir(copy.c_str(), 0700) != 0) return errno_error("write_failed", "cannot create " + copy.string(), errno);
+        if (::mkdir(copy.c_str(), 0700) != 0)
+          return errno_error("write_failed", "cannot create " + copy.string(), errno);
         return entry;
       case EntryType::symlink: {
         // Kept as a link, never followed: its target may be anywhere.
@@ -273,8 +274,8 @@ class Builder {
     return entry;
   }
 
-  Result<ManifestEntry> add_file(const ScannedEntry& e, ManifestEntry entry, const fs::path& live,
-                                 const fs::path& copy, std::vector<std::string>& warnings) {
+  Result<ManifestEntry> add_file(const ScannedEntry& e, ManifestEntry entry, const fs::path& live, const fs::path& copy,
+                                 std::vector<std::string>& warnings) {
     auto copied = copy_file_hashed(live, copy, entry.mode, e.st.st_mtim, /*refuse_sqlite=*/may_be_database(e));
     if (!copied && copied.error().code == "is_sqlite") {
       entry.type = EntryType::sqlite;
@@ -331,19 +332,22 @@ class Builder {
 };
 
 Status check_free_space(const fs::path& backup_dir, std::uint64_t needed, std::uint64_t linked_savings) {
-  struct statvfs vfs{};
-  if (::statvfs(backup_dir.c_str(), &vfs) != 0) return errno_error("statvfs_failed", "cannot stat " + backup_dir.string(), errno);
+  struct statvfs vfs {};
+  if (::statvfs(backup_dir.c_str(), &vfs) != 0)
+    return errno_error("statvfs_failed", "cannot stat " + backup_dir.string(), errno);
   std::uint64_t available = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
   if (needed + kFreeSpaceHeadroom <= available) return ok_status();
   return Error{"no_space", "not enough free space for a snapshot in " + backup_dir.string() + ": it needs about " +
                                format_size(needed) + " (+" + format_size(kFreeSpaceHeadroom) + " headroom; " +
                                format_size(linked_savings) + " more is hard-linked to the previous snapshot), " +
-                               format_size(available) + " is free. Free space (`backups prune`), or set [backup] dir "
+                               format_size(available) +
+                               " is free. Free space (`backups prune`), or set [backup] dir "
                                "on a larger disk"};
 }
 
 std::string unique_name(const SnapshotOptions& options) {
-  std::string base = options.kind + "-" + utc_basic_now() + (options.request_id.empty() ? "" : "-" + options.request_id);
+  std::string base =
+      options.kind + "-" + utc_basic_now() + (options.request_id.empty() ? "" : "-" + options.request_id);
   std::string name = base;
   for (int n = 2; fs::exists(options.backup_dir / name) || fs::exists(options.backup_dir / (kTempPrefix + name)); ++n) {
     name = base + "-" + std::to_string(n);
@@ -356,7 +360,8 @@ Status write_manifest(const fs::path& dir, const Manifest& manifest) {
   FILE* f = std::fopen(path.c_str(), "wx");
   if (!f) return errno_error("write_failed", "cannot create " + path.string(), errno);
   std::string text = manifest.to_json();
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  bool ok =
+      std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
   int err = errno;
   ok = std::fclose(f) == 0 && ok;
   if (!ok) return errno_error("write_failed", "cannot write " + path.string(), err ? err : errno);
@@ -396,8 +401,8 @@ Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
 
   fs::path backup_relative = options.backup_dir.lexically_relative(options.data_dir);
   std::string backup_rel = backup_relative.empty() || *backup_relative.begin() == ".." ? "" : backup_relative.string();
-  std::int64_t started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::system_clock::now().time_since_epoch()).count();
+  std::int64_t started_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   Scan scan;
   scan_dir(options.data_dir, "", options, backup_rel, scan);
   classify_databases(scan, previous, options.data_dir);

@@ -24,8 +24,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 int fail(const Error& e, bool as_json) {
-  if (as_json) std::printf("%s\n", json({{"ok", false}, {"error", {{"code", e.code}, {"message", e.message}}}}).dump().c_str());
-  else std::fprintf(stderr, "%s\n", e.message.c_str());
+  if (as_json)
+    std::printf("%s\n", json({{"ok", false}, {"error", {{"code", e.code}, {"message", e.message}}}}).dump().c_str());
+  else
+    std::fprintf(stderr, "%s\n", e.message.c_str());
   return kExitFailure;
 }
 
@@ -55,10 +57,14 @@ json snapshot_json(const SnapshotInfo& s) {
 
 std::string human_size(std::uint64_t bytes) {
   char buf[32];
-  if (bytes >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1ull << 30));
-  else if (bytes >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1ull << 20));
-  else if (bytes >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  if (bytes >= (1ull << 30))
+    std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1ull << 30));
+  else if (bytes >= (1ull << 20))
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1ull << 20));
+  else if (bytes >= 1024)
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
+  else
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
   return buf;
 }
 
@@ -89,7 +95,8 @@ int create(const Config& config, bool as_json) {
   auto result = create_snapshot(options);
   if (!result) return fail(result.error(), as_json);
   for (const auto& w : result->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  for (const auto& c : result->cleaned) std::fprintf(stderr, "removed %s, left by an interrupted snapshot\n", c.c_str());
+  for (const auto& c : result->cleaned)
+    std::fprintf(stderr, "removed %s, left by an interrupted snapshot\n", c.c_str());
   SnapshotInfo info{result->dir, result->manifest, std::chrono::system_clock::now(), std::nullopt, ""};
   json data = snapshot_json(info);
   data["warnings"] = result->warnings;
@@ -120,8 +127,11 @@ int verify(const Config& config, const std::string& name, bool as_json) {
     auto report = verify_snapshot(s);
     if (!report) return fail(report.error(), as_json);
     all_ok = all_ok && report->ok();
-    reports.push_back({{"name", s.manifest.name}, {"ok", report->ok()}, {"problems", report->problems},
-                       {"files", report->files}, {"bytes", report->bytes}});
+    reports.push_back({{"name", s.manifest.name},
+                       {"ok", report->ok()},
+                       {"problems", report->problems},
+                       {"files", report->files},
+                       {"bytes", report->bytes}});
     if (!as_json) {
       std::printf("%s: %s (%llu files, %s re-hashed)\n", s.manifest.name.c_str(), report->ok() ? "ok" : "DAMAGED",
                   static_cast<unsigned long long>(report->files), human_size(report->bytes).c_str());
@@ -157,7 +167,8 @@ int prune(const Config& config, bool dry_run, bool as_json) {
     out.push_back({{"name", d.name}, {"keep", d.keep}, {"reason", d.reason}, {"removed", removed}, {"error", error}});
     if (!as_json) {
       std::printf("%-7s %-44s %s%s\n", d.keep ? "keep" : (dry_run ? "would" : "remove"), d.name.c_str(),
-                  d.keep ? d.reason.c_str() : (dry_run ? "be removed" : ""), error.empty() ? "" : (": " + error).c_str());
+                  d.keep ? d.reason.c_str() : (dry_run ? "be removed" : ""),
+                  error.empty() ? "" : (": " + error).c_str());
     }
   }
   return succeed(out, as_json);
@@ -185,7 +196,8 @@ int restore(const Config& config, const std::string& name, bool stop_app, bool a
                   as_json);
     }
     if (app_up) {
-      int wait = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config.app.stop_timeout).count()) + 15;
+      int wait =
+          static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config.app.stop_timeout).count()) + 15;
       auto stopped = control_request(socket, {{"method", "stop"}, {"reason", "restore of " + name}}, wait);
       if (!stopped || !stopped->value("ok", false)) {
         return fail({"stop_failed", "could not stop the app for the restore; nothing was changed"}, as_json);
@@ -222,9 +234,9 @@ int restore(const Config& config, const std::string& name, bool stop_app, bool a
   }
   if (!result) return fail(result.error(), as_json);
   if (!result->restored.ok()) {
-    return fail({"restore_unverified", "restored, but the data dir differs from the snapshot: " +
-                                           result->restored.problems.front() + "; the replaced data is in " +
-                                           result->replaced.string()},
+    return fail({"restore_unverified",
+                 "restored, but the data dir differs from the snapshot: " + result->restored.problems.front() +
+                     "; the replaced data is in " + result->replaced.string()},
                 as_json);
   }
   if (!as_json) {

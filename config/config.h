@@ -42,8 +42,8 @@ struct RestartConfig {
 };
 
 struct BackupConfig {
-  std::filesystem::path dir;          // default <data_dir>/backups
-  std::vector<std::string> exclude;   // globs relative to data_dir
+  std::filesystem::path dir;         // default <data_dir>/backups
+  std::vector<std::string> exclude;  // globs relative to data_dir
   int keep_last = 10;
   int keep_daily = 7;
   int keep_weekly = 0;

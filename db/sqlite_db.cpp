@@ -66,8 +66,7 @@ Result<SqliteDb> SqliteDb::open(const fs::path& path, Mode mode) {
   return SqliteDb(db, path);
 }
 
-SqliteDb::SqliteDb(SqliteDb&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+SqliteDb::SqliteDb(SqliteDb&& other) noexcept : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
 
 SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
   if (this != &other) {
@@ -153,7 +152,8 @@ Result<std::string> SqliteDb::integrity_check() {
 Result<std::map<std::string, std::int64_t>> SqliteDb::table_counts() {
   std::vector<std::string> tables;
   {
-    Statement stmt(db_, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+    Statement stmt(db_,
+                   "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
     if (!stmt.prepared()) return error("listing tables");
     int rc;
     while ((rc = stmt.step()) == SQLITE_ROW) {
@@ -171,8 +171,7 @@ Result<std::map<std::string, std::int64_t>> SqliteDb::table_counts() {
 }
 
 bool is_sqlite_file(const fs::path& path) {
-  static constexpr char kHeader[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f',
-                                       'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
+  static constexpr char kHeader[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
   std::ifstream in(path, std::ios::binary);
   char header[16];
   return in.read(header, sizeof header) && std::memcmp(header, kHeader, sizeof header) == 0;

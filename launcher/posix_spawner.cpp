@@ -12,8 +12,8 @@
 #include <cstring>
 #include <vector>
 
-#include "config/config.h"  // signal_name
 #include "common/unique_fd.h"
+#include "config/config.h"  // signal_name
 
 namespace agentron {
 namespace {

@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 files=$(git ls-files '*.cpp' '*.h')
 clang-format --dry-run -Werror $files
-clang-tidy -p build --quiet $(git ls-files 'common/*.cpp' 'config/*.cpp' 'launcher/*.cpp' 'supervisor/*.cpp' 'cli/*.cpp')
+clang-tidy -p build --quiet $(git ls-files 'common/*.cpp' 'config/*.cpp' 'db/*.cpp' 'backup/*.cpp' 'launcher/*.cpp' 'supervisor/*.cpp' 'cli/*.cpp')

@@ -107,9 +107,10 @@ class Daemon {
     }
 
     clean_interrupted_snapshots();
-    auto control = ControlServer::listen(
-        io_, state / "control.sock",
-        [this](const nlohmann::json& request, ControlServer::Responder respond) { handle(request, std::move(respond)); });
+    auto control = ControlServer::listen(io_, state / "control.sock",
+                                         [this](const nlohmann::json& request, ControlServer::Responder respond) {
+                                           handle(request, std::move(respond));
+                                         });
     if (!control) return control.error();
     control_ = std::move(control.value());
 
@@ -262,7 +263,8 @@ class Daemon {
       controller_->start();
       return respond(ok_response(status_json()));
     }
-    respond(error_response("unknown_method", "unknown method '" + method + "'; this supervisor knows: status, stop, start"));
+    respond(error_response("unknown_method",
+                           "unknown method '" + method + "'; this supervisor knows: status, stop, start"));
   }
 
   nlohmann::json status_json() {

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "backup/retention.h"
+
+#include <catch2/catch.hpp>
 
 using namespace agentron;
 using namespace std::chrono_literals;
@@ -22,7 +22,8 @@ std::vector<std::string> kept(const std::vector<RetentionDecision>& decisions) {
 
 std::vector<RetentionCandidate> every_6_hours_for_days(int days) {
   std::vector<RetentionCandidate> c;
-  for (int h = days * 24 - 6; h >= 0; h -= 6) c.push_back({"s" + std::to_string(h), at_hours_ago(h), std::nullopt, false});
+  for (int h = days * 24 - 6; h >= 0; h -= 6)
+    c.push_back({"s" + std::to_string(h), at_hours_ago(h), std::nullopt, false});
   return c;  // oldest first
 }
 
@@ -49,7 +50,8 @@ TEST_CASE("keep_daily keeps the newest snapshot of each of the last N days", "[r
 
 TEST_CASE("weekly and monthly count calendar periods that have snapshots", "[retention]") {
   std::vector<RetentionCandidate> c;
-  for (int day = 70; day >= 0; day -= 7) c.push_back({"d" + std::to_string(day), at_hours_ago(day * 24), std::nullopt, false});
+  for (int day = 70; day >= 0; day -= 7)
+    c.push_back({"d" + std::to_string(day), at_hours_ago(day * 24), std::nullopt, false});
   auto d = plan_retention(c, {1, 0, 2, 2});
   // 2 weeks: d0, d7. 2 months (Nov, Oct): d0 (Nov, newest), d28 is 2026-10-30 (Oct newest).
   CHECK(kept(d) == std::vector<std::string>{"d28", "d7", "d0"});

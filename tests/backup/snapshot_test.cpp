@@ -1,7 +1,8 @@
+#include "backup/snapshot.h"
+
 #include <catch2/catch.hpp>
 
 #include "backup/manifest.h"
-#include "backup/snapshot.h"
 
 using namespace agentron;
 
