@@ -16,3 +16,4 @@ def supervisor(tmp_path):
     yield make
     for s in started:
         s.close()
+        s.kill_leftover_app()

@@ -158,6 +158,20 @@ class Supervisor:
             while self._read_available(0):
                 pass
 
+    def kill_leftover_app(self):
+        """An app whose supervisor was SIGKILLed outlives it by design; a test that
+        failed half-way must not leave it running."""
+        record = self.data_dir / ".supervisor" / "current.json"
+        try:
+            pid = json.loads(record.read_text())["pid"]
+        except (OSError, ValueError, KeyError):
+            return
+        if pid_alive(pid):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     # -- logs ------------------------------------------------------------------
     def _read_available(self, timeout):
         """Reads what the supervisor logged; waits up to `timeout` for something new."""

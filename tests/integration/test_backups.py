@@ -161,28 +161,51 @@ def test_sigkill_at_random_points_never_lists_an_incomplete_snapshot(supervisor)
         for f in files:
             os.utime(f, (stamp, stamp))
 
-    touch_all(1_000_000)
-    began = time.monotonic()
-    backups(s, "create")  # one complete snapshot, to learn how long one takes
-    duration = time.monotonic() - began
-    rng = random.Random(42)
-    killed = 0
-    for i in range(50):
-        touch_all(1_000_001 + i)
+    backup_dir = s.data_dir / "backups"
+    backup_dir.mkdir()
+
+    def in_progress(since=0.0):
+        """A .tmp- folder changed since `since`: a snapshot being built (not a leftover)."""
+        for p in backup_dir.iterdir():
+            try:
+                if p.name.startswith(".tmp-") and p.stat().st_ctime >= since:
+                    return True
+            except FileNotFoundError:
+                pass
+        return False
+
+    def start_snapshot():
+        started = time.time() - 0.01
         p = subprocess.Popen([*BACKUP, "create", "--config", str(s.config)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
+        poll_until(lambda: p.poll() is not None or in_progress(started), 30, "the snapshot to start", interval=0.001)
+        return p, started
+
+    # Learn how long the building phase takes (from its .tmp- folder to the rename),
+    # whatever the build (sanitizers make start-up and exit much slower).
+    touch_all(1_000_000)
+    p, _ = start_snapshot()
+    began = time.monotonic()
+    poll_until(lambda: not in_progress(), 60, "the snapshot to finish", interval=0.001)
+    building = time.monotonic() - began
+    p.wait()
+    rng = random.Random(42)
+    mid_snapshot = 0
+    for i in range(50):
+        touch_all(1_000_001 + i)
+        p, started = start_snapshot()
         try:
-            p.wait(timeout=rng.uniform(0.0, duration))
+            p.wait(timeout=rng.uniform(0.0, building))
         except subprocess.TimeoutExpired:
+            mid_snapshot += in_progress(started)
             p.send_signal(signal.SIGKILL)
-            killed += 1
         p.wait()
         for snap in listed(s):
-            assert (s.data_dir / "backups" / snap["name"] / "manifest.json").exists()
-    assert killed >= 25, "the kills must land mid-snapshot most of the time"
+            assert (backup_dir / snap["name"] / "manifest.json").exists()
+    assert mid_snapshot >= 25, f"only {mid_snapshot} of 50 kills landed mid-snapshot"
     r = backups(s, "verify")  # every listed snapshot is complete and intact
     assert "DAMAGED" not in r.stdout
-    leftovers = [p.name for p in (s.data_dir / "backups").iterdir() if p.name.startswith(".tmp-")]
+    leftovers = [p.name for p in backup_dir.iterdir() if p.name.startswith(".tmp-")]
     r = backups(s, "create")
     for name in leftovers:
         assert f"removed {name}, left by an interrupted snapshot" in r.stderr
