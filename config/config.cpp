@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 // Sections of DESIGN §9 that later versions implement. Until then they are accepted
 // with a warning, so a full config file does not stop the supervisor from starting.
-const std::vector<std::string> kPlannedSections = {"health", "fork", "handover", "proxy", "control"};
+const std::vector<std::string> kPlannedSections = {"health", "handover", "proxy", "control"};
 const std::vector<std::string> kSections = {"app",  "restart",  "health", "backup",
                                             "fork", "handover", "proxy",  "control"};
 
@@ -106,6 +106,30 @@ void read_backup(SectionReader& r, const fs::path& base, const fs::path& data_di
   if (!data_dir.empty() && backup.dir == data_dir) r.error_at("dir", "[backup] dir must not be the data dir itself");
 }
 
+void read_fork(SectionReader& r, const fs::path& base, const fs::path& data_dir, ForkConfig& fork) {
+  fork.configured = r.present();
+  fork.releases_dir = data_dir.empty() ? fs::path() : (data_dir.parent_path() / "releases");
+  r.path("workspace", fork.workspace, base);
+  r.string("fork_url", fork.fork_url);
+  r.string("upstream_url", fork.upstream_url);
+  r.string("branch_prefix", fork.branch_prefix);
+  r.string_array("build", fork.build);
+  r.string_array("test", fork.test);
+  r.duration("build_timeout", fork.build_timeout);
+  r.path("releases_dir", fork.releases_dir, base);
+  r.integer("keep_releases", fork.keep_releases, 1, 1000);
+  r.boolean("docs_required", fork.docs_required);
+  r.path("credentials_file", fork.credentials_file, base);
+  r.string("author_name", fork.author_name);
+  r.string("author_email", fork.author_email);
+  if (!fork.configured) return;
+  for (const char* key : {"workspace", "fork_url", "upstream_url"}) {
+    if (!r.has(key)) r.error_at(key, std::string("[fork] ") + key + " is required when [fork] is present");
+  }
+  if (fork.build.empty()) r.error_at("build", "[fork] build must name a program");
+  if (fork.test.empty()) r.error_at("test", "[fork] test must name a program");
+}
+
 void read_document(const toml::table& root, const std::string& file, const fs::path& base, Config& config,
                    std::vector<ConfigError>& errors) {
   for (auto&& [key, node] : root) {
@@ -139,6 +163,9 @@ void read_document(const toml::table& root, const std::string& file, const fs::p
   SectionReader backup_reader(root.get_as<toml::table>("backup"), "backup", file, errors);
   read_backup(backup_reader, base, config.app.data_dir, config.backup);
   backup_reader.finish();
+  SectionReader fork_reader(root.get_as<toml::table>("fork"), "fork", file, errors);
+  read_fork(fork_reader, base, config.app.data_dir, config.fork);
+  fork_reader.finish();
 }
 
 std::string quote(const std::string& s) {
@@ -252,6 +279,27 @@ std::string to_toml(const Config& c) {
   out << "keep_daily   = " << c.backup.keep_daily << "\n";
   out << "keep_weekly  = " << c.backup.keep_weekly << "\n";
   out << "keep_monthly = " << c.backup.keep_monthly << "\n";
+  if (c.fork.configured) {
+    auto list = [&](const std::vector<std::string>& v) {
+      std::string s = "[";
+      for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + quote(v[i]);
+      return s + "]";
+    };
+    out << "\n[fork]\n";
+    out << "workspace        = " << quote(c.fork.workspace.string()) << "\n";
+    out << "fork_url         = " << quote(c.fork.fork_url) << "\n";
+    out << "upstream_url     = " << quote(c.fork.upstream_url) << "\n";
+    out << "branch_prefix    = " << quote(c.fork.branch_prefix) << "\n";
+    out << "build            = " << list(c.fork.build) << "\n";
+    out << "test             = " << list(c.fork.test) << "\n";
+    out << "build_timeout    = " << quote(format_duration(c.fork.build_timeout)) << "\n";
+    out << "releases_dir     = " << quote(c.fork.releases_dir.string()) << "\n";
+    out << "keep_releases    = " << c.fork.keep_releases << "\n";
+    out << "docs_required    = " << (c.fork.docs_required ? "true" : "false") << "\n";
+    out << "credentials_file = " << quote(c.fork.credentials_file.string()) << "\n";
+    out << "author_name      = " << quote(c.fork.author_name) << "\n";
+    out << "author_email     = " << quote(c.fork.author_email) << "\n";
+  }
   return out.str();
 }
 

@@ -50,12 +50,30 @@ struct BackupConfig {
   int keep_monthly = 0;
 };
 
+struct ForkConfig {
+  std::filesystem::path workspace;  // the agent's clone of its fork
+  std::string fork_url;             // the only URL pushes may go to
+  std::string upstream_url;         // fetch-only
+  std::string branch_prefix = "agent-improvement/";
+  std::vector<std::string> build = {"pnpm", "build:ui"};
+  std::vector<std::string> test = {"pnpm", "test"};
+  Duration build_timeout = std::chrono::minutes(20);
+  std::filesystem::path releases_dir;  // default <data_dir>/../releases
+  int keep_releases = 3;
+  bool docs_required = false;
+  std::filesystem::path credentials_file;  // 0600; AGENTRON_FORK_TOKEN also works
+  std::string author_name = "Agentron agent";
+  std::string author_email = "agent@agentron.invalid";
+  bool configured = false;  // a [fork] section was present
+};
+
 struct Config {
   std::string source;              // the file it came from, or "<embedded demo config>"
   std::filesystem::path base_dir;  // relative paths were resolved against this
   AppConfig app;
   RestartConfig restart;
   BackupConfig backup;
+  ForkConfig fork;
   std::vector<std::string> warnings;  // "file:line:column: ..." — valid, but worth saying
 };
 

@@ -46,6 +46,13 @@ void SectionReader::string(const std::string& key, std::string& out) {
     type_error(key, node, "a string");
 }
 
+void SectionReader::boolean(const std::string& key, bool& out) {
+  const toml::node* node = take(key);
+  if (!node) return;
+  if (auto v = node->value_exact<bool>()) out = *v;
+  else type_error(key, node, "true or false");
+}
+
 void SectionReader::path(const std::string& key, std::filesystem::path& out, const std::filesystem::path& base) {
   std::string text;
   const toml::node* node = table_ ? table_->get(key) : nullptr;

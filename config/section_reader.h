@@ -21,6 +21,8 @@ class SectionReader {
   SectionReader(const toml::table* table, std::string section, std::string file, std::vector<ConfigError>& errors);
 
   bool has(const std::string& key);
+  bool present() const { return table_ != nullptr; }
+  void boolean(const std::string& key, bool& out);
   void string(const std::string& key, std::string& out);
   void path(const std::string& key, std::filesystem::path& out, const std::filesystem::path& base);
   void integer(const std::string& key, int& out, long long min, long long max);

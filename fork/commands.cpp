@@ -1,0 +1,357 @@
+#include "fork/commands.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "fork/git_repo.h"
+#include "fork/git_url.h"
+#include "fork/run_command.h"
+
+namespace agentron {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+Credentials credentials(const ForkContext& ctx) { return Credentials{ctx.token}; }
+
+Status check_fork_is_not_upstream(const ForkConfig& fork) {
+  if (normalize_git_url(fork.fork_url) == normalize_git_url(fork.upstream_url)) {
+    return Error{"fork_is_upstream", "[fork] fork_url " + redact_git_url(fork.fork_url) + " is the upstream " +
+                                         redact_git_url(fork.upstream_url) +
+                                         "; the agent may only work in its own fork: set fork_url to it"};
+  }
+  return ok_status();
+}
+
+// The workspace, checked to be the fork's clone: origin fetches from the fork.
+Result<GitRepo> open_workspace(const ForkContext& ctx) {
+  auto repo = GitRepo::open(ctx.fork.workspace);
+  if (!repo) {
+    return Error{"no_workspace", "no workspace at " + ctx.fork.workspace.string() + "; run `agentron-fork clone-or-pull`"};
+  }
+  auto origin = repo->remote_config("origin");
+  if (!origin) return origin.error();
+  if (normalize_git_url(effective_fetch_url(*origin)) != normalize_git_url(ctx.fork.fork_url)) {
+    return Error{"workspace_not_fork", "the workspace's origin is " + redact_git_url(effective_fetch_url(*origin)) +
+                                           ", not the fork " + redact_git_url(ctx.fork.fork_url) +
+                                           "; the workspace must be a clone of the fork"};
+  }
+  return repo;
+}
+
+bool is_documentation(const std::string& path) {
+  std::string lower = path;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string name = fs::path(lower).filename().string();
+  return lower.rfind("docs/", 0) == 0 || lower.rfind(".cursor/rules", 0) == 0 || name.rfind("readme", 0) == 0 ||
+         name.rfind("install", 0) == 0;
+}
+
+bool under(const std::string& path, const std::vector<std::string>& pathspecs) {
+  if (pathspecs.empty()) return true;
+  for (const auto& p : pathspecs) {
+    std::string prefix = p;
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    if (path == prefix || path.rfind(prefix + "/", 0) == 0) return true;
+  }
+  return false;
+}
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json run_json(const CommandRun& run, const fs::path& log) {
+  return {{"ok", run.ok()},           {"exit_code", run.exit_code}, {"signal", run.signal},
+          {"timed_out", run.timed_out}, {"seconds", run.seconds},     {"log", log.string()},
+          {"log_tail", run.log_tail}};
+}
+
+}  // namespace
+
+std::string scrub(const std::string& text, const std::string& token) {
+  std::string out = text;
+  if (token.size() >= 4) {
+    for (size_t at = out.find(token); at != std::string::npos; at = out.find(token, at)) out.replace(at, token.size(), "***");
+  }
+  static const std::regex userinfo(R"(([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@)");
+  return std::regex_replace(out, userinfo, "$1***@");
+}
+
+Result<std::string> load_token(const ForkConfig& fork) {
+  if (const char* env = std::getenv("AGENTRON_FORK_TOKEN"); env && *env) return std::string(env);
+  if (fork.credentials_file.empty()) return std::string();
+  struct stat st{};
+  if (::stat(fork.credentials_file.c_str(), &st) != 0) return std::string();
+  if (st.st_mode & 077) {
+    return Error{"credentials_exposed", "the credentials file " + fork.credentials_file.string() +
+                                            " is readable by others; chmod 600 it"};
+  }
+  std::ifstream in(fork.credentials_file);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  return token;
+}
+
+Result<json> fork_ensure(ForkContext& ctx) {
+  if (auto s = check_fork_is_not_upstream(ctx.fork); !s) return s.error();
+  auto listed = GitRepo::list_remote(ctx.fork.fork_url, credentials(ctx));
+  if (!listed) {
+    return Error{"fork_unreachable", "the fork " + redact_git_url(ctx.fork.fork_url) + " cannot be reached (" +
+                                         listed.error().message +
+                                         "). Create it (on GitHub: the Fork button of the upstream, or POST "
+                                         "/repos/{owner}/{repo}/forks) or fix [fork] fork_url"};
+  }
+  return json{{"fork_url", redact_git_url(ctx.fork.fork_url)},
+              {"upstream_url", redact_git_url(ctx.fork.upstream_url)},
+              {"default_branch", listed->second},
+              {"branches", listed->first.size()}};
+}
+
+Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {
+  if (auto s = check_fork_is_not_upstream(ctx.fork); !s) return s.error();
+  std::error_code ec;
+  bool absent = !fs::exists(ctx.fork.workspace, ec) || fs::is_empty(ctx.fork.workspace, ec);
+  if (absent) {
+    auto repo = GitRepo::clone(ctx.fork.fork_url, ctx.fork.workspace, branch, credentials(ctx));
+    if (!repo) return repo.error();
+    // The upstream is for reading: a push URL that is not a URL makes any push to it fail.
+    if (auto s = repo->add_remote("upstream", ctx.fork.upstream_url); !s) return s.error();
+    if (auto s = repo->set_config("remote.upstream.pushurl", "DISABLED-the-upstream-is-fetch-only"); !s) return s.error();
+    auto head = repo->head_commit();
+    auto current = repo->current_branch();
+    return json{{"action", "cloned"},
+                {"workspace", ctx.fork.workspace.string()},
+                {"branch", current ? *current : ""},
+                {"commit", head ? *head : ""}};
+  }
+  auto repo = open_workspace(ctx);
+  if (!repo) return repo.error();
+  auto current = repo->current_branch();
+  if (!current) return current.error();
+  if (!branch.empty() && branch != *current) {
+    return Error{"wrong_branch", "the workspace is on '" + *current + "', not '" + branch + "'; nothing was changed"};
+  }
+  auto dirty = repo->dirty_paths();
+  if (!dirty) return dirty.error();
+  if (!dirty->empty()) {
+    return Error{"dirty", "the workspace has uncommitted changes (" + dirty->front() +
+                              (dirty->size() > 1 ? " and " + std::to_string(dirty->size() - 1) + " more" : "") +
+                              "); commit them first. Nothing was changed"};
+  }
+  if (auto s = repo->fetch("origin", credentials(ctx)); !s) return s.error();
+  std::string remote_ref = "refs/remotes/origin/" + *current;
+  if (!repo->resolve_commit(remote_ref)) {
+    return json{{"action", "fetched"}, {"branch", *current}, {"note", "the branch is not on the fork yet"}};
+  }
+  auto ff = repo->fast_forward(remote_ref);
+  if (!ff) return ff.error();
+  return json{{"action", ff->changed() ? "fast-forwarded" : "up to date"},
+              {"branch", *current},
+              {"from", ff->from},
+              {"to", ff->to}};
+}
+
+Result<json> fork_create_branch(ForkContext& ctx, const std::string& name) {
+  std::string full = name.rfind(ctx.fork.branch_prefix, 0) == 0 ? name : ctx.fork.branch_prefix + name;
+  if (!valid_branch_name(full)) {
+    return Error{"bad_branch", "'" + full + "' is not a valid branch name (no spaces, '..', '~', '^', ':', '?', '*', "
+                                           "'[', '\\\\', or a trailing '/' or '.lock')"};
+  }
+  auto repo = open_workspace(ctx);
+  if (!repo) return repo.error();
+  if (auto s = repo->create_branch(full); !s) return s.error();
+  auto head = repo->head_commit();
+  return json{{"branch", full}, {"commit", head ? *head : ""}};
+}
+
+Result<json> fork_commit(ForkContext& ctx, const std::string& message, const std::vector<std::string>& paths) {
+  if (message.empty()) return Error{"no_message", "a commit needs a message: -m \"what changed and why\""};
+  auto repo = open_workspace(ctx);
+  if (!repo) return repo.error();
+  auto dirty = repo->dirty_paths();
+  if (!dirty) return dirty.error();
+  bool code = false, docs = false;
+  for (const auto& p : *dirty) {
+    if (!under(p, paths)) continue;
+    (is_documentation(p) ? docs : code) = true;
+  }
+  if (code && !docs) {
+    std::string note = "code changed but no documentation (README*, INSTALL*, docs/, .cursor/rules*) did";
+    if (ctx.fork.docs_required) {
+      return Error{"docs_required", note + "; [fork] docs_required = true: update the docs in the same commit. "
+                                           "Nothing was committed"};
+    }
+    ctx.warnings.push_back(note + ": keep the fork self-describing");
+  }
+  std::vector<std::string> committed;
+  auto id = repo->commit(message, paths, {ctx.fork.author_name, ctx.fork.author_email}, &committed);
+  if (!id) return id.error();
+  auto branch = repo->current_branch();
+  return json{{"commit", *id}, {"branch", branch ? *branch : ""}, {"paths", committed}};
+}
+
+Result<json> fork_push(ForkContext& ctx) {
+  auto repo = open_workspace(ctx);
+  if (!repo) return repo.error();
+  auto origin = repo->remote_config("origin");
+  if (!origin) return origin.error();
+  // The guard: where would `git push origin` really go? Every target must be the fork.
+  GuardVerdict verdict = judge_push(*origin, ctx.fork.fork_url, ctx.fork.upstream_url);
+  if (!verdict.allowed) return Error{"push_refused", verdict.reason};
+  auto branch = repo->current_branch();
+  if (!branch) return branch.error();
+  auto head = repo->head_commit();
+  if (!head) return head.error();
+  // And the push itself goes to exactly the configured fork URL, not to whatever a
+  // remote or an insteadOf rule says.
+  if (auto s = repo->push_branch(ctx.fork.fork_url, *branch, credentials(ctx)); !s) return s.error();
+  // The push is done; a stale remote-tracking ref only makes the next pull re-fetch.
+  if (auto s = repo->set_remote_ref("origin", *branch, *head); !s) ctx.warnings.push_back(s.error().message);
+  return json{{"branch", *branch}, {"commit", *head}, {"fork_url", redact_git_url(ctx.fork.fork_url)}};
+}
+
+Result<json> fork_sync_upstream(ForkContext& ctx, const std::string& upstream_branch) {
+  auto repo = open_workspace(ctx);
+  if (!repo) return repo.error();
+  auto dirty = repo->dirty_paths();
+  if (!dirty) return dirty.error();
+  if (!dirty->empty()) return Error{"dirty", "the workspace has uncommitted changes; commit them first. Nothing was changed"};
+  if (!repo->remote_config("upstream")) {
+    if (auto s = repo->add_remote("upstream", ctx.fork.upstream_url); !s) return s.error();
+    if (auto s = repo->set_config("remote.upstream.pushurl", "DISABLED-the-upstream-is-fetch-only"); !s) return s.error();
+  }
+  // The upstream is public: no credentials go there.
+  if (auto s = repo->fetch("upstream", Credentials{}); !s) return s.error();
+  std::string target = "refs/remotes/upstream/" + upstream_branch;
+  auto merged = repo->merge(target, {ctx.fork.author_name, ctx.fork.author_email});
+  if (!merged) return merged.error();
+  return json{{"from", merged->from}, {"to", merged->to}, {"changed", merged->changed()}, {"pushed", false}};
+}
+
+Result<json> fork_run(ForkContext& ctx, const std::string& which) {
+  auto repo = open_workspace(ctx);
+  if (!repo) return repo.error();
+  const auto& argv = which == "build" ? ctx.fork.build : ctx.fork.test;
+  fs::path logs = ctx.fork.workspace.parent_path() / (ctx.fork.workspace.filename().string() + "-logs");
+  fs::create_directories(logs);
+  fs::path log = logs / (which + "-" + utc_now() + ".log");
+  auto run = run_logged(argv, ctx.fork.workspace, log, ctx.fork.build_timeout);
+  if (!run) return run.error();
+  json data = run_json(*run, log);
+  if (!run->ok()) return Error{which + "_failed", which + " " + run->describe() + "; log: " + log.string() + "\n" + run->log_tail};
+  return data;
+}
+
+Result<json> fork_release(ForkContext& ctx, const std::string& spec) {
+  auto repo = open_workspace(ctx);
+  if (!repo) return repo.error();
+  if (auto s = repo->fetch("origin", credentials(ctx)); !s) return s.error();
+  auto commit = repo->resolve_commit(spec);
+  if (!commit) return Error{"unknown_commit", "no commit '" + spec + "' in the workspace: " + commit.error().message};
+  // Only what the fork has (pushed, so auditable) is released.
+  std::string branch;
+  for (const auto& b : repo->remote_branches("origin")) {
+    auto tip = repo->resolve_commit("refs/remotes/origin/" + b);
+    auto reachable = tip ? repo->is_ancestor(*commit, *tip) : Result<bool>(false);
+    if (reachable && *reachable) {
+      branch = b;
+      break;
+    }
+  }
+  if (branch.empty()) {
+    return Error{"not_on_fork", "commit " + commit->substr(0, 12) +
+                                    " is not on any branch of the fork; push it first (`agentron-fork push`)"};
+  }
+  fs::create_directories(ctx.fork.releases_dir);
+  fs::path final_dir = ctx.fork.releases_dir / *commit;
+  if (fs::exists(final_dir / "release.json")) {
+    return json{{"commit", *commit}, {"branch", branch}, {"dir", final_dir.string()}, {"reused", true}};
+  }
+  fs::path tmp = ctx.fork.releases_dir / (".tmp-" + *commit + "-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::path logs = ctx.fork.releases_dir / ".logs";
+  fs::create_directories(logs);
+  fs::path log = logs / (*commit + "-" + utc_now() + ".log");
+  if (auto s = repo->export_tree(*commit, tmp); !s) {
+    fs::remove_all(tmp);
+    return s.error();
+  }
+  auto run = run_logged(ctx.fork.build, tmp, log, ctx.fork.build_timeout);
+  if (!run || !run->ok()) {
+    fs::remove_all(tmp);  // a half-built release is never left where it could be used
+    if (!run) return run.error();
+    return Error{"build_failed", "the build of " + commit->substr(0, 12) + " " + run->describe() +
+                                     "; no release was made. Log: " + log.string() + "\n" + run->log_tail};
+  }
+  json record = {{"commit", *commit},   {"branch", branch},     {"built_at", utc_now()}, {"duration_seconds", run->seconds},
+                 {"build_status", "ok"}, {"log", log.string()}, {"fork_url", redact_git_url(ctx.fork.fork_url)}};
+  std::ofstream(tmp / "release.json") << record.dump(2) << "\n";
+  fs::rename(tmp, final_dir);
+  return record;
+}
+
+Result<json> fork_check_guard(ForkContext& ctx, const std::string& remote, const std::string& url) {
+  json remotes = json::array();
+  bool all_allowed = true;
+  if (!url.empty()) {
+    RemoteConfig target{remote.empty() ? "(push)" : remote, {url}, {}, {}, {}};
+    GuardVerdict v = judge_push(target, ctx.fork.fork_url, ctx.fork.upstream_url);
+    if (!v.allowed) return Error{"push_refused", v.reason};
+    return json{{"url", redact_git_url(url)}, {"allowed", true}, {"reason", v.reason}};
+  }
+  auto repo = GitRepo::open(ctx.fork.workspace);
+  if (!repo) return repo.error();
+  std::vector<std::string> names = remote.empty() ? repo->remote_names() : std::vector<std::string>{remote};
+  std::string first_refusal;
+  for (const auto& name : names) {
+    auto config = repo->remote_config(name);
+    if (!config) return config.error();
+    GuardVerdict v = judge_push(*config, ctx.fork.fork_url, ctx.fork.upstream_url);
+    json push_urls = json::array();
+    for (const auto& u : effective_push_urls(*config)) push_urls.push_back(redact_git_url(u));
+    remotes.push_back({{"remote", name},
+                       {"fetch_url", redact_git_url(effective_fetch_url(*config))},
+                       {"push_urls", push_urls},
+                       {"push_allowed", v.allowed},
+                       {"reason", v.reason}});
+    if (!v.allowed && name == (remote.empty() ? "origin" : remote)) {
+      all_allowed = false;
+      if (first_refusal.empty()) first_refusal = v.reason;
+    }
+  }
+  if (!all_allowed) return Error{"push_refused", first_refusal};
+  return json{{"remotes", remotes}};
+}
+
+Result<json> fork_install_hooks(ForkContext& ctx, const std::string& self) {
+  auto repo = open_workspace(ctx);
+  if (!repo) return repo.error();
+  fs::path hooks = ctx.fork.workspace / ".git" / "hooks";
+  fs::create_directories(hooks);
+  fs::path hook = hooks / "pre-push";
+  std::ofstream out(hook);
+  out << "#!/bin/sh\n"
+      << "# Installed by agentron-fork install-hooks: a plain `git push` is guarded too.\n"
+      << "# git gives the remote's name and the URL it is about to push to.\n"
+      << "exec '" << self << "' check-guard --config '" << ctx.config_path.string() << "' --remote \"$1\" --url \"$2\"\n";
+  out.close();
+  fs::permissions(hook, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  return json{{"hook", hook.string()}};
+}
+
+}  // namespace agentron

@@ -1,0 +1,104 @@
+// The one wrapper around libgit2 (DESIGN §2: only fork/ includes <git2.h>). RAII
+// handles, errors as values with libgit2's message, credentials only via a callback
+// that the caller arms for the fork.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "fork/push_guard.h"
+
+struct git_repository;
+
+namespace agentron {
+
+// libgit2's global state, for the life of the process.
+class GitLibrary {
+ public:
+  GitLibrary();
+  ~GitLibrary();
+  GitLibrary(const GitLibrary&) = delete;
+  GitLibrary& operator=(const GitLibrary&) = delete;
+};
+
+// A token for https (sent as x-access-token:<token>) or, over ssh, the ssh agent.
+struct Credentials {
+  std::string token;
+};
+
+struct Identity {
+  std::string name;
+  std::string email;
+};
+
+struct FastForward {
+  std::string from, to;  // commit ids
+  bool changed() const { return from != to; }
+};
+
+class GitRepo {
+ public:
+  static Result<GitRepo> open(const std::filesystem::path& path);
+  // Clones `url` (the fork) into `path`, checking out `branch` (empty: the default).
+  static Result<GitRepo> clone(const std::string& url, const std::filesystem::path& path, const std::string& branch,
+                               const Credentials& credentials);
+  // The branches a remote URL has, and its default branch (remote ls).
+  static Result<std::pair<std::vector<std::string>, std::string>> list_remote(const std::string& url,
+                                                                             const Credentials& credentials);
+
+  GitRepo(GitRepo&&) noexcept;
+  GitRepo& operator=(GitRepo&&) noexcept;
+  ~GitRepo();
+
+  std::vector<std::string> remote_names();
+  // Branch names under refs/remotes/<remote>/ (after a fetch).
+  std::vector<std::string> remote_branches(const std::string& remote);
+  // What git config says about a remote: urls, pushurls, insteadOf rules.
+  Result<RemoteConfig> remote_config(const std::string& name);
+  Status add_remote(const std::string& name, const std::string& url);
+  Status set_config(const std::string& key, const std::string& value);
+
+  // Modified, staged or untracked files (ignored ones excluded).
+  Result<std::vector<std::string>> dirty_paths();
+  Result<std::string> current_branch();
+  Result<std::string> head_commit();
+  // Full id of a commit given by a (unique prefix of a) SHA or a ref name.
+  Result<std::string> resolve_commit(const std::string& spec);
+  // True if `commit` is `tip` or one of its ancestors.
+  Result<bool> is_ancestor(const std::string& commit, const std::string& tip);
+
+  Status fetch(const std::string& remote, const Credentials& credentials);
+  // Fast-forwards the current branch to `target` (a ref or commit); refuses if it
+  // has diverged or the tree is dirty. Nothing changes on refusal.
+  Result<FastForward> fast_forward(const std::string& target);
+  // Merges `target` into the current branch (fast-forward or a merge commit). On a
+  // conflict the index, tree and HEAD are put back exactly as they were and the
+  // conflicting paths are returned in the error message.
+  Result<FastForward> merge(const std::string& target, const Identity& identity);
+
+  Status create_branch(const std::string& name);
+  Result<std::string> commit(const std::string& message, const std::vector<std::string>& paths,
+                             const Identity& identity, std::vector<std::string>* committed_paths);
+  // Pushes refs/heads/<branch> to exactly `url`: an in-memory remote that ignores
+  // every insteadOf/pushurl in the repository's config. Server-side rejections are
+  // errors.
+  Status push_branch(const std::string& url, const std::string& branch, const Credentials& credentials);
+  // Writes refs/remotes/<remote>/<branch> = <commit> (after a successful push).
+  Status set_remote_ref(const std::string& remote, const std::string& branch, const std::string& commit);
+  // A clean checkout of `commit` into the new folder `dest` (no .git).
+  Status export_tree(const std::string& commit, const std::filesystem::path& dest);
+
+  std::filesystem::path workdir() const;
+
+ private:
+  explicit GitRepo(git_repository* repo) : repo_(repo) {}
+  git_repository* repo_ = nullptr;
+};
+
+// True if `name` is a valid branch name (git check-ref-format --branch).
+bool valid_branch_name(const std::string& name);
+
+}  // namespace agentron

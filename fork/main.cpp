@@ -1,0 +1,107 @@
+// agentron-fork: the fork-only git tools. Argument parsing and output only; the
+// work is in fork/commands.cpp.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/config_source.h"
+#include "fork/commands.h"
+#include "fork/git_repo.h"
+#include "launcher/posix_spawner.h"
+
+using namespace agentron;
+using nlohmann::json;
+
+namespace {
+
+void print_human(const std::string& verb, const json& data) {
+  if (data.is_object()) {
+    for (const auto& [key, value] : data.items()) {
+      std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+      std::printf("%-15s %s\n", (key + ":").c_str(), text.c_str());
+    }
+  } else {
+    std::printf("%s: %s\n", verb.c_str(), data.dump().c_str());
+  }
+}
+
+int finish(const std::string& verb, const Result<json>& result, const ForkContext& ctx, bool as_json) {
+  const std::string& token = ctx.token;
+  if (as_json) {
+    json out = result ? json{{"ok", true}, {"data", result.value()}}
+                      : json{{"ok", false}, {"error", {{"code", result.error().code}, {"message", result.error().message}}}};
+    if (!ctx.warnings.empty()) out["warnings"] = ctx.warnings;
+    std::printf("%s\n", scrub(out.dump(), token).c_str());
+  } else {
+    for (const auto& w : ctx.warnings) std::fprintf(stderr, "warning: %s\n", scrub(w, token).c_str());
+    if (result) print_human(verb, json::parse(scrub(result.value().dump(), token)));
+    else std::fprintf(stderr, "agentron-fork %s: %s\n", verb.c_str(), scrub(result.error().message, token).c_str());
+  }
+  return result ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"agentron-fork: fork-only git tools for Agentron's agent (pushes go to the fork, never the upstream)"};
+  app.require_subcommand(1);
+  std::string config_flag, branch, name, message, remote, url, commit, upstream_branch = "main";
+  std::vector<std::string> paths;
+  bool as_json = false;
+  app.add_option("--config,-c", config_flag, "config file with a [fork] section")->configurable(false);
+  app.add_flag("--json", as_json, "print one JSON object");
+  auto sub = [&](const char* verb, const char* help) {
+    auto* s = app.add_subcommand(verb, help);
+    s->add_option("--config,-c", config_flag, "config file with a [fork] section");
+    s->add_flag("--json", as_json, "print one JSON object");
+    return s;
+  };
+  sub("ensure-fork", "check that the fork exists and is not the upstream");
+  sub("clone-or-pull", "clone the fork into the workspace, or fetch and fast-forward")
+      ->add_option("--branch", branch, "branch to check out / must be the current one");
+  sub("create-branch", "create and check out <branch_prefix><name>")->add_option("name", name)->required();
+  auto* commit_cmd = sub("commit", "stage and commit (all changes, or the given paths)");
+  commit_cmd->add_option("-m,--message", message, "commit message")->required();
+  commit_cmd->add_option("paths", paths, "paths to commit (default: everything changed)");
+  sub("push", "push the current branch to the fork (guarded)");
+  sub("sync-upstream", "fetch the upstream and merge it into the current branch (never pushes)")
+      ->add_option("--upstream-branch", upstream_branch, "upstream branch to merge (default main)");
+  sub("build", "run [fork] build in the workspace");
+  sub("test", "run [fork] test in the workspace");
+  sub("release", "build an immutable release of a pushed commit")->add_option("commit", commit)->required();
+  auto* guard = sub("check-guard", "show each remote's effective push URLs and the guard's verdict");
+  guard->add_option("--remote", remote, "only this remote");
+  guard->add_option("--url", url, "judge this push URL (what the pre-push hook gets from git)");
+  sub("install-hooks", "install a pre-push hook so a plain `git push` is guarded too");
+  CLI11_PARSE(app, argc, argv);
+  std::string verb = app.get_subcommands().front()->get_name();
+
+  ForkContext ctx;
+  ConfigSource source = find_config_source(config_flag);
+  std::optional<Config> config = load_or_report(source);
+  if (!config) return 2;
+  if (!config->fork.configured) {
+    std::fprintf(stderr, "agentron-fork: %s has no [fork] section (workspace, fork_url, upstream_url)\n",
+                 source.describe().c_str());
+    return 2;
+  }
+  ctx.fork = config->fork;
+  ctx.config_path = source.path.empty() ? std::filesystem::path() : std::filesystem::absolute(source.path);
+  auto token = load_token(ctx.fork);
+  if (!token) return finish(verb, token.error(), ctx, as_json);
+  ctx.token = *token;
+
+  GitLibrary git;
+  Result<json> result = Error{"unknown", "unknown subcommand"};
+  if (verb == "ensure-fork") result = fork_ensure(ctx);
+  else if (verb == "clone-or-pull") result = fork_clone_or_pull(ctx, branch);
+  else if (verb == "create-branch") result = fork_create_branch(ctx, name);
+  else if (verb == "commit") result = fork_commit(ctx, message, paths);
+  else if (verb == "push") result = fork_push(ctx);
+  else if (verb == "sync-upstream") result = fork_sync_upstream(ctx, upstream_branch);
+  else if (verb == "build" || verb == "test") result = fork_run(ctx, verb);
+  else if (verb == "release") result = fork_release(ctx, commit);
+  else if (verb == "check-guard") result = fork_check_guard(ctx, remote, url);
+  else if (verb == "install-hooks") result = fork_install_hooks(ctx, (executable_dir() / "agentron-fork").string());
+  return finish(verb, result, ctx, as_json);
+}
