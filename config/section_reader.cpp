@@ -49,8 +49,10 @@ void SectionReader::string(const std::string& key, std::string& out) {
 void SectionReader::boolean(const std::string& key, bool& out) {
   const toml::node* node = take(key);
   if (!node) return;
-  if (auto v = node->value_exact<bool>()) out = *v;
-  else type_error(key, node, "true or false");
+  if (auto v = node->value_exact<bool>())
+    out = *v;
+  else
+    type_error(key, node, "true or false");
 }
 
 void SectionReader::path(const std::string& key, std::filesystem::path& out, const std::filesystem::path& base) {

@@ -34,14 +34,19 @@ Status check_fork_is_not_upstream(const ForkConfig& fork) {
 Result<GitRepo> open_workspace(const ForkContext& ctx) {
   auto repo = GitRepo::open(ctx.fork.workspace);
   if (!repo) {
-    return Error{"no_workspace", "no workspace at " + ctx.fork.workspace.string() + "; run `agentron-fork clone-or-pull`"};
+    return Error{"no_workspace",
+                 "no workspace at " + ctx.fork.workspace.string() + "; run `agentron-fork clone-or-pull`"};
   }
   auto origin = repo->remote_config("origin");
   if (!origin) return origin.error();
-  if (normalize_git_url(effective_fetch_url(*origin)) != normalize_git_url(ctx.fork.fork_url)) {
-    return Error{"workspace_not_fork", "the workspace's origin is " + redact_git_url(effective_fetch_url(*origin)) +
-                                           ", not the fork " + redact_git_url(ctx.fork.fork_url) +
-                                           "; the workspace must be a clone of the fork"};
+  std::string fetched = normalize_git_url(effective_fetch_url(*origin));
+  if (fetched != normalize_git_url(ctx.fork.fork_url)) {
+    bool upstream = fetched == normalize_git_url(ctx.fork.upstream_url);
+    return Error{
+        "workspace_not_fork",
+        "the workspace's origin is " + redact_git_url(effective_fetch_url(*origin)) +
+            (upstream ? " — the upstream" : "") + ", not the fork " + redact_git_url(ctx.fork.fork_url) +
+            "; the agent works only in a clone of its fork (upstream: " + redact_git_url(ctx.fork.upstream_url) + ")"};
   }
   return repo;
 }
@@ -74,9 +79,9 @@ std::string utc_now() {
 }
 
 json run_json(const CommandRun& run, const fs::path& log) {
-  return {{"ok", run.ok()},           {"exit_code", run.exit_code}, {"signal", run.signal},
-          {"timed_out", run.timed_out}, {"seconds", run.seconds},     {"log", log.string()},
-          {"log_tail", run.log_tail}};
+  return {
+      {"ok", run.ok()},         {"exit_code", run.exit_code}, {"signal", run.signal},    {"timed_out", run.timed_out},
+      {"seconds", run.seconds}, {"log", log.string()},        {"log_tail", run.log_tail}};
 }
 
 }  // namespace
@@ -84,7 +89,8 @@ json run_json(const CommandRun& run, const fs::path& log) {
 std::string scrub(const std::string& text, const std::string& token) {
   std::string out = text;
   if (token.size() >= 4) {
-    for (size_t at = out.find(token); at != std::string::npos; at = out.find(token, at)) out.replace(at, token.size(), "***");
+    for (size_t at = out.find(token); at != std::string::npos; at = out.find(token, at))
+      out.replace(at, token.size(), "***");
   }
   static const std::regex userinfo(R"(([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@)");
   return std::regex_replace(out, userinfo, "$1***@");
@@ -93,11 +99,11 @@ std::string scrub(const std::string& text, const std::string& token) {
 Result<std::string> load_token(const ForkConfig& fork) {
   if (const char* env = std::getenv("AGENTRON_FORK_TOKEN"); env && *env) return std::string(env);
   if (fork.credentials_file.empty()) return std::string();
-  struct stat st{};
+  struct stat st {};
   if (::stat(fork.credentials_file.c_str(), &st) != 0) return std::string();
   if (st.st_mode & 077) {
-    return Error{"credentials_exposed", "the credentials file " + fork.credentials_file.string() +
-                                            " is readable by others; chmod 600 it"};
+    return Error{"credentials_exposed",
+                 "the credentials file " + fork.credentials_file.string() + " is readable by others; chmod 600 it"};
   }
   std::ifstream in(fork.credentials_file);
   std::string token;
@@ -130,7 +136,8 @@ Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {
     if (!repo) return repo.error();
     // The upstream is for reading: a push URL that is not a URL makes any push to it fail.
     if (auto s = repo->add_remote("upstream", ctx.fork.upstream_url); !s) return s.error();
-    if (auto s = repo->set_config("remote.upstream.pushurl", "DISABLED-the-upstream-is-fetch-only"); !s) return s.error();
+    if (auto s = repo->set_config("remote.upstream.pushurl", "DISABLED-the-upstream-is-fetch-only"); !s)
+      return s.error();
     auto head = repo->head_commit();
     auto current = repo->current_branch();
     return json{{"action", "cloned"},
@@ -168,8 +175,9 @@ Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {
 Result<json> fork_create_branch(ForkContext& ctx, const std::string& name) {
   std::string full = name.rfind(ctx.fork.branch_prefix, 0) == 0 ? name : ctx.fork.branch_prefix + name;
   if (!valid_branch_name(full)) {
-    return Error{"bad_branch", "'" + full + "' is not a valid branch name (no spaces, '..', '~', '^', ':', '?', '*', "
-                                           "'[', '\\\\', or a trailing '/' or '.lock')"};
+    return Error{"bad_branch", "'" + full +
+                                   "' is not a valid branch name (no spaces, '..', '~', '^', ':', '?', '*', "
+                                   "'[', '\\\\', or a trailing '/' or '.lock')"};
   }
   auto repo = open_workspace(ctx);
   if (!repo) return repo.error();
@@ -192,8 +200,9 @@ Result<json> fork_commit(ForkContext& ctx, const std::string& message, const std
   if (code && !docs) {
     std::string note = "code changed but no documentation (README*, INSTALL*, docs/, .cursor/rules*) did";
     if (ctx.fork.docs_required) {
-      return Error{"docs_required", note + "; [fork] docs_required = true: update the docs in the same commit. "
-                                           "Nothing was committed"};
+      return Error{"docs_required", note +
+                                        "; [fork] docs_required = true: update the docs in the same commit. "
+                                        "Nothing was committed"};
     }
     ctx.warnings.push_back(note + ": keep the fork self-describing");
   }
@@ -229,10 +238,12 @@ Result<json> fork_sync_upstream(ForkContext& ctx, const std::string& upstream_br
   if (!repo) return repo.error();
   auto dirty = repo->dirty_paths();
   if (!dirty) return dirty.error();
-  if (!dirty->empty()) return Error{"dirty", "the workspace has uncommitted changes; commit them first. Nothing was changed"};
+  if (!dirty->empty())
+    return Error{"dirty", "the workspace has uncommitted changes; commit them first. Nothing was changed"};
   if (!repo->remote_config("upstream")) {
     if (auto s = repo->add_remote("upstream", ctx.fork.upstream_url); !s) return s.error();
-    if (auto s = repo->set_config("remote.upstream.pushurl", "DISABLED-the-upstream-is-fetch-only"); !s) return s.error();
+    if (auto s = repo->set_config("remote.upstream.pushurl", "DISABLED-the-upstream-is-fetch-only"); !s)
+      return s.error();
   }
   // The upstream is public: no credentials go there.
   if (auto s = repo->fetch("upstream", Credentials{}); !s) return s.error();
@@ -252,7 +263,8 @@ Result<json> fork_run(ForkContext& ctx, const std::string& which) {
   auto run = run_logged(argv, ctx.fork.workspace, log, ctx.fork.build_timeout);
   if (!run) return run.error();
   json data = run_json(*run, log);
-  if (!run->ok()) return Error{which + "_failed", which + " " + run->describe() + "; log: " + log.string() + "\n" + run->log_tail};
+  if (!run->ok())
+    return Error{which + "_failed", which + " " + run->describe() + "; log: " + log.string() + "\n" + run->log_tail};
   return data;
 }
 
@@ -297,8 +309,13 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec) {
     return Error{"build_failed", "the build of " + commit->substr(0, 12) + " " + run->describe() +
                                      "; no release was made. Log: " + log.string() + "\n" + run->log_tail};
   }
-  json record = {{"commit", *commit},   {"branch", branch},     {"built_at", utc_now()}, {"duration_seconds", run->seconds},
-                 {"build_status", "ok"}, {"log", log.string()}, {"fork_url", redact_git_url(ctx.fork.fork_url)}};
+  json record = {{"commit", *commit},
+                 {"branch", branch},
+                 {"built_at", utc_now()},
+                 {"duration_seconds", run->seconds},
+                 {"build_status", "ok"},
+                 {"log", log.string()},
+                 {"fork_url", redact_git_url(ctx.fork.fork_url)}};
   std::ofstream(tmp / "release.json") << record.dump(2) << "\n";
   fs::rename(tmp, final_dir);
   return record;
@@ -347,10 +364,11 @@ Result<json> fork_install_hooks(ForkContext& ctx, const std::string& self) {
   out << "#!/bin/sh\n"
       << "# Installed by agentron-fork install-hooks: a plain `git push` is guarded too.\n"
       << "# git gives the remote's name and the URL it is about to push to.\n"
-      << "exec '" << self << "' check-guard --config '" << ctx.config_path.string() << "' --remote \"$1\" --url \"$2\"\n";
+      << "exec '" << self << "' check-guard --config '" << ctx.config_path.string()
+      << "' --remote \"$1\" --url \"$2\"\n";
   out.close();
-  fs::permissions(hook, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                            fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(hook, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                            fs::perms::others_exec);
   return json{{"hook", hook.string()}};
 }
 

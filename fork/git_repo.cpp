@@ -75,17 +75,21 @@ std::vector<std::string> config_values(git_config* cfg, const std::string& name)
   return values;
 }
 
+// url.<base>.<key> entries, filtered by hand (a glob iterator would compile a regex
+// through PCRE2 for every call).
 std::vector<UrlRewrite> rewrites(git_config* cfg, const std::string& key) {
   std::vector<UrlRewrite> rules;
   git_config_iterator* raw = nullptr;
-  std::string pattern = "^url\\..*\\." + key + "$";
-  if (git_config_iterator_glob_new(&raw, cfg, pattern.c_str()) != 0) return rules;
+  if (git_config_iterator_new(&raw, cfg) != 0) return rules;
   ConfigIterator it(raw);
   git_config_entry* entry = nullptr;
   std::string suffix = "." + key;
   while (git_config_next(&entry, it.get()) == 0) {
     std::string name = entry->name;
-    if (name.size() <= 4 + suffix.size()) continue;
+    if (name.rfind("url.", 0) != 0 || name.size() <= 4 + suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
     rules.push_back({entry->value, name.substr(4, name.size() - 4 - suffix.size())});
   }
   return rules;
@@ -93,7 +97,8 @@ std::vector<UrlRewrite> rewrites(git_config* cfg, const std::string& key) {
 
 Result<Commit> lookup_commit(git_repository* repo, const std::string& spec) {
   git_object* raw = nullptr;
-  if (int rc = git_revparse_single(&raw, repo, spec.c_str()); rc != 0) return git_failure("no commit '" + spec + "'", rc);
+  if (int rc = git_revparse_single(&raw, repo, spec.c_str()); rc != 0)
+    return git_failure("no commit '" + spec + "'", rc);
   Object obj(raw);
   git_object* peeled = nullptr;
   if (int rc = git_object_peel(&peeled, obj.get(), GIT_OBJECT_COMMIT); rc != 0) {
@@ -137,7 +142,7 @@ Result<GitRepo> GitRepo::clone(const std::string& url, const fs::path& path, con
 }
 
 Result<std::pair<std::vector<std::string>, std::string>> GitRepo::list_remote(const std::string& url,
-                                                                             const Credentials& credentials) {
+                                                                              const Credentials& credentials) {
   git_remote* raw = nullptr;
   if (int rc = git_remote_create_detached(&raw, url.c_str()); rc != 0) {
     return git_failure("bad remote URL " + redact_git_url(url), rc);
@@ -152,7 +157,8 @@ Result<std::pair<std::vector<std::string>, std::string>> GitRepo::list_remote(co
   }
   const git_remote_head** heads = nullptr;
   size_t count = 0;
-  if (int rc = git_remote_ls(&heads, &count, remote.get()); rc != 0) return git_failure("cannot list " + redact_git_url(url), rc);
+  if (int rc = git_remote_ls(&heads, &count, remote.get()); rc != 0)
+    return git_failure("cannot list " + redact_git_url(url), rc);
   std::vector<std::string> branches;
   for (size_t i = 0; i < count; ++i) {
     std::string name = heads[i]->name;
@@ -247,8 +253,8 @@ Status GitRepo::set_config(const std::string& key, const std::string& value) {
 Result<std::vector<std::string>> GitRepo::dirty_paths() {
   git_status_options options = GIT_STATUS_OPTIONS_INIT;
   options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-  options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
-                  GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+  options.flags =
+      GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
   git_status_list* raw = nullptr;
   if (int rc = git_status_list_new(&raw, repo_, &options); rc != 0) return git_failure("cannot read the status", rc);
   StatusList list(raw);
@@ -367,7 +373,8 @@ Result<FastForward> GitRepo::merge(const std::string& target, const Identity& id
     return Error{"conflict", "merging " + target + " conflicts in: " + list + "; nothing was changed"};
   }
   git_oid tree_id;
-  if (int rc = git_index_write_tree_to(&tree_id, merged.get(), repo_); rc != 0) return git_failure("cannot write the merge", rc);
+  if (int rc = git_index_write_tree_to(&tree_id, merged.get(), repo_); rc != 0)
+    return git_failure("cannot write the merge", rc);
   git_tree* raw_tree = nullptr;
   if (int rc = git_tree_lookup(&raw_tree, repo_, &tree_id); rc != 0) return git_failure("cannot read the merge", rc);
   Tree tree(raw_tree);
@@ -421,7 +428,8 @@ Result<std::string> GitRepo::commit(const std::string& message, const std::vecto
   if (int rc = git_index_add_all(index.get(), spec, GIT_INDEX_ADD_DEFAULT, nullptr, nullptr); rc != 0) {
     return git_failure("cannot stage", rc);
   }
-  if (int rc = git_index_update_all(index.get(), spec, nullptr, nullptr); rc != 0) return git_failure("cannot stage", rc);
+  if (int rc = git_index_update_all(index.get(), spec, nullptr, nullptr); rc != 0)
+    return git_failure("cannot stage", rc);
   if (int rc = git_index_write(index.get()); rc != 0) return git_failure("cannot write the index", rc);
   git_oid tree_id;
   if (int rc = git_index_write_tree(&tree_id, index.get()); rc != 0) return git_failure("cannot write the tree", rc);

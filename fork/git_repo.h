@@ -47,7 +47,7 @@ class GitRepo {
                                const Credentials& credentials);
   // The branches a remote URL has, and its default branch (remote ls).
   static Result<std::pair<std::vector<std::string>, std::string>> list_remote(const std::string& url,
-                                                                             const Credentials& credentials);
+                                                                              const Credentials& credentials);
 
   GitRepo(GitRepo&&) noexcept;
   GitRepo& operator=(GitRepo&&) noexcept;

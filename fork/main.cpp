@@ -28,14 +28,17 @@ void print_human(const std::string& verb, const json& data) {
 int finish(const std::string& verb, const Result<json>& result, const ForkContext& ctx, bool as_json) {
   const std::string& token = ctx.token;
   if (as_json) {
-    json out = result ? json{{"ok", true}, {"data", result.value()}}
-                      : json{{"ok", false}, {"error", {{"code", result.error().code}, {"message", result.error().message}}}};
+    json out =
+        result ? json{{"ok", true}, {"data", result.value()}}
+               : json{{"ok", false}, {"error", {{"code", result.error().code}, {"message", result.error().message}}}};
     if (!ctx.warnings.empty()) out["warnings"] = ctx.warnings;
     std::printf("%s\n", scrub(out.dump(), token).c_str());
   } else {
     for (const auto& w : ctx.warnings) std::fprintf(stderr, "warning: %s\n", scrub(w, token).c_str());
-    if (result) print_human(verb, json::parse(scrub(result.value().dump(), token)));
-    else std::fprintf(stderr, "agentron-fork %s: %s\n", verb.c_str(), scrub(result.error().message, token).c_str());
+    if (result)
+      print_human(verb, json::parse(scrub(result.value().dump(), token)));
+    else
+      std::fprintf(stderr, "agentron-fork %s: %s\n", verb.c_str(), scrub(result.error().message, token).c_str());
   }
   return result ? 0 : 1;
 }
@@ -93,15 +96,25 @@ int main(int argc, char** argv) {
 
   GitLibrary git;
   Result<json> result = Error{"unknown", "unknown subcommand"};
-  if (verb == "ensure-fork") result = fork_ensure(ctx);
-  else if (verb == "clone-or-pull") result = fork_clone_or_pull(ctx, branch);
-  else if (verb == "create-branch") result = fork_create_branch(ctx, name);
-  else if (verb == "commit") result = fork_commit(ctx, message, paths);
-  else if (verb == "push") result = fork_push(ctx);
-  else if (verb == "sync-upstream") result = fork_sync_upstream(ctx, upstream_branch);
-  else if (verb == "build" || verb == "test") result = fork_run(ctx, verb);
-  else if (verb == "release") result = fork_release(ctx, commit);
-  else if (verb == "check-guard") result = fork_check_guard(ctx, remote, url);
-  else if (verb == "install-hooks") result = fork_install_hooks(ctx, (executable_dir() / "agentron-fork").string());
+  if (verb == "ensure-fork")
+    result = fork_ensure(ctx);
+  else if (verb == "clone-or-pull")
+    result = fork_clone_or_pull(ctx, branch);
+  else if (verb == "create-branch")
+    result = fork_create_branch(ctx, name);
+  else if (verb == "commit")
+    result = fork_commit(ctx, message, paths);
+  else if (verb == "push")
+    result = fork_push(ctx);
+  else if (verb == "sync-upstream")
+    result = fork_sync_upstream(ctx, upstream_branch);
+  else if (verb == "build" || verb == "test")
+    result = fork_run(ctx, verb);
+  else if (verb == "release")
+    result = fork_release(ctx, commit);
+  else if (verb == "check-guard")
+    result = fork_check_guard(ctx, remote, url);
+  else if (verb == "install-hooks")
+    result = fork_install_hooks(ctx, (executable_dir() / "agentron-fork").string());
   return finish(verb, result, ctx, as_json);
 }

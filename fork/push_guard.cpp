@@ -50,8 +50,8 @@ GuardVerdict judge_push(const RemoteConfig& remote, const std::string& fork_url,
     }
     if (normalized != fork) {
       return {false, "refusing to push: remote '" + remote.name + "' pushes to " + redact_git_url(target) +
-                         ", which is not the configured fork " + redact_git_url(fork_url) + " (upstream: " +
-                         redact_git_url(upstream_url) + ")"};
+                         ", which is not the configured fork " + redact_git_url(fork_url) +
+                         " (upstream: " + redact_git_url(upstream_url) + ")"};
     }
   }
   return {true, "remote '" + remote.name + "' pushes only to the fork " + redact_git_url(fork_url)};

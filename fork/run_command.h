@@ -13,11 +13,11 @@
 namespace agentron {
 
 struct CommandRun {
-  int exit_code = -1;     // -1 if killed by a signal or the timeout
+  int exit_code = -1;  // -1 if killed by a signal or the timeout
   int signal = 0;
   bool timed_out = false;
   double seconds = 0;
-  std::string log_tail;   // the last lines of the log
+  std::string log_tail;  // the last lines of the log
   bool ok() const { return exit_code == 0 && !timed_out; }
   std::string describe() const;
 };

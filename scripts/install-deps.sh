@@ -17,7 +17,7 @@ packages=(
   nlohmann-json3-dev    # JSON on the control socket and in records
   catch2                # unit tests (v2.13)
   # integration tests and benches
-  python3 python3-pytest sqlite3 curl procps
+  python3 python3-pytest sqlite3 curl procps git util-linux
 )
 
 sudo=""

@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 files=$(git ls-files '*.cpp' '*.h')
 clang-format --dry-run -Werror $files
-clang-tidy -p build --quiet $(git ls-files 'common/*.cpp' 'config/*.cpp' 'db/*.cpp' 'backup/*.cpp' 'launcher/*.cpp' 'supervisor/*.cpp' 'cli/*.cpp')
+# libgit2's GIT_*_INIT macros leave fields to zero-initialisation, which clang flags.
+clang-tidy -p build --quiet --extra-arg=-Wno-missing-field-initializers $(git ls-files 'common/*.cpp' 'config/*.cpp' 'db/*.cpp' 'backup/*.cpp' 'fork/*.cpp' 'launcher/*.cpp' 'supervisor/*.cpp' 'cli/*.cpp')

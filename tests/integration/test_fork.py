@@ -1,0 +1,292 @@
+"""agentron-fork against real git repositories: bare repos over file:// and over the
+git protocol (a `git daemon` this test starts on loopback). The upstream's refs are
+checked unchanged after every refused push."""
+import json
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import BIN, free_port, poll_until, write_config
+
+FORK = BIN / "agentron-fork"
+TOKEN = "ghp_test-token-SHOULD-NEVER-BE-SHOWN-1234"
+
+
+def git(*args, cwd=None, check=True, env=None):
+    r = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                            "GIT_COMMITTER_EMAIL": "t@t", **(env or {})})
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def refs(repo):
+    return git("for-each-ref", "--format=%(refname) %(objectname)", cwd=repo).stdout
+
+
+class Repos:
+    def __init__(self, tmp, fork_url=None, upstream_url=None, **fork_keys):
+        self.tmp = tmp
+        seed = tmp / "seed"
+        git("init", "-q", "-b", "main", str(seed))
+        (seed / "README.md").write_text("# app\nline two\n")
+        (seed / "src").mkdir()
+        (seed / "src" / "app.js").write_text("console.log(1)\n")
+        git("add", ".", cwd=seed)
+        git("commit", "-qm", "init", cwd=seed)
+        self.upstream = tmp / "upstream.git"
+        self.fork = tmp / "fork.git"
+        git("clone", "-q", "--bare", str(seed), str(self.upstream))
+        git("clone", "-q", "--bare", str(self.upstream), str(self.fork))
+        self.workspace = tmp / "ws"
+        self.config = tmp / "agentron-supervisor.toml"
+        keys = {"workspace": str(self.workspace), "fork_url": fork_url or f"file://{self.fork}",
+                "upstream_url": upstream_url or f"file://{self.upstream}",
+                "build": ["sh", "-c", "echo building; echo built > built.txt"], "test": ["true"],
+                "releases_dir": str(tmp / "releases")}
+        keys.update(fork_keys)
+        write_config(self.config, {"app": {"data_dir": str(tmp / "data"), "command": ["true"]}, "fork": keys})
+        self.upstream_refs = refs(self.upstream)
+        self.outputs = []
+
+    def run(self, *args, ok=True, env=None):
+        r = subprocess.run([str(FORK), *args, "--config", str(self.config), "--json"], capture_output=True, text=True,
+                           timeout=120, env={**os.environ, "AGENTRON_FORK_TOKEN": TOKEN, **(env or {})})
+        self.outputs.append(r.stdout + r.stderr)
+        out = json.loads(r.stdout)
+        assert out["ok"] == ok, out
+        assert (r.returncode == 0) == ok
+        return out
+
+    def edit_and_commit(self, text="console.log(2)\n", docs=False):
+        (self.workspace / "src" / "app.js").write_text(text)
+        if docs:
+            (self.workspace / "README.md").write_text("# app\nnow logs 2\n")
+        return self.run("commit", "-m", "log 2")
+
+    def assert_upstream_unchanged(self):
+        assert refs(self.upstream) == self.upstream_refs
+
+
+@pytest.fixture
+def repos(tmp_path):
+    r = Repos(tmp_path)
+    yield r
+    for output in r.outputs:
+        assert TOKEN not in output
+
+
+def test_clone_branch_commit_push_reaches_the_fork_only(repos):
+    cloned = repos.run("clone-or-pull")["data"]
+    assert cloned["action"] == "cloned" and cloned["branch"] == "main"
+    assert git("remote", "get-url", "--push", "upstream", cwd=repos.workspace).stdout.startswith("DISABLED")
+    branch = repos.run("create-branch", "better-logs")["data"]["branch"]
+    assert branch == "agent-improvement/better-logs"
+    commit = repos.edit_and_commit(docs=True)["data"]["commit"]
+    pushed = repos.run("push")["data"]
+    assert pushed["commit"] == commit
+    assert git("rev-parse", f"refs/heads/{branch}", cwd=repos.fork).stdout.strip() == commit
+    repos.assert_upstream_unchanged()
+    assert repos.run("clone-or-pull")["data"]["action"] == "up to date"
+
+
+def test_commit_without_docs_warns_or_is_refused(repos, tmp_path):
+    repos.run("clone-or-pull")
+    out = repos.edit_and_commit()
+    assert "code changed but no documentation" in out["warnings"][0]
+    strict = Repos(tmp_path / "strict", docs_required=True)
+    strict.run("clone-or-pull")
+    (strict.workspace / "src" / "app.js").write_text("x\n")
+    err = strict.run("commit", "-m", "code only", ok=False)["error"]
+    assert err["code"] == "docs_required"
+    assert git("status", "--porcelain", cwd=strict.workspace).stdout.strip() == "M src/app.js"  # nothing staged
+
+
+@pytest.mark.parametrize("how,setup", [
+    ("pushurl is the upstream", lambda r: git("config", "remote.origin.pushurl", str(r.upstream), cwd=r.workspace)),
+    ("pushurl is the upstream as file://", lambda r: git("config", "remote.origin.pushurl", f"file://{r.upstream}/",
+                                                           cwd=r.workspace)),
+    ("a second pushurl is the upstream", lambda r: (git("config", "--add", "remote.origin.pushurl", f"file://{r.fork}",
+                                                        cwd=r.workspace),
+                                                    git("config", "--add", "remote.origin.pushurl", str(r.upstream),
+                                                        cwd=r.workspace))),
+    ("a second url is the upstream", lambda r: git("config", "--add", "remote.origin.url", str(r.upstream),
+                                                   cwd=r.workspace)),
+    ("insteadOf turns the fork into the upstream",
+     lambda r: git("config", f"url.file://{r.upstream}.insteadOf", f"file://{r.fork}", cwd=r.workspace)),
+    ("pushInsteadOf turns the fork into the upstream",
+     lambda r: git("config", f"url.{r.upstream}.pushInsteadOf", f"file://{r.fork}", cwd=r.workspace)),
+    ("a symlink to the upstream", lambda r: (os.symlink(r.upstream, r.tmp / "looks-harmless.git"),
+                                             git("config", "remote.origin.pushurl", str(r.tmp / "looks-harmless.git"),
+                                                 cwd=r.workspace))),
+])
+def test_every_way_to_aim_at_the_upstream_is_refused(repos, how, setup):
+    repos.run("clone-or-pull")
+    repos.run("create-branch", "x")
+    repos.edit_and_commit(docs=True)
+    setup(repos)
+    err = repos.run("push", ok=False)["error"]
+    # insteadOf rewrites fetching too: then the workspace itself no longer counts as the fork's clone.
+    assert err["code"] in ("push_refused", "workspace_not_fork"), how
+    assert "upstream" in err["message"] and str(repos.upstream) in err["message"], how
+    repos.assert_upstream_unchanged()
+    assert "refs/heads/agent-improvement/x" not in refs(repos.fork)
+
+
+def test_an_origin_that_is_the_upstream_is_refused(repos):
+    git("clone", "-q", str(repos.upstream), str(repos.workspace))  # someone cloned the upstream to edit it
+    for verb in (["clone-or-pull"], ["push"], ["commit", "-m", "x"]):
+        err = repos.run(*verb, ok=False)["error"]
+        assert err["code"] == "workspace_not_fork", verb
+    repos.assert_upstream_unchanged()
+
+
+def test_the_pre_push_hook_guards_a_plain_git_push(repos):
+    repos.run("clone-or-pull")
+    repos.run("install-hooks")
+    repos.run("create-branch", "hooked")
+    repos.edit_and_commit(docs=True)
+    to_upstream = git("push", str(repos.upstream), "HEAD", cwd=repos.workspace, check=False)
+    assert to_upstream.returncode != 0
+    assert f"refusing to push to the upstream file://{repos.upstream}" in to_upstream.stderr
+    git("config", "remote.origin.pushurl", str(repos.upstream), cwd=repos.workspace)
+    assert git("push", "origin", "HEAD", cwd=repos.workspace, check=False).returncode != 0
+    repos.assert_upstream_unchanged()
+    git("config", "--unset", "remote.origin.pushurl", cwd=repos.workspace)
+    git("push", "origin", "HEAD", cwd=repos.workspace)  # the fork: allowed
+    assert "refs/heads/agent-improvement/hooked" in refs(repos.fork)
+
+
+def test_check_guard_reports_each_remote(repos):
+    repos.run("clone-or-pull")
+    remotes = {r["remote"]: r for r in repos.run("check-guard")["data"]["remotes"]}
+    assert remotes["origin"]["push_allowed"] is True
+    assert remotes["upstream"]["push_allowed"] is False
+
+
+def test_pull_refuses_a_dirty_tree_and_a_diverged_branch(repos, tmp_path):
+    repos.run("clone-or-pull")
+    (repos.workspace / "src" / "app.js").write_text("dirty\n")
+    assert repos.run("clone-or-pull", ok=False)["error"]["code"] == "dirty"
+    git("checkout", "--", ".", cwd=repos.workspace)
+    other = tmp_path / "other"
+    git("clone", "-q", str(repos.fork), str(other))
+    (other / "README.md").write_text("other\n")
+    git("commit", "-qam", "other", cwd=other)
+    git("push", "-q", "origin", "main", cwd=other)
+    repos.edit_and_commit(docs=True)
+    head = git("rev-parse", "HEAD", cwd=repos.workspace).stdout
+    err = repos.run("clone-or-pull", ok=False)["error"]
+    assert err["code"] == "diverged" and "nothing was changed" in err["message"]
+    assert git("rev-parse", "HEAD", cwd=repos.workspace).stdout == head
+
+
+def test_sync_upstream_conflict_leaves_everything_as_it_was(repos, tmp_path):
+    repos.run("clone-or-pull")
+    upstream_work = tmp_path / "up-work"
+    git("clone", "-q", str(repos.upstream), str(upstream_work))
+    (upstream_work / "README.md").write_text("# app\nupstream edit\n")
+    git("commit", "-qam", "upstream edit", cwd=upstream_work)
+    git("push", "-q", "origin", "main", cwd=upstream_work)
+    (repos.workspace / "README.md").write_text("# app\nagent edit\n")
+    repos.run("commit", "-m", "agent edit")
+    head = git("rev-parse", "HEAD", cwd=repos.workspace).stdout
+    err = repos.run("sync-upstream", ok=False)["error"]
+    assert err["code"] == "conflict" and "README.md" in err["message"]
+    assert git("rev-parse", "HEAD", cwd=repos.workspace).stdout == head
+    assert git("status", "--porcelain", cwd=repos.workspace).stdout == ""
+    assert (repos.workspace / "README.md").read_text() == "# app\nagent edit\n"
+
+
+def test_sync_upstream_merges_a_clean_change_and_never_pushes(repos, tmp_path):
+    repos.run("clone-or-pull")
+    upstream_work = tmp_path / "up-work"
+    git("clone", "-q", str(repos.upstream), str(upstream_work))
+    (upstream_work / "NEW.md").write_text("new upstream file\n")
+    git("add", ".", cwd=upstream_work)
+    git("commit", "-qm", "upstream adds a file", cwd=upstream_work)
+    git("push", "-q", "origin", "main", cwd=upstream_work)
+    repos.edit_and_commit(docs=True)
+    fork_refs = refs(repos.fork)
+    out = repos.run("sync-upstream")["data"]
+    assert out["changed"] and out["pushed"] is False
+    assert (repos.workspace / "NEW.md").exists()
+    assert refs(repos.fork) == fork_refs
+
+
+def test_release_builds_pushed_commits_only(repos):
+    repos.run("clone-or-pull")
+    repos.run("create-branch", "rel")
+    local_only = repos.edit_and_commit(docs=True)["data"]["commit"]
+    err = repos.run("release", local_only, ok=False)["error"]
+    assert err["code"] == "not_on_fork"
+    repos.run("push")
+    made = repos.run("release", local_only[:10])["data"]
+    release = repos.tmp / "releases" / local_only
+    assert made["commit"] == local_only and (release / "built.txt").read_text() == "built\n"
+    assert json.loads((release / "release.json").read_text())["build_status"] == "ok"
+    assert not (release / ".git").exists()
+    assert repos.run("release", local_only)["data"]["reused"] is True
+
+
+def test_a_failing_build_leaves_no_release(tmp_path):
+    r = Repos(tmp_path, build=["sh", "-c", "echo compiling; echo broken >&2; exit 3"])
+    r.run("clone-or-pull")
+    head = git("rev-parse", "HEAD", cwd=r.workspace).stdout.strip()
+    err = r.run("release", head, ok=False)["error"]
+    assert err["code"] == "build_failed" and "exit code 3" in err["message"] and "broken" in err["message"]
+    assert [p.name for p in (tmp_path / "releases").iterdir()] == [".logs"]
+
+
+def test_the_token_never_shows_even_in_the_fork_url(tmp_path):
+    r = Repos(tmp_path)
+    r.run("clone-or-pull")
+    # A token someone put into the URL itself, and a failing operation that names the URL.
+    git("config", "remote.origin.pushurl", f"https://bot:{TOKEN}@example.invalid/x.git", cwd=r.workspace)
+    r.run("push", ok=False)
+    r.run("check-guard", ok=False)
+    for output in r.outputs:
+        assert TOKEN not in output
+
+
+@pytest.fixture
+def git_daemon(tmp_path):
+    port = free_port()
+    base = tmp_path / "served"
+    base.mkdir()
+    daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
+                               f"--base-path={base}", "--listen=127.0.0.1", f"--port={port}", str(base)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def listening():
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    poll_until(listening, 10, "git daemon listening")
+    yield base, port
+    daemon.terminate()
+    daemon.wait(timeout=10)
+
+
+def test_over_the_git_protocol(tmp_path, git_daemon):
+    base, port = git_daemon
+    staging = Repos(tmp_path / "staging")
+    for name in ("upstream.git", "fork.git"):
+        git("clone", "-q", "--bare", str(staging.upstream), str(base / name))
+    r = Repos(tmp_path / "proto", fork_url=f"git://127.0.0.1:{port}/fork.git",
+              upstream_url=f"git://127.0.0.1:{port}/upstream.git")
+    upstream_refs = refs(base / "upstream.git")
+    assert r.run("ensure-fork")["data"]["default_branch"] == "main"
+    r.run("clone-or-pull")
+    r.run("create-branch", "over-git")
+    commit = r.edit_and_commit(docs=True)["data"]["commit"]
+    r.run("push")
+    assert f"{commit}" in refs(base / "fork.git")
+    git("config", "remote.origin.pushurl", f"git://127.0.0.1:{port}/UPSTREAM.git/", cwd=r.workspace)
+    err = r.run("push", ok=False)["error"]
+    assert f"refusing to push to the upstream git://127.0.0.1:{port}/upstream.git" in err["message"]
+    assert refs(base / "upstream.git") == upstream_refs
