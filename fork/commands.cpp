@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -82,6 +83,29 @@ json run_json(const CommandRun& run, const fs::path& log) {
   return {
       {"ok", run.ok()},         {"exit_code", run.exit_code}, {"signal", run.signal},    {"timed_out", run.timed_out},
       {"seconds", run.seconds}, {"log", log.string()},        {"log_tail", run.log_tail}};
+}
+
+// Keeps the newest keep_releases releases (by built_at) and the current one; only
+// folders with a release.json are ever removed.
+std::vector<std::string> prune_releases(const ForkContext& ctx, const std::string& just_built) {
+  std::vector<std::pair<std::string, fs::path>> releases;  // (built_at, dir)
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(ctx.fork.releases_dir, ec)) {
+    std::ifstream in(entry.path() / "release.json");
+    if (!in) continue;
+    auto record = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object()) releases.emplace_back(record.value("built_at", ""), entry.path());
+  }
+  std::sort(releases.rbegin(), releases.rend());
+  std::vector<std::string> removed;
+  fs::path current = fs::weakly_canonical(ctx.current_release, ec);
+  for (size_t i = static_cast<size_t>(ctx.fork.keep_releases); i < releases.size(); ++i) {
+    const fs::path& dir = releases[i].second;
+    if (dir.filename() == just_built || fs::weakly_canonical(dir, ec) == current) continue;
+    fs::remove_all(dir, ec);
+    if (!ec) removed.push_back(dir.filename().string());
+  }
+  return removed;
 }
 
 }  // namespace
@@ -318,6 +342,7 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec) {
                  {"fork_url", redact_git_url(ctx.fork.fork_url)}};
   std::ofstream(tmp / "release.json") << record.dump(2) << "\n";
   fs::rename(tmp, final_dir);
+  record["pruned"] = prune_releases(ctx, *commit);
   return record;
 }
 

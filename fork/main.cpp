@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   ctx.fork = config->fork;
+  ctx.current_release = config->app.release;
   ctx.config_path = source.path.empty() ? std::filesystem::path() : std::filesystem::absolute(source.path);
   auto token = load_token(ctx.fork);
   if (!token) return finish(verb, token.error(), ctx, as_json);

@@ -233,6 +233,22 @@ def test_release_builds_pushed_commits_only(repos):
     assert repos.run("release", local_only)["data"]["reused"] is True
 
 
+def test_old_releases_are_pruned_but_never_the_current_one(tmp_path):
+    r = Repos(tmp_path, keep_releases=1)
+    r.run("clone-or-pull")
+    commits = []
+    for i in range(3):
+        (r.workspace / "README.md").write_text(f"# app v{i}\n")
+        commits.append(r.run("commit", "-m", f"v{i}")["data"]["commit"])
+        r.run("push")
+        r.run("release", commits[-1])
+        if i == 0:  # the supervisor runs the first release: [app] release points at it
+            text = r.config.read_text().replace('[app]\n', f'[app]\nrelease = "{tmp_path}/releases/{commits[0]}"\n')
+            r.config.write_text(text)
+    kept = sorted(p.name for p in (tmp_path / "releases").iterdir() if not p.name.startswith("."))
+    assert kept == sorted([commits[0], commits[2]])
+
+
 def test_a_failing_build_leaves_no_release(tmp_path):
     r = Repos(tmp_path, build=["sh", "-c", "echo compiling; echo broken >&2; exit 3"])
     r.run("clone-or-pull")
