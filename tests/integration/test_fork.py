@@ -306,3 +306,35 @@ def test_over_the_git_protocol(tmp_path, git_daemon):
     err = r.run("push", ok=False)["error"]
     assert f"refusing to push to the upstream git://127.0.0.1:{port}/upstream.git" in err["message"]
     assert refs(base / "upstream.git") == upstream_refs
+
+
+def test_over_https_style_basic_auth_the_token_goes_to_the_fork_only(tmp_path):
+    from git_http_server import GitHttpServer
+    served = tmp_path / "served"
+    served.mkdir()
+    staging = Repos(tmp_path / "staging")
+    for name in ("upstream.git", "fork.git"):
+        git("clone", "-q", "--bare", str(staging.upstream), str(served / name))
+    with GitHttpServer(served, user="x-access-token", token=TOKEN, protected={"fork.git"}) as server:
+        r = Repos(tmp_path / "http", fork_url=server.url("fork.git"), upstream_url=server.url("upstream.git"))
+        upstream_refs = refs(served / "upstream.git")
+        r.run("clone-or-pull")
+        r.run("create-branch", "over-http")
+        commit = r.edit_and_commit(docs=True)["data"]["commit"]
+        r.run("push")
+        assert commit in refs(served / "fork.git")
+        r.run("sync-upstream")  # the upstream is fetched without credentials
+        assert not any(auth for _, path, auth in server.requests if path.startswith("/upstream.git"))
+        assert any(auth for _, path, auth in server.requests if path.startswith("/fork.git"))
+        # A wrong token: refused by the server, and it does not show either.
+        wrong = "ghp_wrong-token-ALSO-SECRET-987"
+        (r.workspace / "README.md").write_text("# app\nagain\n")
+        r.run("commit", "-m", "again")
+        out = subprocess.run([str(FORK), "push", "--config", str(r.config), "--json"], capture_output=True, text=True,
+                             timeout=60, env={**os.environ, "AGENTRON_FORK_TOKEN": wrong})
+        assert out.returncode == 1 and wrong not in out.stdout + out.stderr
+        assert "authentication" in json.loads(out.stdout)["error"]["message"].lower() or \
+               "401" in json.loads(out.stdout)["error"]["message"]
+        assert refs(served / "upstream.git") == upstream_refs
+    for output in r.outputs:
+        assert TOKEN not in output
