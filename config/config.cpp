@@ -122,6 +122,8 @@ void read_fork(SectionReader& r, const fs::path& base, const fs::path& data_dir,
   r.path("credentials_file", fork.credentials_file, base);
   r.string("author_name", fork.author_name);
   r.string("author_email", fork.author_email);
+  r.string("api_url", fork.api_url);
+  while (!fork.api_url.empty() && fork.api_url.back() == '/') fork.api_url.pop_back();
   if (!fork.configured) return;
   for (const char* key : {"workspace", "fork_url", "upstream_url"}) {
     if (!r.has(key)) r.error_at(key, std::string("[fork] ") + key + " is required when [fork] is present");
@@ -299,6 +301,7 @@ std::string to_toml(const Config& c) {
     out << "credentials_file = " << quote(c.fork.credentials_file.string()) << "\n";
     out << "author_name      = " << quote(c.fork.author_name) << "\n";
     out << "author_email     = " << quote(c.fork.author_email) << "\n";
+    out << "api_url          = " << quote(c.fork.api_url) << "\n";
   }
   return out.str();
 }

@@ -64,6 +64,7 @@ struct ForkConfig {
   std::filesystem::path credentials_file;  // 0600; AGENTRON_FORK_TOKEN also works
   std::string author_name = "Agentron agent";
   std::string author_email = "agent@agentron.invalid";
+  std::string api_url = "https://api.github.com";  // for `ensure-fork --create`
   bool configured = false;  // a [fork] section was present
 };
 

@@ -9,8 +9,10 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "fork/git_repo.h"
+#include "fork/github_api.h"
 #include "fork/git_url.h"
 #include "fork/run_command.h"
 
@@ -136,19 +138,36 @@ Result<std::string> load_token(const ForkConfig& fork) {
   return token;
 }
 
-Result<json> fork_ensure(ForkContext& ctx) {
+Result<json> fork_ensure(ForkContext& ctx, bool create, Duration wait) {
   if (auto s = check_fork_is_not_upstream(ctx.fork); !s) return s.error();
   auto listed = GitRepo::list_remote(ctx.fork.fork_url, credentials(ctx));
+  bool created = false;
+  if (!listed && create) {
+    auto [owner, repo] = owner_and_repo(ctx.fork.upstream_url);
+    if (ctx.token.empty()) return Error{"no_token", "creating a fork needs a token: set AGENTRON_FORK_TOKEN"};
+    if (owner.empty()) return Error{"bad_upstream", "cannot tell owner/repo from " + redact_git_url(ctx.fork.upstream_url)};
+    auto answer = request_fork({ctx.fork.api_url, owner, repo, "", ctx.token});
+    if (!answer) return answer.error();
+    created = true;
+    // GitHub creates forks asynchronously: wait until the fork answers.
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    while (!(listed = GitRepo::list_remote(ctx.fork.fork_url, credentials(ctx))) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
   if (!listed) {
-    return Error{"fork_unreachable", "the fork " + redact_git_url(ctx.fork.fork_url) + " cannot be reached (" +
-                                         listed.error().message +
-                                         "). Create it (on GitHub: the Fork button of the upstream, or POST "
-                                         "/repos/{owner}/{repo}/forks) or fix [fork] fork_url"};
+    return Error{"fork_unreachable",
+                 "the fork " + redact_git_url(ctx.fork.fork_url) + " cannot be reached (" + listed.error().message +
+                     (created ? "), though GitHub accepted the request to create it; try again in a minute"
+                              : "). Create it: `agentron-fork ensure-fork --create` (GitHub API), the Fork button "
+                                "of the upstream, or fix [fork] fork_url")};
   }
   return json{{"fork_url", redact_git_url(ctx.fork.fork_url)},
               {"upstream_url", redact_git_url(ctx.fork.upstream_url)},
               {"default_branch", listed->second},
-              {"branches", listed->first.size()}};
+              {"branches", listed->first.size()},
+              {"created", created}};
 }
 
 Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {

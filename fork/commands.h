@@ -22,7 +22,9 @@ struct ForkContext {
 // Reads the token: AGENTRON_FORK_TOKEN, else the credentials file (which must be 0600).
 Result<std::string> load_token(const ForkConfig& fork);
 
-Result<nlohmann::json> fork_ensure(ForkContext& ctx);
+// With `create`, a fork that does not exist yet is requested from the GitHub API
+// ([fork] api_url) and waited for, up to `wait`.
+Result<nlohmann::json> fork_ensure(ForkContext& ctx, bool create, Duration wait);
 Result<nlohmann::json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch);
 Result<nlohmann::json> fork_create_branch(ForkContext& ctx, const std::string& name);
 Result<nlohmann::json> fork_commit(ForkContext& ctx, const std::string& message, const std::vector<std::string>& paths);

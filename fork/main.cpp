@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cli/config_source.h"
+#include "common/duration.h"
 #include "fork/commands.h"
 #include "fork/git_repo.h"
 #include "launcher/posix_spawner.h"
@@ -59,7 +60,11 @@ int main(int argc, char** argv) {
     s->add_flag("--json", as_json, "print one JSON object");
     return s;
   };
-  sub("ensure-fork", "check that the fork exists and is not the upstream");
+  bool create = false;
+  std::string wait = "5m";
+  auto* ensure = sub("ensure-fork", "check that the fork exists and is not the upstream");
+  ensure->add_flag("--create", create, "if it does not exist, ask the GitHub API ([fork] api_url) to create it");
+  ensure->add_option("--wait", wait, "how long to wait for a new fork to appear (default 5m)");
   sub("clone-or-pull", "clone the fork into the workspace, or fetch and fast-forward")
       ->add_option("--branch", branch, "branch to check out / must be the current one");
   sub("create-branch", "create and check out <branch_prefix><name>")->add_option("name", name)->required();
@@ -97,9 +102,11 @@ int main(int argc, char** argv) {
 
   GitLibrary git;
   Result<json> result = Error{"unknown", "unknown subcommand"};
-  if (verb == "ensure-fork")
-    result = fork_ensure(ctx);
-  else if (verb == "clone-or-pull")
+  if (verb == "ensure-fork") {
+    auto bound = parse_duration(wait);
+    result = bound ? fork_ensure(ctx, create, *bound)
+                   : Result<json>(Error{"bad_duration", "--wait " + wait + " is not a duration like 30s or 5m"});
+  } else if (verb == "clone-or-pull")
     result = fork_clone_or_pull(ctx, branch);
   else if (verb == "create-branch")
     result = fork_create_branch(ctx, name);

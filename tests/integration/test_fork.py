@@ -338,3 +338,47 @@ def test_over_https_style_basic_auth_the_token_goes_to_the_fork_only(tmp_path):
         assert refs(served / "upstream.git") == upstream_refs
     for output in r.outputs:
         assert TOKEN not in output
+
+
+def test_ensure_fork_creates_a_missing_fork_through_the_github_api(tmp_path):
+    """A loopback stand-in for api.github.com: POST /repos/{owner}/{repo}/forks answers
+    202 and makes the fork a moment later, as GitHub does."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    served = tmp_path / "served"
+    (served / "cap-jmk-real").mkdir(parents=True)
+    (served / "agentron-bot").mkdir()
+    staging = Repos(tmp_path / "staging")
+    git("clone", "-q", "--bare", str(staging.upstream), str(served / "cap-jmk-real" / "agentron.git"))
+    calls = []
+
+    class Api(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            calls.append((self.path, self.headers.get("Authorization")))
+            ok = self.headers.get("Authorization") == f"Bearer {TOKEN}"
+            self.send_response(202 if ok else 401)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"clone_url": "..."}')
+            if ok:
+                threading.Timer(0.5, lambda: git("clone", "-q", "--bare",
+                                                 str(served / "cap-jmk-real" / "agentron.git"),
+                                                 str(served / "agentron-bot" / "agentron.git"))).start()
+
+    api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    try:
+        r = Repos(tmp_path / "create", fork_url=f"file://{served}/agentron-bot/agentron.git",
+                  upstream_url=f"file://{served}/cap-jmk-real/agentron.git",
+                  api_url=f"http://127.0.0.1:{api.server_address[1]}/")
+        err = r.run("ensure-fork", ok=False)["error"]
+        assert err["code"] == "fork_unreachable" and "ensure-fork --create" in err["message"]
+        out = r.run("ensure-fork", "--create", "--wait", "30s")["data"]
+        assert out["created"] is True and out["default_branch"] == "main"
+        assert calls == [("/repos/cap-jmk-real/agentron/forks", f"Bearer {TOKEN}")]
+    finally:
+        api.shutdown()
+        api.server_close()
