@@ -233,25 +233,27 @@ Result<json> fork_commit(ForkContext& ctx, const std::string& message, const std
   if (message.empty()) return Error{"no_message", "a commit needs a message: -m \"what changed and why\""};
   auto repo = open_workspace(ctx);
   if (!repo) return repo.error();
-  auto dirty = repo->dirty_paths();
-  if (!dirty) return dirty.error();
+  auto all = repo->changes();
+  if (!all) return all.error();
+  std::vector<GitRepo::Change> chosen;
   bool code = false, docs = false;
-  for (const auto& p : *dirty) {
-    if (!under(p, paths)) continue;
-    (is_documentation(p) ? docs : code) = true;
+  for (const auto& c : *all) {
+    if (!under(c.path, paths)) continue;
+    chosen.push_back(c);
+    (is_documentation(c.path) ? docs : code) = true;
   }
   if (code && !docs) {
     std::string note = "code changed but no documentation (README*, INSTALL*, docs/, .cursor/rules*) did";
     if (ctx.fork.docs_required) {
-      return Error{"docs_required", note +
-                                        "; [fork] docs_required = true: update the docs in the same commit. "
-                                        "Nothing was committed"};
+      return Error{"docs_required", note + "; [fork] docs_required = true: update the docs in the same commit. "
+                                           "Nothing was committed"};
     }
     ctx.warnings.push_back(note + ": keep the fork self-describing");
   }
-  std::vector<std::string> committed;
-  auto id = repo->commit(message, paths, {ctx.fork.author_name, ctx.fork.author_email}, &committed);
+  auto id = repo->commit(message, chosen, {ctx.fork.author_name, ctx.fork.author_email});
   if (!id) return id.error();
+  std::vector<std::string> committed;
+  for (const auto& c : chosen) committed.push_back(c.path);
   auto branch = repo->current_branch();
   return json{{"commit", *id}, {"branch", branch ? *branch : ""}, {"paths", committed}};
 }

@@ -1,6 +1,7 @@
 #include "fork/git_repo.h"
 
 #include <git2.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <set>
@@ -250,20 +251,33 @@ Status GitRepo::set_config(const std::string& key, const std::string& value) {
   return ok_status();
 }
 
-Result<std::vector<std::string>> GitRepo::dirty_paths() {
+Result<std::vector<GitRepo::Change>> GitRepo::changes() {
   git_status_options options = GIT_STATUS_OPTIONS_INIT;
   options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-  options.flags =
-      GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+  options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
+                  GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
   git_status_list* raw = nullptr;
   if (int rc = git_status_list_new(&raw, repo_, &options); rc != 0) return git_failure("cannot read the status", rc);
   StatusList list(raw);
-  std::vector<std::string> paths;
+  std::vector<Change> changes;
   for (size_t i = 0; i < git_status_list_entrycount(list.get()); ++i) {
     const git_status_entry* e = git_status_byindex(list.get(), i);
     const git_diff_delta* delta = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
-    if (delta && delta->new_file.path) paths.emplace_back(delta->new_file.path);
+    if (!delta) continue;
+    const char* path = delta->new_file.path ? delta->new_file.path : delta->old_file.path;
+    // Deleted in the tree (staged or not) unless it is there now.
+    std::error_code ec;
+    bool gone = !fs::exists(fs::symlink_status(workdir() / path, ec));
+    changes.push_back({path, gone});
   }
+  return changes;
+}
+
+Result<std::vector<std::string>> GitRepo::dirty_paths() {
+  auto all = changes();
+  if (!all) return all.error();
+  std::vector<std::string> paths;
+  for (const auto& c : *all) paths.push_back(c.path);
   return paths;
 }
 
@@ -416,55 +430,65 @@ Status GitRepo::create_branch(const std::string& name) {
   return ok_status();
 }
 
-Result<std::string> GitRepo::commit(const std::string& message, const std::vector<std::string>& paths,
-                                    const Identity& identity, std::vector<std::string>* committed_paths) {
-  git_index* raw_index = nullptr;
-  if (int rc = git_repository_index(&raw_index, repo_); rc != 0) return git_failure("cannot read the index", rc);
-  Index index(raw_index);
-  std::vector<const char*> specs;
-  for (const auto& p : paths) specs.push_back(p.c_str());
-  git_strarray pathspec{const_cast<char**>(specs.data()), specs.size()};
-  git_strarray* spec = paths.empty() ? nullptr : &pathspec;
-  if (int rc = git_index_add_all(index.get(), spec, GIT_INDEX_ADD_DEFAULT, nullptr, nullptr); rc != 0) {
-    return git_failure("cannot stage", rc);
+Result<std::string> GitRepo::commit(const std::string& message, const std::vector<Change>& changes,
+                                    const Identity& identity) {
+  if (changes.empty()) return Error{"nothing_to_commit", "nothing to commit: no changes in the workspace"};
+  // The commit's tree is HEAD's tree plus exactly these changes (git's `commit --only`):
+  // something else already staged stays staged, out of this commit.
+  auto head = lookup_commit(repo_, "HEAD");
+  git_index* raw_commit_index = nullptr;
+  if (int rc = git_index_new(&raw_commit_index); rc != 0) return git_failure("cannot make an index", rc);
+  Index commit_index(raw_commit_index);
+  if (head) {
+    git_tree* raw_head_tree = nullptr;
+    if (int rc = git_commit_tree(&raw_head_tree, head->get()); rc != 0) return git_failure("cannot read HEAD", rc);
+    Tree head_tree(raw_head_tree);
+    if (int rc = git_index_read_tree(commit_index.get(), head_tree.get()); rc != 0) return git_failure("cannot read HEAD", rc);
   }
-  if (int rc = git_index_update_all(index.get(), spec, nullptr, nullptr); rc != 0)
-    return git_failure("cannot stage", rc);
-  if (int rc = git_index_write(index.get()); rc != 0) return git_failure("cannot write the index", rc);
+  for (const auto& c : changes) {
+    if (c.deleted) {
+      git_index_remove(commit_index.get(), c.path.c_str(), 0);
+      continue;
+    }
+    git_index_entry entry{};
+    if (int rc = git_blob_create_from_workdir(&entry.id, repo_, c.path.c_str()); rc != 0) {
+      return git_failure("cannot read " + c.path, rc);
+    }
+    struct stat st{};
+    ::lstat((workdir() / c.path).c_str(), &st);
+    entry.mode = S_ISLNK(st.st_mode) ? GIT_FILEMODE_LINK : (st.st_mode & 0111) ? GIT_FILEMODE_BLOB_EXECUTABLE
+                                                                                : GIT_FILEMODE_BLOB;
+    entry.path = c.path.c_str();
+    if (int rc = git_index_add(commit_index.get(), &entry); rc != 0) return git_failure("cannot stage " + c.path, rc);
+  }
   git_oid tree_id;
-  if (int rc = git_index_write_tree(&tree_id, index.get()); rc != 0) return git_failure("cannot write the tree", rc);
+  if (int rc = git_index_write_tree_to(&tree_id, commit_index.get(), repo_); rc != 0) {
+    return git_failure("cannot write the tree", rc);
+  }
   git_tree* raw_tree = nullptr;
   if (int rc = git_tree_lookup(&raw_tree, repo_, &tree_id); rc != 0) return git_failure("cannot read the tree", rc);
   Tree tree(raw_tree);
-
-  auto parent = lookup_commit(repo_, "HEAD");
-  git_tree* raw_parent_tree = nullptr;
-  if (parent) git_commit_tree(&raw_parent_tree, parent->get());
-  Tree parent_tree(raw_parent_tree);
-  git_diff* raw_diff = nullptr;
-  if (int rc = git_diff_tree_to_tree(&raw_diff, repo_, parent_tree.get(), tree.get(), nullptr); rc != 0) {
-    return git_failure("cannot diff", rc);
-  }
-  Diff diff(raw_diff);
-  std::vector<std::string> changed;
-  for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
-    const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
-    changed.emplace_back(d->new_file.path ? d->new_file.path : d->old_file.path);
-  }
-  if (changed.empty()) return Error{"nothing_to_commit", "nothing to commit: no changes in the workspace"};
-  if (committed_paths) *committed_paths = changed;
-
   git_signature* raw_sig = nullptr;
   if (int rc = git_signature_now(&raw_sig, identity.name.c_str(), identity.email.c_str()); rc != 0) {
     return git_failure("bad identity", rc);
   }
   Signature sig(raw_sig);
-  const git_commit* parents[] = {parent ? parent->get() : nullptr};
+  const git_commit* parents[] = {head ? head->get() : nullptr};
   git_oid commit_id;
   if (int rc = git_commit_create(&commit_id, repo_, "HEAD", sig.get(), sig.get(), nullptr, message.c_str(), tree.get(),
-                                 parent ? 1 : 0, parents);
+                                 head ? 1 : 0, parents);
       rc != 0) {
     return git_failure("cannot commit", rc);
+  }
+  // The workspace's own index learns the committed paths, so they show as clean.
+  git_index* raw_index = nullptr;
+  if (git_repository_index(&raw_index, repo_) == 0) {
+    Index index(raw_index);
+    for (const auto& c : changes) {
+      if (c.deleted) git_index_remove_bypath(index.get(), c.path.c_str());
+      else git_index_add_bypath(index.get(), c.path.c_str());
+    }
+    git_index_write(index.get());
   }
   return std::string(git_oid_tostr_s(&commit_id));
 }

@@ -61,7 +61,12 @@ class GitRepo {
   Status add_remote(const std::string& name, const std::string& url);
   Status set_config(const std::string& key, const std::string& value);
 
-  // Modified, staged or untracked files (ignored ones excluded).
+  struct Change {
+    std::string path;
+    bool deleted = false;
+  };
+  // Modified, staged, deleted or untracked files (ignored ones excluded): one walk.
+  Result<std::vector<Change>> changes();
   Result<std::vector<std::string>> dirty_paths();
   Result<std::string> current_branch();
   Result<std::string> head_commit();
@@ -80,8 +85,8 @@ class GitRepo {
   Result<FastForward> merge(const std::string& target, const Identity& identity);
 
   Status create_branch(const std::string& name);
-  Result<std::string> commit(const std::string& message, const std::vector<std::string>& paths,
-                             const Identity& identity, std::vector<std::string>* committed_paths);
+  // Stages exactly `changes` (from changes(), maybe filtered) and commits them.
+  Result<std::string> commit(const std::string& message, const std::vector<Change>& changes, const Identity& identity);
   // Pushes refs/heads/<branch> to exactly `url`: an in-memory remote that ignores
   // every insteadOf/pushurl in the repository's config. Server-side rejections are
   // errors.

@@ -382,3 +382,19 @@ def test_ensure_fork_creates_a_missing_fork_through_the_github_api(tmp_path):
     finally:
         api.shutdown()
         api.server_close()
+
+
+def test_commit_takes_new_modified_and_deleted_files_and_only_the_given_paths(repos):
+    repos.run("clone-or-pull")
+    (repos.workspace / "src" / "new.js").write_text("new\n")
+    (repos.workspace / "src" / "app.js").write_text("changed\n")
+    (repos.workspace / "docs").mkdir()
+    (repos.workspace / "docs" / "notes.md").write_text("notes\n")
+    git("rm", "-q", "README.md", cwd=repos.workspace)
+    only_src = repos.run("commit", "-m", "src only", "src")["data"]
+    assert sorted(only_src["paths"]) == ["src/app.js", "src/new.js"]
+    assert git("status", "--porcelain", cwd=repos.workspace).stdout.splitlines() == ["D  README.md", "?? docs/"]
+    rest = repos.run("commit", "-m", "the rest")["data"]
+    assert sorted(rest["paths"]) == ["README.md", "docs/notes.md"]
+    assert git("status", "--porcelain", cwd=repos.workspace).stdout == ""
+    assert git("show", "--stat", "--format=", "HEAD", cwd=repos.workspace).stdout.count("|") == 2
