@@ -9,20 +9,12 @@
 #include <ctime>
 
 #include "backup/file_ops.h"
+#include "common/utc_time.h"
 
 namespace agentron {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string utc_basic_now() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
 
 // Copies (never links: the restored data must not share inodes with the backup).
 Status materialise(const SnapshotInfo& snapshot, const fs::path& staging) {
@@ -68,7 +60,7 @@ Result<RestoreResult> restore_snapshot(const SnapshotInfo& snapshot, const fs::p
                                          std::to_string(check.problems.size()) + " problem(s), first: " + first +
                                          "); nothing was changed"};
   }
-  std::string stamp = utc_basic_now();
+  std::string stamp = utc_now_compact();
   fs::path staging = data_dir.string() + ".restoring-" + stamp;
   fs::path replaced = data_dir.string() + ".replaced-" + stamp;
   std::error_code ec;

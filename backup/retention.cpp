@@ -6,17 +6,10 @@
 #include <numeric>
 #include <set>
 
+#include "common/utc_time.h"
+
 namespace agentron {
 namespace {
-
-std::string utc_format(std::chrono::system_clock::time_point t, const char* format) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
-}
 
 void keep(RetentionDecision& d, const std::string& reason) {
   if (!d.keep)
@@ -32,7 +25,7 @@ void keep_per_period(const std::vector<size_t>& newest_first, const std::vector<
   std::set<std::string> periods;
   for (size_t i : newest_first) {
     if (static_cast<int>(periods.size()) >= count) break;
-    std::string period = utc_format(candidates[i].created, format);
+    std::string period = format_utc(candidates[i].created, format);
     if (periods.insert(period).second) keep(decisions[i], std::string(label) + " " + period);
   }
 }

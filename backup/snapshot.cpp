@@ -13,6 +13,7 @@
 #include "backup/catalog.h"
 #include "backup/file_ops.h"
 #include "common/duration.h"
+#include "common/utc_time.h"
 #include "db/sqlite_db.h"
 
 namespace agentron {
@@ -32,24 +33,6 @@ struct Scan {
   std::vector<ScannedEntry> entries;  // parents before children
   std::vector<SkippedEntry> skipped;
 };
-
-std::string utc_basic_now() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
-
-std::string utc_iso_now() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string special_kind(mode_t mode) {
   if (S_ISFIFO(mode)) return "FIFO";
@@ -347,7 +330,7 @@ Status check_free_space(const fs::path& backup_dir, std::uint64_t needed, std::u
 
 std::string unique_name(const SnapshotOptions& options) {
   std::string base =
-      options.kind + "-" + utc_basic_now() + (options.request_id.empty() ? "" : "-" + options.request_id);
+      options.kind + "-" + utc_now_compact() + (options.request_id.empty() ? "" : "-" + options.request_id);
   std::string name = base;
   for (int n = 2; fs::exists(options.backup_dir / name) || fs::exists(options.backup_dir / (kTempPrefix + name)); ++n) {
     name = base + "-" + std::to_string(n);
@@ -420,7 +403,7 @@ Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
   manifest.name = name;
   manifest.kind = options.kind;
   manifest.request_id = options.request_id;
-  manifest.created_at = utc_iso_now();
+  manifest.created_at = utc_now_iso8601();
   manifest.started_ns = started_ns;
   manifest.data_dir = options.data_dir.string();
   manifest.skipped = scan.skipped;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backup/file_ops.h"
+#include "common/utc_time.h"
 #include "db/sqlite_db.h"
 
 namespace agentron {
@@ -71,15 +72,6 @@ void find_unexpected(const fs::path& root, const std::string& relative, const st
   }
 }
 
-std::string utc_now() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 VerifyReport check_tree(const fs::path& root, const Manifest& manifest, const std::set<std::string>& ignore) {
@@ -96,7 +88,7 @@ VerifyReport check_tree(const fs::path& root, const Manifest& manifest, const st
 
 Result<VerifyReport> verify_snapshot(const SnapshotInfo& snapshot) {
   VerifyReport report = check_tree(snapshot.dir, snapshot.manifest, {kManifestFile, kVerifyFile});
-  nlohmann::json record = {{"verified_at", utc_now()}, {"ok", report.ok()}, {"problems", report.problems}};
+  nlohmann::json record = {{"verified_at", utc_now_iso8601()}, {"ok", report.ok()}, {"problems", report.problems}};
   fs::path tmp = snapshot.dir / (std::string(kVerifyFile) + ".tmp");
   {
     std::ofstream out(tmp);

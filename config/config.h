@@ -65,7 +65,7 @@ struct ForkConfig {
   std::string author_name = "Agentron agent";
   std::string author_email = "agent@agentron.invalid";
   std::string api_url = "https://api.github.com";  // for `ensure-fork --create`
-  bool configured = false;  // a [fork] section was present
+  bool configured = false;                         // a [fork] section was present
 };
 
 struct Config {

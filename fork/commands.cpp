@@ -11,9 +11,10 @@
 #include <sstream>
 #include <thread>
 
+#include "common/utc_time.h"
 #include "fork/git_repo.h"
-#include "fork/github_api.h"
 #include "fork/git_url.h"
+#include "fork/github_api.h"
 #include "fork/run_command.h"
 
 namespace agentron {
@@ -72,15 +73,6 @@ bool under(const std::string& path, const std::vector<std::string>& pathspecs) {
   return false;
 }
 
-std::string utc_now() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 json run_json(const CommandRun& run, const fs::path& log) {
   return {
       {"ok", run.ok()},         {"exit_code", run.exit_code}, {"signal", run.signal},    {"timed_out", run.timed_out},
@@ -90,13 +82,13 @@ json run_json(const CommandRun& run, const fs::path& log) {
 // Keeps the newest keep_releases releases (by built_at) and the current one; only
 // folders with a release.json are ever removed.
 std::vector<std::string> prune_releases(const ForkContext& ctx, const std::string& just_built) {
-  std::vector<std::pair<std::string, fs::path>> releases;  // (built_at, dir)
+  std::vector<std::pair<std::int64_t, fs::path>> releases;  // (built_at_ns, dir)
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(ctx.fork.releases_dir, ec)) {
     std::ifstream in(entry.path() / "release.json");
     if (!in) continue;
     auto record = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (record.is_object()) releases.emplace_back(record.value("built_at", ""), entry.path());
+    if (record.is_object()) releases.emplace_back(record.value("built_at_ns", std::int64_t{0}), entry.path());
   }
   std::sort(releases.rbegin(), releases.rend());
   std::vector<std::string> removed;
@@ -145,7 +137,8 @@ Result<json> fork_ensure(ForkContext& ctx, bool create, Duration wait) {
   if (!listed && create) {
     auto [owner, repo] = owner_and_repo(ctx.fork.upstream_url);
     if (ctx.token.empty()) return Error{"no_token", "creating a fork needs a token: set AGENTRON_FORK_TOKEN"};
-    if (owner.empty()) return Error{"bad_upstream", "cannot tell owner/repo from " + redact_git_url(ctx.fork.upstream_url)};
+    if (owner.empty())
+      return Error{"bad_upstream", "cannot tell owner/repo from " + redact_git_url(ctx.fork.upstream_url)};
     auto answer = request_fork({ctx.fork.api_url, owner, repo, "", ctx.token});
     if (!answer) return answer.error();
     created = true;
@@ -245,8 +238,9 @@ Result<json> fork_commit(ForkContext& ctx, const std::string& message, const std
   if (code && !docs) {
     std::string note = "code changed but no documentation (README*, INSTALL*, docs/, .cursor/rules*) did";
     if (ctx.fork.docs_required) {
-      return Error{"docs_required", note + "; [fork] docs_required = true: update the docs in the same commit. "
-                                           "Nothing was committed"};
+      return Error{"docs_required", note +
+                                        "; [fork] docs_required = true: update the docs in the same commit. "
+                                        "Nothing was committed"};
     }
     ctx.warnings.push_back(note + ": keep the fork self-describing");
   }
@@ -304,7 +298,7 @@ Result<json> fork_run(ForkContext& ctx, const std::string& which) {
   const auto& argv = which == "build" ? ctx.fork.build : ctx.fork.test;
   fs::path logs = ctx.fork.workspace.parent_path() / (ctx.fork.workspace.filename().string() + "-logs");
   fs::create_directories(logs);
-  fs::path log = logs / (which + "-" + utc_now() + ".log");
+  fs::path log = logs / (which + "-" + utc_now_compact() + ".log");
   auto run = run_logged(argv, ctx.fork.workspace, log, ctx.fork.build_timeout);
   if (!run) return run.error();
   json data = run_json(*run, log);
@@ -342,7 +336,7 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec) {
   fs::remove_all(tmp);
   fs::path logs = ctx.fork.releases_dir / ".logs";
   fs::create_directories(logs);
-  fs::path log = logs / (*commit + "-" + utc_now() + ".log");
+  fs::path log = logs / (*commit + "-" + utc_now_compact() + ".log");
   if (auto s = repo->export_tree(*commit, tmp); !s) {
     fs::remove_all(tmp);
     return s.error();
@@ -354,9 +348,11 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec) {
     return Error{"build_failed", "the build of " + commit->substr(0, 12) + " " + run->describe() +
                                      "; no release was made. Log: " + log.string() + "\n" + run->log_tail};
   }
-  json record = {{"commit", *commit},
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(WallClock::now().time_since_epoch()).count();
+  json record = {{"built_at_ns", now_ns},
+                 {"commit", *commit},
                  {"branch", branch},
-                 {"built_at", utc_now()},
+                 {"built_at", utc_now_iso8601()},
                  {"duration_seconds", run->seconds},
                  {"build_status", "ok"},
                  {"log", log.string()},

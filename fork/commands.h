@@ -13,10 +13,10 @@ namespace agentron {
 
 struct ForkContext {
   ForkConfig fork;
-  std::filesystem::path config_path;  // absolute, for the pre-push hook
+  std::filesystem::path config_path;      // absolute, for the pre-push hook
   std::filesystem::path current_release;  // [app] release: never pruned
-  std::string token;                  // from AGENTRON_FORK_TOKEN or credentials_file; never printed
-  std::vector<std::string> warnings;  // shown with the result
+  std::string token;                      // from AGENTRON_FORK_TOKEN or credentials_file; never printed
+  std::vector<std::string> warnings;      // shown with the result
 };
 
 // Reads the token: AGENTRON_FORK_TOKEN, else the credentials file (which must be 0600).

@@ -254,8 +254,8 @@ Status GitRepo::set_config(const std::string& key, const std::string& value) {
 Result<std::vector<GitRepo::Change>> GitRepo::changes() {
   git_status_options options = GIT_STATUS_OPTIONS_INIT;
   options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-  options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
-                  GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+  options.flags =
+      GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
   git_status_list* raw = nullptr;
   if (int rc = git_status_list_new(&raw, repo_, &options); rc != 0) return git_failure("cannot read the status", rc);
   StatusList list(raw);
@@ -443,7 +443,8 @@ Result<std::string> GitRepo::commit(const std::string& message, const std::vecto
     git_tree* raw_head_tree = nullptr;
     if (int rc = git_commit_tree(&raw_head_tree, head->get()); rc != 0) return git_failure("cannot read HEAD", rc);
     Tree head_tree(raw_head_tree);
-    if (int rc = git_index_read_tree(commit_index.get(), head_tree.get()); rc != 0) return git_failure("cannot read HEAD", rc);
+    if (int rc = git_index_read_tree(commit_index.get(), head_tree.get()); rc != 0)
+      return git_failure("cannot read HEAD", rc);
   }
   for (const auto& c : changes) {
     if (c.deleted) {
@@ -454,10 +455,11 @@ Result<std::string> GitRepo::commit(const std::string& message, const std::vecto
     if (int rc = git_blob_create_from_workdir(&entry.id, repo_, c.path.c_str()); rc != 0) {
       return git_failure("cannot read " + c.path, rc);
     }
-    struct stat st{};
+    struct stat st {};
     ::lstat((workdir() / c.path).c_str(), &st);
-    entry.mode = S_ISLNK(st.st_mode) ? GIT_FILEMODE_LINK : (st.st_mode & 0111) ? GIT_FILEMODE_BLOB_EXECUTABLE
-                                                                                : GIT_FILEMODE_BLOB;
+    entry.mode = S_ISLNK(st.st_mode)   ? GIT_FILEMODE_LINK
+                 : (st.st_mode & 0111) ? GIT_FILEMODE_BLOB_EXECUTABLE
+                                       : GIT_FILEMODE_BLOB;
     entry.path = c.path.c_str();
     if (int rc = git_index_add(commit_index.get(), &entry); rc != 0) return git_failure("cannot stage " + c.path, rc);
   }
@@ -485,8 +487,10 @@ Result<std::string> GitRepo::commit(const std::string& message, const std::vecto
   if (git_repository_index(&raw_index, repo_) == 0) {
     Index index(raw_index);
     for (const auto& c : changes) {
-      if (c.deleted) git_index_remove_bypath(index.get(), c.path.c_str());
-      else git_index_add_bypath(index.get(), c.path.c_str());
+      if (c.deleted)
+        git_index_remove_bypath(index.get(), c.path.c_str());
+      else
+        git_index_add_bypath(index.get(), c.path.c_str());
     }
     git_index_write(index.get());
   }

@@ -52,8 +52,8 @@ Result<std::string> request_fork(const ForkRequest& r) {
   long status = 0;
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
   if (status != 202 && status != 200) {
-    return Error{"fork_create_failed", "POST " + url + " answered HTTP " + std::to_string(status) + ": " +
-                                           response.substr(0, 300)};
+    return Error{"fork_create_failed",
+                 "POST " + url + " answered HTTP " + std::to_string(status) + ": " + response.substr(0, 300)};
   }
   return response;
 }

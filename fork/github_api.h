@@ -13,7 +13,7 @@ struct ForkRequest {
   std::string api_url;         // e.g. https://api.github.com
   std::string upstream_owner;  // from the upstream URL
   std::string upstream_repo;
-  std::string organization;    // empty: the token's own account
+  std::string organization;  // empty: the token's own account
   std::string token;
 };
 

@@ -4,15 +4,6 @@
 
 namespace agentron {
 
-std::string utc_iso8601(std::chrono::system_clock::time_point t) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 nlohmann::json to_json(const InstanceStatus& s) {
   using std::chrono::duration;
   nlohmann::json j;
