@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "backup/sha256.h"
@@ -43,39 +44,11 @@ Result<struct stat> lstat_path(const fs::path& path) {
   return st;
 }
 
-Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mode_t mode, const timespec& mtime,
-                                    bool refuse_sqlite) {
-  UniqueFd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!in.valid()) return errno_error("read_failed", "cannot read " + from.string(), errno);
-  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!out.valid()) return errno_error("write_failed", "cannot create " + to.string(), errno);
-  ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-  std::vector<char> buffer(kChunk);
-  Sha256 hash;
-  CopiedFile copied;
-  for (;;) {
-    ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("read_failed", "cannot read " + from.string(), errno);
-    if (n == 0) break;
-    if (refuse_sqlite && copied.size == 0 && n >= 16 && std::memcmp(buffer.data(), kSqliteHeader, 16) == 0) {
-      ::unlink(to.c_str());
-      return Error{"is_sqlite", from.string() + " is a SQLite database"};
-    }
-    hash.update(std::string_view(buffer.data(), static_cast<size_t>(n)));
-    if (auto s = write_all(out.get(), buffer.data(), static_cast<size_t>(n), to); !s) return s.error();
-    copied.size += static_cast<std::uint64_t>(n);
-  }
-  if (::fchmod(out.get(), mode & 07777) != 0) return errno_error("write_failed", "cannot chmod " + to.string(), errno);
-  timespec times[2] = {mtime, mtime};
-  if (::futimens(out.get(), times) != 0)
-    return errno_error("write_failed", "cannot set mtime of " + to.string(), errno);
-  if (::close(out.release()) != 0) return errno_error("write_failed", "cannot close " + to.string(), errno);
-  copied.sha256 = hash.hex_digest();
-  return copied;
-}
+namespace {
 
-Result<CopiedFile> hash_file(const fs::path& path) {
+// Reads `path` to EOF in 1 MiB chunks, hashing them and handing each to `on_chunk`
+// (which may stop the read by returning an error).
+Result<CopiedFile> read_hashed(const fs::path& path, const std::function<Status(std::string_view)>& on_chunk) {
   UniqueFd in(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!in.valid()) return errno_error("read_failed", "cannot read " + path.string(), errno);
   ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -87,11 +60,43 @@ Result<CopiedFile> hash_file(const fs::path& path) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno_error("read_failed", "cannot read " + path.string(), errno);
     if (n == 0) break;
-    hash.update(std::string_view(buffer.data(), static_cast<size_t>(n)));
-    result.size += static_cast<std::uint64_t>(n);
+    std::string_view chunk(buffer.data(), static_cast<size_t>(n));
+    if (auto s = on_chunk(chunk); !s) return s.error();
+    hash.update(chunk);
+    result.size += chunk.size();
   }
   result.sha256 = hash.hex_digest();
   return result;
+}
+
+}  // namespace
+
+Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mode_t mode, const timespec& mtime,
+                                    bool refuse_sqlite) {
+  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out.valid()) return errno_error("write_failed", "cannot create " + to.string(), errno);
+  bool first = true;
+  auto copied = read_hashed(from, [&](std::string_view chunk) -> Status {
+    if (refuse_sqlite && first && chunk.size() >= 16 && std::memcmp(chunk.data(), kSqliteHeader, 16) == 0) {
+      return Error{"is_sqlite", from.string() + " is a SQLite database"};
+    }
+    first = false;
+    return write_all(out.get(), chunk.data(), chunk.size(), to);
+  });
+  if (!copied) {
+    if (copied.error().code == "is_sqlite") ::unlink(to.c_str());
+    return copied.error();
+  }
+  if (::fchmod(out.get(), mode & 07777) != 0) return errno_error("write_failed", "cannot chmod " + to.string(), errno);
+  timespec times[2] = {mtime, mtime};
+  if (::futimens(out.get(), times) != 0)
+    return errno_error("write_failed", "cannot set mtime of " + to.string(), errno);
+  if (::close(out.release()) != 0) return errno_error("write_failed", "cannot close " + to.string(), errno);
+  return copied;
+}
+
+Result<CopiedFile> hash_file(const fs::path& path) {
+  return read_hashed(path, [](std::string_view) { return ok_status(); });
 }
 
 Status fsync_path(const fs::path& path) {

@@ -3,13 +3,19 @@
 
 Builds two repositories with git fast-import — Agentron's size (830 files, ~20 MB of
 history) and ten times that (8,300 files, ~200 MB) — and for each, in one run:
-clone (over file://), fetch + fast-forward after 20 new commits on the remote, commit
-of 10 changed files, push of a new branch with that commit. Each tool works on its own
-copy of the remote, so neither benefits from the other's work. Median of 3 runs.
+clone, fetch + fast-forward after 20 new commits on the remote, commit of 10 changed
+files, push of a new branch with that commit. Each tool works on its own copy of the
+remote, so neither benefits from the other's work. Median of 3 runs.
+
+Remotes are served by `git daemon` on loopback (the git protocol), so on the other end
+of both tools is git's own upload-pack/receive-pack, as on a real server. Over
+file:// libgit2 would build the pack itself, in-process (with a delta search), which
+measures its local transport rather than the client.
 """
 import os
 import random
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
@@ -64,15 +70,15 @@ def generate(path, files, history_mb):
     sh("git", "gc", "-q", cwd=path)
 
 
-def config_for(work, fork, upstream):
+def config_for(work, fork_url, upstream_url):
     path = work / "c.toml"
     path.write_text(f'[app]\ndata_dir = "{work}/data"\ncommand = ["true"]\n[fork]\nworkspace = "{work}/ws"\n'
-                    f'fork_url = "file://{fork}"\nupstream_url = "file://{upstream}"\nbuild = ["true"]\n')
+                    f'fork_url = "{fork_url}"\nupstream_url = "{upstream_url}"\nbuild = ["true"]\n')
     return path
 
 
 def add_remote_commits(remote, scratch, n):
-    sh("git", "clone", "-q", f"file://{remote}", str(scratch))
+    sh("git", "clone", "-q", remote, str(scratch))
     for i in range(n):
         (scratch / f"new{i}.txt").write_text(f"new {i}\n")
         sh("git", "add", ".", cwd=scratch)
@@ -81,19 +87,20 @@ def add_remote_commits(remote, scratch, n):
     shutil.rmtree(scratch)
 
 
-def one_run(tmp, repo):
+def one_run(tmp, repo, served, port):
     times = {}
     for tool in ("git", "agentron-fork"):
         work = tmp / tool
         work.mkdir()
-        remote = work / "fork.git"
-        shutil.copytree(repo, remote)
+        name = f"{tmp.name}-{tool}.git"
+        shutil.copytree(repo, served / name)
+        remote = f"git://127.0.0.1:{port}/{name}"
         ws = work / "ws"
-        cfg = config_for(work, remote, repo)
+        cfg = config_for(work, remote, f"git://127.0.0.1:{port}/{repo.name}")
         af = [str(FORK), "--config", str(cfg)]
         git = ["git", "-C", str(ws)]
         if tool == "git":
-            times[("clone", tool)] = timed("git", "clone", "-q", f"file://{remote}", str(ws))
+            times[("clone", tool)] = timed("git", "clone", "-q", remote, str(ws))
         else:
             times[("clone", tool)] = timed(*af, "clone-or-pull")
         add_remote_commits(remote, work / "scratch", 20)
@@ -116,16 +123,33 @@ def one_run(tmp, repo):
 
 
 def measure(tmp, files, history_mb, runs=3):
-    repo = tmp / f"repo-{files}.git"
+    served = tmp / "served"
+    served.mkdir(exist_ok=True)
+    repo = served / f"repo-{files}.git"
     generate(repo, files, history_mb)
     size = sum(p.stat().st_size for p in repo.rglob("*") if p.is_file()) / 1e6
-    samples = {}
-    for i in range(runs):
-        run_dir = tmp / f"run-{files}-{i}"
-        run_dir.mkdir()
-        for key, t in one_run(run_dir, repo).items():
-            samples.setdefault(key, []).append(t)
-        shutil.rmtree(run_dir)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
+                               f"--base-path={served}", "--listen=127.0.0.1", f"--port={port}", str(served)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):  # until it listens
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        samples = {}
+        for i in range(runs):
+            run_dir = tmp / f"run-{files}-{i}"
+            run_dir.mkdir()
+            for key, t in one_run(run_dir, repo, served, port).items():
+                samples.setdefault(key, []).append(t)
+            shutil.rmtree(run_dir)
+    finally:
+        daemon.terminate()
+        daemon.wait()
     return size, {k: statistics.median(v) for k, v in samples.items()}
 
 
@@ -133,7 +157,7 @@ def main():
     with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
         tmp = Path(d)
         results = [(830, *measure(tmp, 830, 20)), (8300, *measure(tmp, 8300, 200))]
-    print(f"Measured {time.strftime('%Y-%m-%d')}, median of 3 runs, remotes over file://.\n")
+    print(f"Measured {time.strftime('%Y-%m-%d')}, median of 3 runs, remotes served by git daemon on loopback.\n")
     print("| repository | operation | git | agentron-fork | ratio |")
     print("|---|---|---|---|---|")
     for files, size, t in results:
