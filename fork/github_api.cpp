@@ -1,8 +1,10 @@
 #include "fork/github_api.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <memory>
+#include <type_traits>
 
 #include "fork/git_url.h"
 
@@ -25,32 +27,70 @@ size_t collect(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
+// libcurl is loaded only when a fork is to be created: linked in, its ~30 dependent
+// libraries cost every agentron-fork run ~10 ms of dynamic linking (bench/README.md),
+// while only `ensure-fork --create` ever uses it.
+struct Curl {
+  decltype(&curl_easy_init) easy_init;
+  decltype(&curl_easy_cleanup) easy_cleanup;
+  decltype(&curl_easy_setopt) easy_setopt;
+  decltype(&curl_easy_perform) easy_perform;
+  decltype(&curl_easy_getinfo) easy_getinfo;
+  decltype(&curl_easy_strerror) easy_strerror;
+  decltype(&curl_slist_append) slist_append;
+  decltype(&curl_slist_free_all) slist_free_all;
+};
+
+Result<Curl> load_curl() {
+  void* lib = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) return Error{"http_failed", std::string("cannot load libcurl (install libcurl4): ") + ::dlerror()};
+  Curl c{};
+  bool ok = true;
+  auto bind = [&](auto& fn, const char* name) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
+    ok = ok && fn;
+  };
+  bind(c.easy_init, "curl_easy_init");
+  bind(c.easy_cleanup, "curl_easy_cleanup");
+  bind(c.easy_setopt, "curl_easy_setopt");
+  bind(c.easy_perform, "curl_easy_perform");
+  bind(c.easy_getinfo, "curl_easy_getinfo");
+  bind(c.easy_strerror, "curl_easy_strerror");
+  bind(c.slist_append, "curl_slist_append");
+  bind(c.slist_free_all, "curl_slist_free_all");
+  if (!ok) return Error{"http_failed", "libcurl.so.4 lacks a function agentron-fork needs"};
+  return c;  // the library stays loaded for the life of the process
+}
+
 }  // namespace
 
 Result<std::string> request_fork(const ForkRequest& r) {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  auto loaded = load_curl();
+  if (!loaded) return loaded.error();
+  const Curl& c = *loaded;
+  std::unique_ptr<CURL, decltype(c.easy_cleanup)> curl(c.easy_init(), c.easy_cleanup);
   if (!curl) return Error{"http_failed", "cannot initialise libcurl"};
   std::string url = r.api_url + "/repos/" + r.upstream_owner + "/" + r.upstream_repo + "/forks";
   std::string body = r.organization.empty() ? "{}" : "{\"organization\":\"" + r.organization + "\"}";
   std::string response;
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Accept: application/vnd.github+json");
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  headers = curl_slist_append(headers, "User-Agent: agentron-fork");
+  headers = c.slist_append(headers, "Accept: application/vnd.github+json");
+  headers = c.slist_append(headers, "Content-Type: application/json");
+  headers = c.slist_append(headers, "User-Agent: agentron-fork");
   std::string auth = "Authorization: Bearer " + r.token;
-  headers = curl_slist_append(headers, auth.c_str());
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers, curl_slist_free_all);
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, header_list.get());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 60L);
-  curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "https,http");
-  CURLcode rc = curl_easy_perform(curl.get());
-  if (rc != CURLE_OK) return Error{"http_failed", "POST " + url + " failed: " + curl_easy_strerror(rc)};
+  headers = c.slist_append(headers, auth.c_str());
+  std::unique_ptr<curl_slist, decltype(c.slist_free_all)> header_list(headers, c.slist_free_all);
+  c.easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  c.easy_setopt(curl.get(), CURLOPT_HTTPHEADER, header_list.get());
+  c.easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.c_str());
+  c.easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
+  c.easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
+  c.easy_setopt(curl.get(), CURLOPT_TIMEOUT, 60L);
+  c.easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "https,http");
+  CURLcode rc = c.easy_perform(curl.get());
+  if (rc != CURLE_OK) return Error{"http_failed", "POST " + url + " failed: " + c.easy_strerror(rc)};
   long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  c.easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
   if (status != 202 && status != 200) {
     return Error{"fork_create_failed",
                  "POST " + url + " answered HTTP " + std::to_string(status) + ": " + response.substr(0, 300)};
