@@ -14,7 +14,7 @@ packages=(
   libtomlplusplus-dev   # config
   libcli11-dev          # argument parsing
   libssl-dev            # SHA-256 of backed-up files
-  libcurl4-openssl-dev  # agentron-fork: the GitHub REST call that creates a fork
+  libcurl4-openssl-dev  # agentron-fork: the GitHub REST call that creates a fork (dlopen()ed)
   nlohmann-json3-dev    # JSON on the control socket and in records
   catch2                # unit tests (v2.13)
   # integration tests and benches
