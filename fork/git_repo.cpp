@@ -254,8 +254,11 @@ Status GitRepo::set_config(const std::string& key, const std::string& value) {
 Result<std::vector<GitRepo::Change>> GitRepo::changes() {
   git_status_options options = GIT_STATUS_OPTIONS_INIT;
   options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-  options.flags =
-      GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+  // UPDATE_INDEX writes refreshed stat data back, as `git status` does: otherwise files
+  // checked out in the same second as the index was written stay "racily clean" and
+  // every later status re-reads them all.
+  options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
+                  GIT_STATUS_OPT_EXCLUDE_SUBMODULES | GIT_STATUS_OPT_UPDATE_INDEX;
   git_status_list* raw = nullptr;
   if (int rc = git_status_list_new(&raw, repo_, &options); rc != 0) return git_failure("cannot read the status", rc);
   StatusList list(raw);
