@@ -110,6 +110,23 @@ Result<Commit> lookup_commit(git_repository* repo, const std::string& spec) {
 
 std::string id_of(const git_commit* commit) { return git_oid_tostr_s(git_commit_id(commit)); }
 
+// Writes `index` as a tree into the repository's object store.
+Result<Tree> write_tree(git_index* index, git_repository* repo) {
+  git_oid tree_id;
+  if (int rc = git_index_write_tree_to(&tree_id, index, repo); rc != 0) return git_failure("cannot write the tree", rc);
+  git_tree* raw = nullptr;
+  if (int rc = git_tree_lookup(&raw, repo, &tree_id); rc != 0) return git_failure("cannot read the tree", rc);
+  return Tree(raw);
+}
+
+Result<Signature> signature_now(const Identity& identity) {
+  git_signature* raw = nullptr;
+  if (int rc = git_signature_now(&raw, identity.name.c_str(), identity.email.c_str()); rc != 0) {
+    return git_failure("bad identity ([fork] author_name/author_email)", rc);
+  }
+  return Signature(raw);
+}
+
 }  // namespace
 
 GitLibrary::GitLibrary() { git_libgit2_init(); }
@@ -389,28 +406,21 @@ Result<FastForward> GitRepo::merge(const std::string& target, const Identity& id
     for (const auto& p : paths) list += (list.empty() ? "" : ", ") + p;
     return Error{"conflict", "merging " + target + " conflicts in: " + list + "; nothing was changed"};
   }
-  git_oid tree_id;
-  if (int rc = git_index_write_tree_to(&tree_id, merged.get(), repo_); rc != 0)
-    return git_failure("cannot write the merge", rc);
-  git_tree* raw_tree = nullptr;
-  if (int rc = git_tree_lookup(&raw_tree, repo_, &tree_id); rc != 0) return git_failure("cannot read the merge", rc);
-  Tree tree(raw_tree);
-  git_signature* raw_sig = nullptr;
-  if (int rc = git_signature_now(&raw_sig, identity.name.c_str(), identity.email.c_str()); rc != 0) {
-    return git_failure("bad identity", rc);
-  }
-  Signature sig(raw_sig);
+  auto tree = write_tree(merged.get(), repo_);
+  if (!tree) return tree.error();
+  auto sig = signature_now(identity);
+  if (!sig) return sig.error();
   git_checkout_options checkout = GIT_CHECKOUT_OPTIONS_INIT;
   checkout.checkout_strategy = GIT_CHECKOUT_SAFE;
-  if (int rc = git_checkout_tree(repo_, reinterpret_cast<git_object*>(tree.get()), &checkout); rc != 0) {
+  if (int rc = git_checkout_tree(repo_, reinterpret_cast<git_object*>(tree->get()), &checkout); rc != 0) {
     return git_failure("cannot check out the merge", rc);
   }
   const git_commit* parents[] = {ours->get(), theirs->get()};
   git_oid commit_id;
   auto branch = current_branch();
   std::string message = "Merge " + target + (branch ? " into " + *branch : std::string());
-  if (int rc = git_commit_create(&commit_id, repo_, "HEAD", sig.get(), sig.get(), nullptr, message.c_str(), tree.get(),
-                                 2, parents);
+  if (int rc = git_commit_create(&commit_id, repo_, "HEAD", sig->get(), sig->get(), nullptr, message.c_str(),
+                                 tree->get(), 2, parents);
       rc != 0) {
     return git_failure("cannot commit the merge", rc);
   }
@@ -466,22 +476,14 @@ Result<std::string> GitRepo::commit(const std::string& message, const std::vecto
     entry.path = c.path.c_str();
     if (int rc = git_index_add(commit_index.get(), &entry); rc != 0) return git_failure("cannot stage " + c.path, rc);
   }
-  git_oid tree_id;
-  if (int rc = git_index_write_tree_to(&tree_id, commit_index.get(), repo_); rc != 0) {
-    return git_failure("cannot write the tree", rc);
-  }
-  git_tree* raw_tree = nullptr;
-  if (int rc = git_tree_lookup(&raw_tree, repo_, &tree_id); rc != 0) return git_failure("cannot read the tree", rc);
-  Tree tree(raw_tree);
-  git_signature* raw_sig = nullptr;
-  if (int rc = git_signature_now(&raw_sig, identity.name.c_str(), identity.email.c_str()); rc != 0) {
-    return git_failure("bad identity", rc);
-  }
-  Signature sig(raw_sig);
+  auto tree = write_tree(commit_index.get(), repo_);
+  if (!tree) return tree.error();
+  auto sig = signature_now(identity);
+  if (!sig) return sig.error();
   const git_commit* parents[] = {head ? head->get() : nullptr};
   git_oid commit_id;
-  if (int rc = git_commit_create(&commit_id, repo_, "HEAD", sig.get(), sig.get(), nullptr, message.c_str(), tree.get(),
-                                 head ? 1 : 0, parents);
+  if (int rc = git_commit_create(&commit_id, repo_, "HEAD", sig->get(), sig->get(), nullptr, message.c_str(),
+                                 tree->get(), head ? 1 : 0, parents);
       rc != 0) {
     return git_failure("cannot commit", rc);
   }
