@@ -268,9 +268,26 @@ Status GitRepo::set_config(const std::string& key, const std::string& value) {
   return ok_status();
 }
 
+namespace {
+
+// True when the index holds exactly HEAD's tree, so status can skip the HEAD-to-index
+// diff (which reads every tree object). The index's cached tree (git's TREE extension)
+// makes this check nearly free when valid; it is kept valid by commit() and by git itself.
+bool index_matches_head(git_repository* repo) {
+  git_index* raw = nullptr;
+  if (git_repository_index(&raw, repo) != 0) return false;
+  Index index(raw);
+  git_oid index_tree;
+  if (git_index_write_tree(&index_tree, index.get()) != 0) return false;  // e.g. unmerged entries
+  auto head = lookup_commit(repo, "HEAD");
+  return head && git_oid_equal(&index_tree, git_commit_tree_id(head->get()));
+}
+
+}  // namespace
+
 Result<std::vector<GitRepo::Change>> GitRepo::changes() {
   git_status_options options = GIT_STATUS_OPTIONS_INIT;
-  options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+  options.show = index_matches_head(repo_) ? GIT_STATUS_SHOW_WORKDIR_ONLY : GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
   // UPDATE_INDEX writes refreshed stat data back, as `git status` does: otherwise files
   // checked out in the same second as the index was written stay "racily clean" and
   // every later status re-reads them all.
@@ -497,6 +514,9 @@ Result<std::string> GitRepo::commit(const std::string& message, const std::vecto
       else
         git_index_add_bypath(index.get(), c.path.c_str());
     }
+    // Recomputing the cached tree (only the changed directories) keeps the next status cheap.
+    git_oid cached;
+    git_index_write_tree(&cached, index.get());
     git_index_write(index.get());
   }
   return std::string(git_oid_tostr_s(&commit_id));
