@@ -189,7 +189,7 @@ int restore(const Config& config, const std::string& name, bool stop_app, bool a
   std::optional<FileLock> data_dir_lock;
   if (supervised) {
     std::string state = (*status)["data"].value("state", "");
-    bool app_up = state == "running" || state == "stopping" || state == "backoff";
+    bool app_up = state == "starting" || state == "ready" || state == "stopping" || state == "backoff";
     if (app_up && !stop_app) {
       return fail({"app_running", "the app is " + state + " under the supervisor on " + config.app.data_dir.string() +
                                       "; pass --stop to stop it for the restore and start it again after"},

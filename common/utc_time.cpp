@@ -1,5 +1,6 @@
 #include "common/utc_time.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace agentron {
@@ -11,6 +12,13 @@ std::string format_utc(WallClock::time_point t, const char* format) {
   char buf[64];
   size_t n = std::strftime(buf, sizeof buf, format, &tm);
   return std::string(buf, n);
+}
+
+std::string utc_iso8601_ms(WallClock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(ms < 0 ? ms + 1000 : ms));
+  return format_utc(t, "%Y-%m-%dT%H:%M:%S") + frac + "Z";
 }
 
 }  // namespace agentron

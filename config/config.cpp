@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include "config/nearest_key.h"
 #include "config/placeholders.h"
 #include "config/section_reader.h"
+#include "db/sqlite_db.h"
 
 namespace agentron {
 namespace {
@@ -17,7 +19,7 @@ namespace fs = std::filesystem;
 
 // Sections of DESIGN §9 that later versions implement. Until then they are accepted
 // with a warning, so a full config file does not stop the supervisor from starting.
-const std::vector<std::string> kPlannedSections = {"health", "handover", "proxy", "control"};
+const std::vector<std::string> kPlannedSections = {"handover", "proxy", "control"};
 const std::vector<std::string> kSections = {"app",  "restart",  "health", "backup",
                                             "fork", "handover", "proxy",  "control"};
 
@@ -83,6 +85,69 @@ void read_restart(SectionReader& r, RestartConfig& restart) {
     r.error_at("backoff_max", "[restart] backoff_max (" + format_duration(restart.backoff_max) +
                                   ") must not be less than backoff_initial (" +
                                   format_duration(restart.backoff_initial) + ")");
+  }
+}
+
+template <typename Kind, size_t N>
+void read_choice(SectionReader& r, const std::string& key, const std::array<Kind, N>& kinds, Kind& out) {
+  std::string value = to_string(out);
+  r.string(key, value);
+  std::string names;
+  for (Kind k : kinds) {
+    if (value == to_string(k)) {
+      out = k;
+      return;
+    }
+    names += (names.empty() ? "" : ", ") + std::string(to_string(k));
+  }
+  r.error_at(key, "[health] " + key + " = \"" + value + "\" is not one of " + names);
+}
+
+void read_health(SectionReader& r, HealthConfig& health) {
+  health.configured = r.present();
+  if (health.configured) {  // DESIGN §9's defaults, for an app like Agentron
+    health.readiness = ReadinessKind::http;
+    health.verification = VerificationKind::probe;
+    health.counts = {{"agents", "SELECT count(*) FROM agents"}, {"runs", "SELECT count(*) FROM executions"}};
+  }
+  read_choice(r, "readiness",
+              std::array{ReadinessKind::http, ReadinessKind::tcp, ReadinessKind::record, ReadinessKind::none},
+              health.readiness);
+  r.string("url", health.url);
+  r.duration("interval", health.interval);
+  r.duration("timeout", health.timeout);
+  r.duration("try_timeout", health.try_timeout);
+  read_choice(r, "verification", std::array{VerificationKind::probe, VerificationKind::record, VerificationKind::none},
+              health.verification);
+  r.string("database", health.database);
+  if (r.has("counts")) {
+    health.counts.clear();
+    r.string_map("counts", health.counts);
+  }
+  r.duration("busy_timeout", health.busy_timeout);
+
+  if (auto problem = check_placeholders(health.url)) r.error_at("url", "[health] url: " + *problem);
+  if (health.readiness == ReadinessKind::http && health.url.rfind("http://", 0) != 0) {
+    r.error_at("url", "[health] url must start with http:// (the probe talks plain HTTP to a local port)");
+  }
+  if (health.interval <= Duration(0)) r.error_at("interval", "[health] interval must be more than 0");
+  if (health.timeout < health.interval) {
+    r.error_at("timeout", "[health] timeout (" + format_duration(health.timeout) + ") must be at least interval (" +
+                              format_duration(health.interval) + ")");
+  }
+  if (health.try_timeout <= Duration(0)) r.error_at("try_timeout", "[health] try_timeout must be more than 0");
+  if (health.database.empty() || fs::path(health.database).is_absolute()) {
+    r.error_at("database", "[health] database is a path relative to data_dir, e.g. \"agentron.sqlite\"");
+  }
+  if (health.verification == VerificationKind::probe && health.counts.empty()) {
+    r.error_at("counts",
+               "[health] verification = \"probe\" needs counts, e.g. counts = { agents = "
+               "\"SELECT count(*) FROM agents\" }");
+  }
+  for (const auto& [name, sql] : health.counts) {
+    if (auto s = check_count_query(sql); !s) {
+      r.error_at("counts", "[health] counts." + name + ": " + s.error().message + " in: " + sql);
+    }
   }
 }
 
@@ -162,6 +227,9 @@ void read_document(const toml::table& root, const std::string& file, const fs::p
   SectionReader restart_reader(root.get_as<toml::table>("restart"), "restart", file, errors);
   read_restart(restart_reader, config.restart);
   restart_reader.finish();
+  SectionReader health_reader(root.get_as<toml::table>("health"), "health", file, errors);
+  read_health(health_reader, config.health);
+  health_reader.finish();
   SectionReader backup_reader(root.get_as<toml::table>("backup"), "backup", file, errors);
   read_backup(backup_reader, base, config.app.data_dir, config.backup);
   backup_reader.finish();
@@ -187,6 +255,25 @@ std::string quote(const std::string& s) {
       out += c;
   }
   return out + "\"";
+}
+
+void write_health(std::ostringstream& out, const HealthConfig& h) {
+  out << "\n[health]\n";
+  out << "readiness    = " << quote(to_string(h.readiness)) << "\n";
+  out << "url          = " << quote(h.url) << "\n";
+  out << "interval     = " << quote(format_duration(h.interval)) << "\n";
+  out << "timeout      = " << quote(format_duration(h.timeout)) << "\n";
+  out << "try_timeout  = " << quote(format_duration(h.try_timeout)) << "\n";
+  out << "verification = " << quote(to_string(h.verification)) << "\n";
+  out << "database     = " << quote(h.database) << "\n";
+  out << "counts       = {";
+  bool first_count = true;
+  for (const auto& [k, v] : h.counts) {
+    out << (first_count ? " " : ", ") << k << " = " << quote(v);
+    first_count = false;
+  }
+  out << (h.counts.empty() ? "}" : " }") << "\n";
+  out << "busy_timeout = " << quote(format_duration(h.busy_timeout)) << "\n";
 }
 
 }  // namespace
@@ -242,6 +329,25 @@ fs::path locate_config(const std::string& flag_value) {
   return {};
 }
 
+const char* to_string(ReadinessKind kind) {
+  switch (kind) {
+    case ReadinessKind::http: return "http";
+    case ReadinessKind::tcp: return "tcp";
+    case ReadinessKind::record: return "record";
+    case ReadinessKind::none: return "none";
+  }
+  return "?";
+}
+
+const char* to_string(VerificationKind kind) {
+  switch (kind) {
+    case VerificationKind::probe: return "probe";
+    case VerificationKind::record: return "record";
+    case VerificationKind::none: return "none";
+  }
+  return "?";
+}
+
 std::string to_toml(const Config& c) {
   std::ostringstream out;
   out << "# effective configuration of " << c.source << "\n[app]\n";
@@ -272,6 +378,7 @@ std::string to_toml(const Config& c) {
   out << "max_restarts    = " << c.restart.max_restarts << "\n";
   out << "restart_window  = " << quote(format_duration(c.restart.restart_window)) << "\n";
   out << "stable_after    = " << quote(format_duration(c.restart.stable_after)) << "\n";
+  if (c.health.configured) write_health(out, c.health);
   out << "\n[backup]\n";
   out << "dir          = " << quote(c.backup.dir.string()) << "\n";
   out << "exclude      = [";

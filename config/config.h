@@ -41,6 +41,24 @@ struct RestartConfig {
   Duration stable_after = std::chrono::seconds(30);
 };
 
+enum class ReadinessKind { http, tcp, record, none };
+enum class VerificationKind { probe, record, none };
+
+struct HealthConfig {
+  // Without a [health] section an instance is ready once started and nothing is
+  // verified (as a plain process supervisor); the section's own defaults are DESIGN §9's.
+  bool configured = false;
+  ReadinessKind readiness = ReadinessKind::none;
+  std::string url = "http://127.0.0.1:{port}/api/setup/status";  // template, for http
+  Duration interval = std::chrono::milliseconds(250);
+  Duration timeout = std::chrono::seconds(60);     // from the start to ready
+  Duration try_timeout = std::chrono::seconds(2);  // one http/tcp try
+  VerificationKind verification = VerificationKind::none;
+  std::string database = "agentron.sqlite";                 // relative to data_dir
+  std::map<std::string, std::string> counts;                // name → SELECT returning one integer
+  Duration busy_timeout = std::chrono::milliseconds(2000);  // the probe's wait for the app's writers
+};
+
 struct BackupConfig {
   std::filesystem::path dir;         // default <data_dir>/backups
   std::vector<std::string> exclude;  // globs relative to data_dir
@@ -73,6 +91,7 @@ struct Config {
   std::filesystem::path base_dir;  // relative paths were resolved against this
   AppConfig app;
   RestartConfig restart;
+  HealthConfig health;
   BackupConfig backup;
   ForkConfig fork;
   std::vector<std::string> warnings;  // "file:line:column: ..." — valid, but worth saying
@@ -106,6 +125,8 @@ std::filesystem::path locate_config(const std::string& flag_value);
 std::string to_toml(const Config& config);
 
 const char* to_string(RestartPolicyKind kind);
+const char* to_string(ReadinessKind kind);
+const char* to_string(VerificationKind kind);
 std::string signal_name(int signo);
 
 }  // namespace agentron

@@ -2,8 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,6 +38,40 @@ std::string quote_identifier(const std::string& name) {
 
 }  // namespace
 
+SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), sql_(std::move(other.sql_)) {}
+
+SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+
+SqliteStatement& SqliteStatement::bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::bind(int index, const std::string& value) {
+  if (value.empty())
+    sqlite3_bind_null(stmt_, index);
+  else
+    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Result<bool> SqliteStatement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return Error{"sqlite_error", sql_ + ": " + sqlite3_errmsg(db_)};
+}
+
+std::int64_t SqliteStatement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+std::string SqliteStatement::text(int column) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, column);
+  return text ? reinterpret_cast<const char*>(text) : "";
+}
+
+bool SqliteStatement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
 Result<SqliteDb> SqliteDb::open(const fs::path& path, Mode mode) {
   sqlite3* db = nullptr;
   std::string name = path.string();
@@ -56,6 +92,7 @@ Result<SqliteDb> SqliteDb::open(const fs::path& path, Mode mode) {
     name = "file:" + escaped + "?immutable=1";
     flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
   }
+  if (mode == Mode::read_only) flags = SQLITE_OPEN_READONLY;
   int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -93,6 +130,15 @@ Status SqliteDb::exec(const std::string& sql) {
     return Error{"sqlite_error", sql + " on " + path_.string() + ": " + text};
   }
   return ok_status();
+}
+
+Result<SqliteStatement> SqliteDb::prepare(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return error(sql);
+  }
+  return SqliteStatement(db_, stmt, sql);
 }
 
 Result<std::int64_t> SqliteDb::query_int(const std::string& sql) {
@@ -134,9 +180,12 @@ Status SqliteDb::backup_to(const fs::path& destination) {
   return ok_status();
 }
 
-Result<std::string> SqliteDb::integrity_check() {
-  Statement stmt(db_, "PRAGMA integrity_check");
-  if (!stmt.prepared()) return error("PRAGMA integrity_check");
+Result<std::string> SqliteDb::integrity_check() { return check("PRAGMA integrity_check"); }
+Result<std::string> SqliteDb::quick_check() { return check("PRAGMA quick_check"); }
+
+Result<std::string> SqliteDb::check(const char* pragma) {
+  Statement stmt(db_, pragma);
+  if (!stmt.prepared()) return error(pragma);
   std::string problems;
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) {
@@ -145,7 +194,7 @@ Result<std::string> SqliteDb::integrity_check() {
     if (line == "ok") continue;
     problems += (problems.empty() ? "" : "; ") + line;
   }
-  if (rc != SQLITE_DONE) return error("PRAGMA integrity_check");
+  if (rc != SQLITE_DONE) return error(pragma);
   return problems.empty() ? std::string("ok") : problems;
 }
 
@@ -168,6 +217,42 @@ Result<std::map<std::string, std::int64_t>> SqliteDb::table_counts() {
     counts[table] = *n;
   }
   return counts;
+}
+
+Status check_count_query(const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return Error{"sqlite_error", "cannot open an in-memory database"};
+  }
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, &tail);
+  std::string message = sqlite3_errmsg(db);
+  // The schema is the app's, unknown here: a missing table or column is not an error yet.
+  bool schema_only = message.rfind("no such table", 0) == 0 || message.rfind("no such column", 0) == 0;
+  size_t start = sql.find_first_not_of(" \t\r\n");
+  std::string head = start == std::string::npos ? "" : sql.substr(start, 6);
+  for (char& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  bool reads = head.rfind("SELECT", 0) == 0 || head.rfind("WITH", 0) == 0;
+  Status result = ok_status();
+  if (rc != SQLITE_OK && !schema_only) {
+    result = Error{"bad_query", message};
+  } else if (!reads || (stmt && !sqlite3_stmt_readonly(stmt))) {
+    result = Error{"bad_query", "the query must only read (a SELECT); it would change the database"};
+  } else if (rc != SQLITE_OK) {
+    // Known to be a SELECT whose tables are not here: checked against the app's database at run time.
+  } else if (!stmt) {
+    result = Error{"bad_query", "the query is empty"};
+  } else if (tail && std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+    result = Error{"bad_query", "one statement only; found more after the first"};
+  } else if (sqlite3_column_count(stmt) != 1) {
+    result = Error{"bad_query", "the query must return one column (a count); it returns " +
+                                    std::to_string(sqlite3_column_count(stmt))};
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return result;
 }
 
 bool is_sqlite_file(const fs::path& path) {

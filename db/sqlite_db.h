@@ -11,8 +11,32 @@
 #include "common/result.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace agentron {
+
+// A prepared statement: bind (1-based), step, read columns (0-based). RAII.
+class SqliteStatement {
+ public:
+  SqliteStatement(SqliteStatement&&) noexcept;
+  SqliteStatement& operator=(SqliteStatement&&) = delete;
+  ~SqliteStatement();
+
+  SqliteStatement& bind(int index, std::int64_t value);
+  SqliteStatement& bind(int index, const std::string& value);  // empty → NULL
+  // true: a row is ready to read; false: done.
+  Result<bool> step();
+  std::int64_t int64(int column) const;
+  std::string text(int column) const;  // NULL → ""
+  bool is_null(int column) const;
+
+ private:
+  friend class SqliteDb;
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, std::string sql) : db_(db), stmt_(stmt), sql_(std::move(sql)) {}
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  std::string sql_;
+};
 
 class SqliteDb {
  public:
@@ -20,6 +44,7 @@ class SqliteDb {
     read_write,  // existing file only; never created
     create,      // read-write, created if missing
     immutable,   // a file nothing else writes (a snapshot): no locks, no side files
+    read_only,   // a live database another process writes: shared locks, no writes
   };
 
   static Result<SqliteDb> open(const std::filesystem::path& path, Mode mode);
@@ -28,6 +53,7 @@ class SqliteDb {
   ~SqliteDb();
 
   Status exec(const std::string& sql);
+  Result<SqliteStatement> prepare(const std::string& sql);
   // The first column of the first row, as an integer.
   Result<std::int64_t> query_int(const std::string& sql);
   // The first column of the first row, as text.
@@ -42,6 +68,8 @@ class SqliteDb {
 
   // "ok", or the problems PRAGMA integrity_check reports, joined by "; ".
   Result<std::string> integrity_check();
+  // The same from PRAGMA quick_check: no index-content cross-checks, O(N) not O(N log N).
+  Result<std::string> quick_check();
   // Row count of every table (sqlite_master, type 'table').
   Result<std::map<std::string, std::int64_t>> table_counts();
 
@@ -50,10 +78,16 @@ class SqliteDb {
  private:
   SqliteDb(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   Error error(const std::string& what) const;
+  Result<std::string> check(const char* pragma);
 
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
 };
+
+// Checks that `sql` is one read-only statement returning one column, as far as that
+// can be told without the database: syntax errors and writing statements are errors;
+// a table the empty schema does not know is not (returns ok; it shows at run time).
+Status check_count_query(const std::string& sql);
 
 // True if the file starts with the SQLite header "SQLite format 3\0".
 bool is_sqlite_file(const std::filesystem::path& path);

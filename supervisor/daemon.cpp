@@ -13,12 +13,17 @@
 
 #include "backup/catalog.h"
 #include "common/asio_clock.h"
+#include "config/placeholders.h"
+#include "healthcheck/http_probe.h"
+#include "healthcheck/record_probe.h"
+#include "history/history.h"
 #include "launcher/instance_spec.h"
 #include "launcher/posix_spawner.h"
 #include "supervisor/control_server.h"
 #include "supervisor/data_dir_lock.h"
 #include "supervisor/instance_controller.h"
 #include "supervisor/instance_record.h"
+#include "supervisor/instance_verifier.h"
 #include "supervisor/sd_notify.h"
 #include "supervisor/status_json.h"
 
@@ -58,7 +63,8 @@ class Daemon {
         clock_(io_),
         reaper_(io_),
         spawner_(reaper_, executable_dir() / "agentron-log"),
-        signals_(io_, SIGTERM, SIGINT, SIGHUP) {}
+        signals_(io_, SIGTERM, SIGINT, SIGHUP),
+        verifier_(io_, clock_) {}
 
   int run() {
     if (auto s = prepare(); !s) {
@@ -68,9 +74,11 @@ class Daemon {
     spdlog::info("supervising data dir {} (config {}); release {}", config_.app.data_dir.string(), config_.source,
                  config_.app.release.string());
     for (const auto& w : config_.warnings) spdlog::warn("{}", w);
+    note(release_event(event::supervisor_started, "", ::getpid(), "config " + config_.source));
     wait_for_signal();
     controller_->start();
     io_.run();
+    note(release_event(event::supervisor_stopped, "", ::getpid(), ""));
     spdlog::info("supervisor exits");
     return 0;
   }
@@ -106,6 +114,13 @@ class Daemon {
                        " stops its whole process group), then start the supervisor again"};
     }
 
+    auto history = History::open(history_path(state));
+    if (!history) return history.error();
+    history_.emplace(std::move(history.value()));
+    if (auto last = history_->last_of({event::verified, event::verification_failed}); last && *last) {
+      last_verification_ = verification_json(**last);
+    }
+
     clean_interrupted_snapshots();
     auto control = ControlServer::listen(io_, state / "control.sock",
                                          [this](const nlohmann::json& request, ControlServer::Responder respond) {
@@ -119,7 +134,84 @@ class Daemon {
         [this] { return new_instance_id(); }, config_.restart,
         StopSettings{config_.app.stop_signal, config_.app.stop_timeout});
     controller_->on_change = [this](const InstanceStatus& s) { log_change(s); };
+    apply_health_config();
     return ok_status();
+  }
+
+  void apply_health_config() {
+    controller_->set_readiness([this](const std::string& id) { return make_probe(id); },
+                               ReadinessSettings{config_.health.interval, config_.health.timeout});
+  }
+
+  // [health] readiness for a new instance; nullptr when it is ready once started.
+  std::unique_ptr<Probe> make_probe(const std::string& id) {
+    const HealthConfig& h = config_.health;
+    if (h.readiness == ReadinessKind::none) return nullptr;
+    if (h.readiness == ReadinessKind::record) {
+      return make_record_probe(io_, instance_paths(config_.app, id).verification_file(), id);
+    }
+    PlaceholderValues values{config_.app.release.string(), std::to_string(config_.app.port),
+                             config_.app.data_dir.string(), id};
+    auto url = parse_http_url(expand_placeholders(h.url, values));
+    if (!url) {
+      // Checked at load; an expansion can still make it unusable. Never ready, said why.
+      spdlog::error("[health] url: {}", url.error().message);
+      url = HttpUrl{"127.0.0.1", "0", "/"};
+    }
+    if (h.readiness == ReadinessKind::tcp) return make_tcp_probe(io_, url->host, url->port, h.try_timeout);
+    return make_http_probe(io_, *url, h.try_timeout);
+  }
+
+  HistoryEvent release_event(std::string kind, std::string instance_id, pid_t pid, std::string detail) {
+    HistoryEvent e;
+    e.kind = std::move(kind);
+    e.instance_id = std::move(instance_id);
+    e.pid = pid;
+    e.release = config_.app.release.string();
+    e.commit = release_commit(config_.app.release);
+    e.detail = std::move(detail);
+    return e;
+  }
+
+  // One row in the ledger. A ledger that cannot be written is logged loudly, but the
+  // app keeps being supervised: stopping it would not make the record come back.
+  void note(HistoryEvent e) {
+    if (!history_) return;
+    if (auto id = history_->record(std::move(e)); !id) spdlog::error("history: {}", id.error().message);
+  }
+
+  void start_verification(const InstanceStatus& s) {
+    VerifyTarget target{s.instance_id, s.pid, utc_iso8601(s.started_at), release_commit(config_.app.release),
+                        instance_paths(config_.app, s.instance_id).verification_file()};
+    verifier_.verify(config_, target, [this](VerificationResult r) { on_verified(r); });
+  }
+
+  void on_verified(const VerificationResult& r) {
+    if (config_.health.verification == VerificationKind::none) return;
+    HistoryEvent e = release_event(r.ok ? event::verified : event::verification_failed, r.instance_id, r.record.pid,
+                                   r.ok ? "writer " + r.record.writer + ", " + r.record_path : r.reason);
+    if (!r.record.commit.empty()) e.commit = r.record.commit;
+    e.counts = r.record.counts;
+    e.integrity = r.record.integrity;
+    e.at = r.at;
+    last_verification_ = verification_json(e);
+    note(std::move(e));
+    if (r.ok)
+      spdlog::info("instance {} verified: {}, integrity {} (record by {}, {} ms)", r.instance_id,
+                   describe_counts(r.record.counts), r.record.integrity, r.record.writer,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(r.took).count());
+    else
+      spdlog::error("instance {} NOT verified: {}", r.instance_id, r.reason);
+  }
+
+  static nlohmann::json verification_json(const HistoryEvent& e) {
+    return {{"instance_id", e.instance_id},
+            {"ok", e.kind == std::string(event::verified)},
+            {"at", e.at},
+            {"commit", e.commit},
+            {"counts", e.counts},
+            {"integrity", e.integrity},
+            {"detail", e.detail}};
   }
 
   // Folders of snapshots a crash interrupted are never listed; they go at the next
@@ -152,36 +244,51 @@ class Daemon {
   }
 
   void log_change(const InstanceStatus& s) {
+    InstanceState previous = std::exchange(last_state_, s.state);
+    HistoryEvent e = release_event("", s.instance_id, s.pid, s.reason);
     switch (s.state) {
-      case InstanceState::running:
+      case InstanceState::starting:
         // Recorded before it is announced: whoever saw "started" can rely on the record.
         if (auto ticks = process_start_ticks(s.pid)) {
           write_instance_record(state_dir(config_.app), {s.instance_id, s.pid, *ticks});
         }
         spdlog::info("instance {} started, pid {}", s.instance_id, s.pid);
-        // Until readiness probes exist, "started" is as ready as the supervisor can tell.
-        if (!notified_ready_) sd_notify("READY=1");
-        notified_ready_ = true;
+        e.kind = event::instance_started;
         // After the start, not before: a restart waits for nothing but the exec.
         prune_instance_dirs(state_dir(config_.app) / "instances", config_.app.keep_instances, s.instance_id);
+        break;
+      case InstanceState::ready:
+        spdlog::info("instance {} ready (pid {})", s.instance_id, s.pid);
+        e.kind = event::instance_ready;
+        if (!notified_ready_) sd_notify("READY=1");
+        notified_ready_ = true;
+        start_verification(s);
         break;
       case InstanceState::backoff:
         spdlog::warn("{}; restarting in {} (restart {})", s.reason,
                      format_duration(std::chrono::round<std::chrono::milliseconds>(s.next_restart_in)),
                      s.restart_count);
         remove_instance_record(state_dir(config_.app));
+        e.kind = event::instance_exited;
         break;
       case InstanceState::failed:
         remove_instance_record(state_dir(config_.app));
         spdlog::error("app failed, not restarting: {}. Fix the app, then send SIGHUP or restart the supervisor",
                       s.reason);
+        e.kind = event::instance_failed;
         break;
-      case InstanceState::stopping: spdlog::info("instance {} (pid {}): {}", s.instance_id, s.pid, s.reason); break;
+      case InstanceState::stopping:
+        spdlog::info("instance {} (pid {}): {}", s.instance_id, s.pid, s.reason);
+        if (previous == InstanceState::starting && s.reason != "stop requested") e.kind = event::readiness_failed;
+        break;
       case InstanceState::stopped:
         spdlog::info("instance {}: {}", s.instance_id, s.reason);
         remove_instance_record(state_dir(config_.app));
+        e.kind = event::instance_stopped;
         break;
     }
+    if (s.state != InstanceState::ready && s.state != InstanceState::starting) verifier_.cancel();
+    if (!e.kind.empty()) note(std::move(e));
   }
 
   void wait_for_signal() {
@@ -239,6 +346,7 @@ class Daemon {
     config_ = std::move(next);
     controller_->set_restart_config(config_.restart);
     controller_->set_stop_settings({config_.app.stop_signal, config_.app.stop_timeout});
+    apply_health_config();
     spdlog::info("config reloaded; [app] changes apply from the next start of the app");
     if (controller_->status().state == InstanceState::failed && !stopping_) {
       spdlog::info("the app had failed: starting it again with the reloaded config");
@@ -274,6 +382,9 @@ class Daemon {
     j["data_dir"] = config_.app.data_dir.string();
     j["release"] = config_.app.release.string();
     j["commit"] = release_commit(config_.app.release);
+    j["readiness"] = to_string(config_.health.readiness);
+    j["verification"] = to_string(config_.health.verification);
+    j["last_verification"] = last_verification_;
     j["shutting_down"] = stopping_;
     return j;
   }
@@ -285,7 +396,11 @@ class Daemon {
   ChildReaper reaper_;
   PosixSpawner spawner_;
   asio::signal_set signals_;
+  InstanceVerifier verifier_;
   std::optional<FileLock> lock_;
+  std::optional<History> history_;
+  nlohmann::json last_verification_;  // null until an instance was verified (or failed to be)
+  InstanceState last_state_ = InstanceState::stopped;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<InstanceController> controller_;
   int instance_seq_ = 0;

@@ -7,12 +7,17 @@ namespace agentron {
 const char* to_string(InstanceState state) {
   switch (state) {
     case InstanceState::stopped: return "stopped";
-    case InstanceState::running: return "running";
+    case InstanceState::starting: return "starting";
+    case InstanceState::ready: return "ready";
     case InstanceState::stopping: return "stopping";
     case InstanceState::backoff: return "backoff";
     case InstanceState::failed: return "failed";
   }
   return "?";
+}
+
+bool is_alive(InstanceState state) {
+  return state == InstanceState::starting || state == InstanceState::ready || state == InstanceState::stopping;
 }
 
 InstanceController::InstanceController(Clock& clock, Spawner& spawner, SpecFactory make_spec, IdFactory new_id,
@@ -45,7 +50,8 @@ void InstanceController::stop(std::function<void()> done) {
       stop_requested_ = true;
       stop_waiters_.push_back(std::move(done));
       return;
-    case InstanceState::running:
+    case InstanceState::starting:
+    case InstanceState::ready:
       stop_requested_ = true;
       stop_waiters_.push_back(std::move(done));
       set_state(InstanceState::stopping, "stop requested");
@@ -71,11 +77,27 @@ void InstanceController::spawn_instance() {
     return;
   }
   process_ = std::move(process.value());
-  set_state(InstanceState::running);
+  not_ready_.clear();
+  set_state(InstanceState::starting);
+  if (state_ != InstanceState::starting) return;  // an observer stopped it
+  std::unique_ptr<Probe> probe = make_probe_ ? make_probe_(instance_id_) : nullptr;
+  if (!probe) return set_state(InstanceState::ready);
+  waiter_ = std::make_unique<ReadinessWaiter>(clock_, std::move(probe), readiness_.interval, readiness_.timeout,
+                                              [this](Status s) { on_readiness(std::move(s)); });
+}
+
+void InstanceController::on_readiness(Status status) {
+  if (state_ != InstanceState::starting) return;
+  if (status) return set_state(InstanceState::ready);
+  // Not ready in time: stopped the graceful way, then handled as a crash.
+  not_ready_ = "instance " + instance_id_ + " " + status.error().message;
+  set_state(InstanceState::stopping, not_ready_ + "; stopping it");
+  begin_group_stop();
 }
 
 void InstanceController::begin_group_stop() {
   group_signalled_ = true;
+  waiter_.reset();
   process_->signal_group(stop_.signal);
   stop_timer_ = clock_.start_timer(stop_.timeout, [this] { escalate_to_kill(); });
 }
@@ -94,7 +116,7 @@ void InstanceController::escalate_to_kill() {
 
 void InstanceController::on_leader_exit(ExitStatus status, bool group_empty) {
   // A leader given up on after SIGKILL may still be reaped later: nothing to do then.
-  if (state_ != InstanceState::running && state_ != InstanceState::stopping) return;
+  if (!is_alive(state_)) return;
   last_exit_ = status;
   if (group_empty) {
     instance_gone();
@@ -113,6 +135,7 @@ void InstanceController::on_group_empty() { instance_gone(); }
 
 void InstanceController::instance_gone() {
   stop_timer_.reset();
+  waiter_.reset();
   if (stop_requested_) {
     stop_requested_ = false;
     set_state(InstanceState::stopped,
@@ -122,13 +145,15 @@ void InstanceController::instance_gone() {
     for (auto& done : waiters) done();
     return;
   }
-  reason_ = "instance " + instance_id_ + " " + (last_exit_ ? last_exit_->describe() : std::string("vanished"));
+  reason_ = !not_ready_.empty()
+                ? not_ready_
+                : "instance " + instance_id_ + " " + (last_exit_ ? last_exit_->describe() : std::string("vanished"));
   apply_restart_policy();
 }
 
 void InstanceController::apply_restart_policy() {
   Duration uptime = process_ ? clock_.now() - started_at_ : Duration(0);
-  bool clean = process_ && last_exit_ && last_exit_->success();
+  bool clean = process_ && last_exit_ && last_exit_->success() && not_ready_.empty();
   RestartDecision decision = policy_.on_exit(clock_.now(), uptime, reason_, clean);
   switch (decision.kind) {
     case RestartDecision::Kind::restart:
@@ -153,7 +178,7 @@ InstanceStatus InstanceController::status() const {
   InstanceStatus s;
   s.state = state_;
   s.instance_id = instance_id_;
-  bool alive = state_ == InstanceState::running || state_ == InstanceState::stopping;
+  bool alive = is_alive(state_);
   s.pid = alive && process_ ? process_->pid() : 0;
   s.uptime = alive ? clock_.now() - started_at_ : Duration(0);
   s.started_at = started_wall_;

@@ -153,10 +153,47 @@ backoff_max = "1s"
 }
 
 TEST_CASE("sections of later versions are accepted with a warning", "[config]") {
-  auto r = parse(std::string(kMinimal) + "[health]\nreadiness = \"http\"\n");
+  auto r = parse(std::string(kMinimal) + "[proxy]\nlisten = \"127.0.0.1:3000\"\n");
   REQUIRE(r.errors.empty());
   REQUIRE(r.config->warnings.size() == 1);
-  CHECK_THAT(r.config->warnings[0], Catch::Contains("test.toml:4:2: [health] is not implemented"));
+  CHECK_THAT(r.config->warnings[0], Catch::Contains("test.toml:4:2: [proxy] is not implemented"));
+}
+
+TEST_CASE("without [health] an instance is ready once started and nothing is verified", "[config]") {
+  auto r = parse(kMinimal);
+  REQUIRE(r.errors.empty());
+  CHECK_FALSE(r.config->health.configured);
+  CHECK(r.config->health.readiness == ReadinessKind::none);
+  CHECK(r.config->health.verification == VerificationKind::none);
+}
+
+TEST_CASE("[health] defaults are DESIGN's: http readiness, probe verification of agents and runs", "[config]") {
+  auto r = parse(std::string(kMinimal) + "[health]\n");
+  REQUIRE(r.errors.empty());
+  const HealthConfig& h = r.config->health;
+  CHECK(h.readiness == ReadinessKind::http);
+  CHECK(h.verification == VerificationKind::probe);
+  CHECK(h.url == "http://127.0.0.1:{port}/api/setup/status");
+  CHECK(h.counts.at("agents") == "SELECT count(*) FROM agents");
+  CHECK(h.counts.at("runs") == "SELECT count(*) FROM executions");
+}
+
+TEST_CASE("bad [health] values name file:line:column", "[config]") {
+  auto r = parse(std::string(kMinimal) +
+                 "[health]\n"
+                 "readiness = \"ping\"\n"
+                 "counts = { agents = \"SELEC count(*) FROM agents\", gone = \"DELETE FROM agents\", "
+                 "two = \"SELECT 1, 2\", fine = \"SELECT count(*) FROM no_table_yet\" }\n"
+                 "url = \"https://x/\"\n");
+  std::string errors;
+  for (const auto& e : r.errors) errors += e.to_string() + "\n";
+  CHECK_THAT(errors,
+             Catch::Contains("test.toml:5:13: [health] readiness = \"ping\" is not one of http, tcp, record, none"));
+  CHECK_THAT(errors, Catch::Contains("[health] counts.agents: near \"SELEC\": syntax error"));
+  CHECK_THAT(errors, Catch::Contains("[health] counts.gone: the query must only read"));
+  CHECK_THAT(errors, Catch::Contains("[health] counts.two: the query must return one column"));
+  CHECK_THAT(errors, !Catch::Contains("counts.fine"));
+  CHECK_THAT(errors, Catch::Contains("test.toml:7:7: [health] url must start with http://"));
 }
 
 TEST_CASE("the effective config round-trips through to_toml", "[config]") {

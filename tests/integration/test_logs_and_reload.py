@@ -35,7 +35,7 @@ def test_reload_with_a_broken_config_keeps_the_running_one(supervisor):
     s.wait_log(r"unknown key 'max_restart' in \[restart\]; did you mean 'max_restarts'\?", start=after)
     s.wait_log(r"reload refused: the config has 1 error\(s\); still running with the previous config", start=after)
     st = s.status()
-    assert st["state"] == "running" and st["pid"] == pid
+    assert st["state"] == "ready" and st["pid"] == pid
     # status cannot read the broken config either, and says how to reach the supervisor anyway
     r = s.cli("status", "--config", str(s.config))
     assert r.returncode == 2 and "pass --data-dir" in r.stderr
@@ -51,7 +51,7 @@ def test_reload_applies_a_valid_config(supervisor):
     s.wait_log(r"config reloaded", start=mark)
     pid, _ = s.started_pid(start=mark)
     s.wait_serving(expect_pid=pid)
-    assert s.status()["state"] == "running"
+    assert s.status()["state"] == "ready"
 
 
 def test_reload_refuses_a_data_dir_change(supervisor):

@@ -13,7 +13,7 @@ def test_kill_9_brings_a_new_instance_serving(supervisor):
     assert new_pid != pid
     s.wait_serving(expect_pid=new_pid)
     st = s.status()
-    assert st["state"] == "running"
+    assert st["state"] == "ready"
     assert st["pid"] == new_pid
     assert st["restart_count"] == 1
     assert st["last_exit"] == {"signal": 9, "description": "killed by SIGKILL"}

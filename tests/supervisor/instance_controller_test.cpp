@@ -49,7 +49,7 @@ TEST_CASE("start runs one instance", "[instance_controller]") {
   f.controller.start();
   REQUIRE(f.spawner.specs.size() == 1);
   auto s = f.controller.status();
-  CHECK(s.state == InstanceState::running);
+  CHECK(s.state == InstanceState::ready);
   CHECK(s.pid == 1000);
   CHECK(s.instance_id == "i-1");
   f.clock.advance(5s);
@@ -69,7 +69,7 @@ TEST_CASE("a crash restarts after the backoff, growing each time", "[instance_co
     CHECK(f.spawner.specs.size() == before);  // not a moment early
     f.clock.advance(1ms);
     CHECK(f.spawner.specs.size() == before + 1);
-    CHECK(f.state() == InstanceState::running);
+    CHECK(f.state() == InstanceState::ready);
   }
   CHECK(waits == std::vector<Duration>{100ms, 200ms, 400ms, 800ms});
   auto s = f.controller.status();
@@ -109,7 +109,7 @@ TEST_CASE("the restart cap leaves the app failed with a reason", "[instance_cont
   CHECK(f.clock.pending() == 0);
 
   f.controller.start();  // an operator starts it again: a fresh policy
-  CHECK(f.state() == InstanceState::running);
+  CHECK(f.state() == InstanceState::ready);
   CHECK(f.spawner.specs.size() == 7);
 }
 

@@ -1,0 +1,30 @@
+#include "healthcheck/database_probe.h"
+
+#include "db/sqlite_db.h"
+
+namespace agentron {
+
+Result<DatabaseProbe> probe_database(const std::filesystem::path& database,
+                                     const std::map<std::string, std::string>& counts, Duration busy_timeout) {
+  auto begin = std::chrono::steady_clock::now();
+  std::error_code ec;
+  if (!std::filesystem::exists(database, ec)) {
+    return Error{"no_database", "no database at " + database.string() + " ([health] database, relative to data_dir)"};
+  }
+  auto db = SqliteDb::open(database, SqliteDb::Mode::read_only);
+  if (!db) return db.error();
+  db->busy_timeout(static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(busy_timeout).count()));
+  DatabaseProbe probe;
+  for (const auto& [name, sql] : counts) {
+    auto n = db->query_int(sql);
+    if (!n) return Error{"count_failed", "[health] counts." + name + " failed: " + n.error().message};
+    probe.counts[name] = *n;
+  }
+  auto integrity = db->quick_check();
+  if (!integrity) return integrity.error();
+  probe.integrity = *integrity;
+  probe.took = std::chrono::steady_clock::now() - begin;
+  return probe;
+}
+
+}  // namespace agentron
