@@ -105,8 +105,9 @@ Status check_verification_record(const VerificationRecord& r, const std::string&
     return Error{"wrong_instance", "the verification record names instance " + r.instance_id + ", not " + instance_id};
   }
   std::error_code ec;
-  bool same_dir = !r.data_dir.empty() && (fs::path(r.data_dir).lexically_normal() == data_dir.lexically_normal() ||
-                                          fs::equivalent(r.data_dir, data_dir, ec));
+  auto normal = [](const fs::path& p) { return (p / "").lexically_normal(); };  // one trailing '/' either way
+  bool same_dir =
+      !r.data_dir.empty() && (normal(r.data_dir) == normal(data_dir) || fs::equivalent(r.data_dir, data_dir, ec));
   if (!same_dir) {
     return Error{"wrong_data_dir", "the verification record's data_dir is \"" + r.data_dir +
                                        "\", not the pinned data dir " + data_dir.string()};

@@ -7,19 +7,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/temp_dir.h"
+
 using namespace agentron;
+using agentron::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/agentron-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
 
 std::string read(const fs::path& p) {
   std::ifstream in(p);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/fake_clock.h"
+#include "tests/healthcheck/fake_probe.h"
 #include "tests/supervisor/fake_process.h"
 
 using namespace agentron;
@@ -227,4 +228,75 @@ TEST_CASE("stop on a stopped app completes at once", "[instance_controller]") {
   bool done = false;
   f.controller.stop([&] { done = true; });
   CHECK(done);
+}
+
+namespace {
+
+// A Fixture whose instances must pass a readiness probe the test answers.
+struct ProbedFixture : Fixture {
+  explicit ProbedFixture(Duration timeout = 5s) {
+    controller.set_readiness([this](const std::string&) { return std::make_unique<FakeProbe>(log); },
+                             ReadinessSettings{250ms, timeout});
+  }
+  std::shared_ptr<ProbeLog> log = std::make_shared<ProbeLog>();
+};
+
+}  // namespace
+
+TEST_CASE("an instance is starting until its probe passes, then ready", "[instance_controller][readiness]") {
+  ProbedFixture f;
+  f.controller.start();
+  CHECK(f.state() == InstanceState::starting);
+  CHECK(f.controller.status().pid == 1000);
+  f.log->answer(Error{"probe_failed", "answered 503"});
+  f.clock.advance(250ms);
+  CHECK(f.state() == InstanceState::starting);
+  f.log->answer(ok_status());
+  CHECK(f.state() == InstanceState::ready);
+  CHECK(f.states == std::vector<InstanceState>{InstanceState::starting, InstanceState::ready});
+}
+
+TEST_CASE("not ready by the timeout: stopped gracefully, then restarted like a crash",
+          "[instance_controller][readiness]") {
+  ProbedFixture f(2s);
+  f.controller.start();
+  FakeProcess* p = f.spawner.last;
+  for (int i = 0; i < 8; ++i) {
+    f.log->answer(Error{"probe_failed", "connection refused"});
+    f.clock.advance(250ms);
+  }
+  // Its exit status is 0 (it honoured SIGTERM), yet with policy on-failure it restarts.
+  CHECK(f.state() == InstanceState::stopping);
+  CHECK(p->signals == std::vector<int>{SIGTERM});
+  CHECK_THAT(f.controller.status().reason, Catch::Contains("instance i-1 not ready after 2s"));
+  p->exit(ExitStatus::exited(0));
+  auto s = f.controller.status();
+  CHECK(s.state == InstanceState::backoff);
+  CHECK_THAT(s.reason, Catch::StartsWith("instance i-1 not ready after 2s (8 tries; last try: connection refused)"));
+  f.clock.advance(s.next_restart_in);
+  CHECK(f.spawner.specs.size() == 2);
+  CHECK(f.state() == InstanceState::starting);
+}
+
+TEST_CASE("a crash while starting cancels the probe and restarts", "[instance_controller][readiness]") {
+  ProbedFixture f;
+  f.controller.start();
+  f.spawner.last->exit(ExitStatus::exited(1));
+  CHECK(f.state() == InstanceState::backoff);
+  CHECK(f.log->destroyed);
+  CHECK(f.log->pending.empty());
+}
+
+TEST_CASE("a stop while starting is a stop, not a readiness failure", "[instance_controller][readiness]") {
+  ProbedFixture f;
+  f.controller.start();
+  bool done = false;
+  f.controller.stop([&] { done = true; });
+  CHECK(f.state() == InstanceState::stopping);
+  CHECK(f.controller.status().reason == "stop requested");
+  f.spawner.last->exit(ExitStatus::exited(0));
+  CHECK(done);
+  CHECK(f.state() == InstanceState::stopped);
+  f.clock.advance(1min);
+  CHECK(f.spawner.specs.size() == 1);
 }
