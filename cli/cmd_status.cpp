@@ -44,6 +44,15 @@ void print_human(const nlohmann::json& d) {
   row("restarts:", std::to_string(d.value("restart_count", 0)));
   row("last exit:", d["last_exit"].is_object() ? text(d["last_exit"], "description") : "none");
   row("reason:", text(d, "reason"));
+  row("readiness:", text(d, "readiness") + ", verification " + text(d, "verification"));
+  const nlohmann::json& v = d.contains("last_verification") ? d["last_verification"] : nlohmann::json();
+  if (v.is_object()) {
+    std::string counts;
+    for (const auto& [name, n] : v["counts"].items()) counts += (counts.empty() ? "" : ", ") + name + " " + n.dump();
+    std::string what = v.value("ok", false) ? "ok: " + counts + ", integrity " + text(v, "integrity")
+                                            : "FAILED: " + text(v, "detail");
+    row("verified:", what + " (instance " + text(v, "instance_id") + ", " + text(v, "at") + ")");
+  }
   row("data dir:", text(d, "data_dir"));
   row("release:", text(d, "release") + (text(d, "commit").empty() ? "" : " (commit " + text(d, "commit") + ")"));
   row("config:", text(d, "config"));
@@ -53,17 +62,10 @@ void print_human(const nlohmann::json& d) {
 }  // namespace
 
 int cmd_status(const std::string& config_flag, const std::string& data_dir_flag, bool json) {
-  std::filesystem::path data_dir = data_dir_flag;
-  if (data_dir.empty()) {
-    std::optional<Config> config = load_or_report(find_config_source(config_flag));
-    if (!config) {
-      std::fprintf(stderr, "(to reach a running supervisor anyway, pass --data-dir)\n");
-      return kExitConfig;
-    }
-    data_dir = config->app.data_dir;
-  }
+  auto data_dir = data_dir_from(config_flag, data_dir_flag);
+  if (!data_dir) return kExitConfig;
   AppConfig app;
-  app.data_dir = std::filesystem::absolute(data_dir);
+  app.data_dir = *data_dir;
   auto socket = state_dir(app) / "control.sock";
   auto response = control_request(socket, {{"method", "status"}});
   if (!response) {

@@ -19,7 +19,12 @@ std::string demo_config_toml() {
          "command  = ['{release}/agentron-fixture']\n"
          "working_dir = '{data_dir}'\n"
          "env      = { HOSTNAME = '127.0.0.1' }\n"
-         "port     = 3000\n";
+         "port     = 3000\n"
+         "[health]\n"
+         "# ready when GET /api/setup/status answers 2xx (as Agentron's does); then the\n"
+         "# supervisor counts agents and runs itself, read-only, and records them\n"
+         "readiness    = 'http'\n"
+         "verification = 'probe'\n";
 }
 
 ConfigSource find_config_source(const std::string& flag_value) {
@@ -44,6 +49,16 @@ std::optional<Config> load_or_report(const ConfigSource& source) {
     std::fprintf(stderr, "config has %zu error(s); nothing was started or changed\n", result.errors.size());
   }
   return std::move(result.config);
+}
+
+std::optional<std::filesystem::path> data_dir_from(const std::string& config_flag, const std::string& data_dir_flag) {
+  if (!data_dir_flag.empty()) return std::filesystem::absolute(data_dir_flag);
+  std::optional<Config> config = load_or_report(find_config_source(config_flag));
+  if (!config) {
+    std::fprintf(stderr, "(to read a data dir anyway, pass --data-dir)\n");
+    return std::nullopt;
+  }
+  return config->app.data_dir;
 }
 
 }  // namespace agentron

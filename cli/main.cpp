@@ -42,6 +42,13 @@ int main(int argc, char** argv) {
   status->add_option("--data-dir", data_dir, "the supervised data dir (instead of reading the config)");
   status->add_flag("--json", json, "print JSON for scripts");
 
+  int limit = 50;
+  auto* history = app.add_subcommand("history", "what happened: instances, verifications, restart requests");
+  history->add_option("--config,-c", config, "config file naming the data dir");
+  history->add_option("--data-dir", data_dir, "the supervised data dir (instead of reading the config)");
+  history->add_option("--limit,-n", limit, "rows to show, newest first (default 50)")->check(CLI::PositiveNumber);
+  history->add_flag("--json", json, "print JSON for scripts");
+
   auto* config_cmd = app.add_subcommand("config", "work with the config file");
   config_cmd->require_subcommand(1);
   auto* check = config_cmd->add_subcommand("check", "validate the config and print the effective values");
@@ -69,6 +76,7 @@ int main(int argc, char** argv) {
   if (*backups) return cmd_backups(backups->get_subcommands().front()->get_name(), backup);
   if (*run) return cmd_run(config);
   if (*status) return cmd_status(config, data_dir, json);
+  if (*history) return cmd_history(config, data_dir, json, limit);
   if (*check) return cmd_config_check(config);
   return kExitFailure;
 }

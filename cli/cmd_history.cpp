@@ -1,0 +1,149 @@
+// `history`: the ledger as people read it (newest first) or as JSON for scripts.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/config_source.h"
+#include "history/history.h"
+#include "launcher/instance_spec.h"
+
+namespace agentron {
+namespace {
+
+// One line of the table, from an event or a request.
+struct Line {
+  std::string when, what, branch, commit, outcome, counts, backup;
+};
+
+std::string short_commit(const std::string& c) { return c.substr(0, 12); }
+
+// "2026-11-27T07:56:32.123Z" → "2026-11-27 07:56:32"
+std::string readable_time(const std::string& at) {
+  std::string t = at.substr(0, 19);
+  if (t.size() > 10) t[10] = ' ';
+  return t;
+}
+
+std::string counts_text(const std::map<std::string, std::int64_t>& counts) {
+  std::string out;
+  for (const auto& [name, n] : counts) out += (out.empty() ? "" : ", ") + name + " " + std::to_string(n);
+  return out;
+}
+
+std::string counts_change(const HistoryRequest& r) {
+  if (r.baseline_counts.empty() && r.verified_counts.empty()) return "";
+  std::string out;
+  for (const auto& [name, before] : r.baseline_counts) {
+    auto after = r.verified_counts.find(name);
+    out += (out.empty() ? "" : ", ") + name + " " + std::to_string(before) + " → " +
+           (after == r.verified_counts.end() ? "?" : std::to_string(after->second));
+  }
+  return out.empty() ? counts_text(r.verified_counts) : out;
+}
+
+Line line_of(const HistoryEvent& e) {
+  Line l{readable_time(e.at), "", "", short_commit(e.commit), "", counts_text(e.counts), ""};
+  std::string instance = e.instance_id.empty() ? "" : " " + e.instance_id;
+  std::string pid = e.pid ? " (pid " + std::to_string(e.pid) + ")" : "";
+  const std::string& k = e.kind;
+  if (k == event::supervisor_started) l.what = "supervisor started" + pid, l.outcome = e.detail;
+  else if (k == event::supervisor_stopped) l.what = "supervisor stopped", l.outcome = "ok";
+  else if (k == event::instance_started) l.what = "instance" + instance + " started" + pid, l.outcome = "ok";
+  else if (k == event::instance_ready) l.what = "instance" + instance + " ready", l.outcome = "ok";
+  else if (k == event::readiness_failed) l.what = "instance" + instance + " not ready", l.outcome = e.detail;
+  else if (k == event::instance_exited) l.what = "instance" + instance + " exited", l.outcome = e.detail;
+  else if (k == event::instance_stopped) l.what = "instance" + instance + " stopped", l.outcome = e.detail;
+  else if (k == event::instance_failed) l.what = "app failed", l.outcome = e.detail;
+  else if (k == event::verified) l.what = "instance" + instance + " verified", l.outcome = "ok, integrity " + e.integrity;
+  else if (k == event::verification_failed) l.what = "instance" + instance + " verification", l.outcome = "FAILED: " + e.detail;
+  else l.what = k, l.outcome = e.detail;
+  return l;
+}
+
+Line line_of(const HistoryRequest& r) {
+  std::string outcome = r.state + (r.reason.empty() ? "" : ": " + r.reason);
+  return Line{readable_time(r.received_at), "restart request " + r.id + (r.summary.empty() ? "" : ": " + r.summary),
+              r.branch, short_commit(r.commit), outcome, counts_change(r), r.backup_path};
+}
+
+nlohmann::json json_of(const HistoryEvent& e) {
+  return {{"id", e.id},          {"at", e.at},           {"kind", e.kind},       {"instance_id", e.instance_id},
+          {"pid", e.pid},        {"release", e.release}, {"commit", e.commit},   {"detail", e.detail},
+          {"counts", e.counts},  {"integrity", e.integrity}, {"request_id", e.request_id}};
+}
+
+nlohmann::json json_of(const HistoryRequest& r) {
+  return {{"id", r.id},
+          {"received_at", r.received_at},
+          {"branch", r.branch},
+          {"commit", r.commit},
+          {"summary", r.summary},
+          {"requested_by", r.requested_by},
+          {"run_id", r.run_id},
+          {"state", r.state},
+          {"updated_at", r.updated_at},
+          {"reason", r.reason},
+          {"backup", r.backup_path},
+          {"counts_before", r.baseline_counts},
+          {"counts_after", r.verified_counts}};
+}
+
+void print_table(std::vector<std::pair<std::string, Line>> lines) {
+  std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<Line> rows{{"WHEN", "WHAT", "BRANCH", "COMMIT", "OUTCOME  [COUNTS]  backup PATH", "", ""}};
+  for (auto& [at, line] : lines) rows.push_back(std::move(line));
+  size_t w[4] = {0, 0, 0, 0};
+  for (const auto& r : rows) {
+    w[0] = std::max(w[0], r.when.size());
+    w[1] = std::max(w[1], std::min<size_t>(r.what.size(), 48));
+    w[2] = std::max(w[2], r.branch.size());
+    w[3] = std::max(w[3], r.commit.size());
+  }
+  for (const auto& r : rows) {
+    std::string what = r.what.size() > 48 ? r.what.substr(0, 47) + "…" : r.what;
+    std::printf("%-*s  %-*s  %-*s  %-*s  %s", static_cast<int>(w[0]), r.when.c_str(), static_cast<int>(w[1]),
+                what.c_str(), static_cast<int>(w[2]), r.branch.c_str(), static_cast<int>(w[3]), r.commit.c_str(),
+                r.outcome.c_str());
+    if (!r.counts.empty()) std::printf("  [%s]", r.counts.c_str());
+    if (!r.backup.empty()) std::printf("  backup %s", r.backup.c_str());
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+int cmd_history(const std::string& config_flag, const std::string& data_dir_flag, bool json, int limit) {
+  auto data_dir = data_dir_from(config_flag, data_dir_flag);
+  if (!data_dir) return kExitConfig;
+  AppConfig app;
+  app.data_dir = *data_dir;
+  auto history = History::open_read_only(history_path(state_dir(app)));
+  auto events = history ? history->events(limit) : Result<std::vector<HistoryEvent>>(history.error());
+  auto requests = history ? history->requests(limit) : Result<std::vector<HistoryRequest>>(history.error());
+  if (!events || !requests) {
+    std::fprintf(stderr, "%s\n", (!events ? events.error() : requests.error()).message.c_str());
+    return kExitFailure;
+  }
+  if (json) {
+    nlohmann::json out = {{"events", nlohmann::json::array()}, {"requests", nlohmann::json::array()}};
+    for (const auto& e : *events) out["events"].push_back(json_of(e));
+    for (const auto& r : *requests) out["requests"].push_back(json_of(r));
+    std::printf("%s\n", out.dump(2).c_str());
+    return kExitOk;
+  }
+  std::vector<std::pair<std::string, Line>> lines;
+  for (const auto& e : *events) lines.emplace_back(e.at, line_of(e));
+  for (const auto& r : *requests) lines.emplace_back(r.received_at, line_of(r));
+  if (lines.size() > static_cast<size_t>(limit)) {
+    std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    lines.resize(static_cast<size_t>(limit));
+  }
+  print_table(std::move(lines));
+  return kExitOk;
+}
+
+}  // namespace agentron
