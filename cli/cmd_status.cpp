@@ -84,4 +84,34 @@ int cmd_status(const std::string& config_flag, const std::string& data_dir_flag,
   return kExitOk;
 }
 
+int cmd_verify(const std::string& config_flag, const std::string& data_dir_flag, bool json) {
+  auto data_dir = data_dir_from(config_flag, data_dir_flag);
+  if (!data_dir) return kExitConfig;
+  AppConfig app;
+  app.data_dir = *data_dir;
+  // Up to [health] timeout on the supervisor's side; it answers when it has a result.
+  auto response = control_request(state_dir(app) / "control.sock", {{"method", "verify"}}, 600);
+  if (!response) {
+    std::fprintf(stderr, "%s\n", response.error().message.c_str());
+    return response.error().code == "not_running" ? kExitNotRunning : kExitFailure;
+  }
+  const nlohmann::json& r = *response;
+  if (!r.value("ok", false)) {
+    if (json) std::printf("%s\n", r.dump(2).c_str());
+    std::fprintf(stderr, "not verified: %s\n", r["error"].value("message", "request failed").c_str());
+    return kExitFailure;
+  }
+  if (json) {
+    std::printf("%s\n", r["data"].dump(2).c_str());
+  } else {
+    const nlohmann::json& v = r["data"];
+    std::string counts;
+    if (v.contains("counts"))
+      for (const auto& [name, n] : v["counts"].items()) counts += (counts.empty() ? "" : ", ") + name + " " + n.dump();
+    std::printf("verified: %s%s\n", counts.empty() ? text(v, "detail").c_str() : counts.c_str(),
+                v.contains("integrity") ? (", integrity " + text(v, "integrity")).c_str() : "");
+  }
+  return kExitOk;
+}
+
 }  // namespace agentron

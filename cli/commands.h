@@ -20,6 +20,7 @@ int cmd_run(const std::string& config_flag);
 int cmd_backups(const std::string& verb, const BackupArgs& args);
 int cmd_status(const std::string& config_flag, const std::string& data_dir_flag, bool json);
 int cmd_config_check(const std::string& config_flag);
+int cmd_verify(const std::string& config_flag, const std::string& data_dir_flag, bool json);
 int cmd_history(const std::string& config_flag, const std::string& data_dir_flag, bool json, int limit);
 
 }  // namespace agentron

@@ -42,6 +42,11 @@ int main(int argc, char** argv) {
   status->add_option("--data-dir", data_dir, "the supervised data dir (instead of reading the config)");
   status->add_flag("--json", json, "print JSON for scripts");
 
+  auto* verify = app.add_subcommand("verify", "verify the running instance now: counts and integrity, recorded");
+  verify->add_option("--config,-c", config, "config file naming the data dir");
+  verify->add_option("--data-dir", data_dir, "the supervised data dir (instead of reading the config)");
+  verify->add_flag("--json", json, "print JSON for scripts");
+
   int limit = 50;
   auto* history = app.add_subcommand("history", "what happened: instances, verifications, restart requests");
   history->add_option("--config,-c", config, "config file naming the data dir");
@@ -76,6 +81,7 @@ int main(int argc, char** argv) {
   if (*backups) return cmd_backups(backups->get_subcommands().front()->get_name(), backup);
   if (*run) return cmd_run(config);
   if (*status) return cmd_status(config, data_dir, json);
+  if (*verify) return cmd_verify(config, data_dir, json);
   if (*history) return cmd_history(config, data_dir, json, limit);
   if (*check) return cmd_config_check(config);
   return kExitFailure;

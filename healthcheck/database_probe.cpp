@@ -20,10 +20,22 @@ Result<DatabaseProbe> probe_database(const std::filesystem::path& database,
     if (!n) return Error{"count_failed", "[health] counts." + name + " failed: " + n.error().message};
     probe.counts[name] = *n;
   }
-  auto integrity = db->quick_check();
+  auto counted = std::chrono::steady_clock::now();
+  probe.counts_took = counted - begin;
+  auto mode = db->query_text("PRAGMA journal_mode");
+  if (!mode) return mode.error();
+  Result<std::string> integrity = std::string();
+  if (*mode != "wal") {
+    auto unlocked = SqliteDb::open(database, SqliteDb::Mode::immutable);
+    if (unlocked) integrity = unlocked->quick_check();
+  }
+  if (*mode == "wal" || !integrity || *integrity != "ok") {
+    probe.checked_under_lock = true;
+    integrity = db->quick_check();
+  }
   if (!integrity) return integrity.error();
   probe.integrity = *integrity;
-  probe.took = std::chrono::steady_clock::now() - begin;
+  probe.check_took = std::chrono::steady_clock::now() - counted;
   return probe;
 }
 

@@ -187,7 +187,10 @@ class Daemon {
   }
 
   void on_verified(const VerificationResult& r) {
-    if (config_.health.verification == VerificationKind::none) return;
+    if (config_.health.verification == VerificationKind::none) {
+      for (auto& respond : std::exchange(verify_waiters_, {})) respond(ok_response({{"ok", true}, {"detail", r.reason}}));
+      return;
+    }
     HistoryEvent e = release_event(r.ok ? event::verified : event::verification_failed, r.instance_id, r.record.pid,
                                    r.ok ? "writer " + r.record.writer + ", " + r.record_path : r.reason);
     if (!r.record.commit.empty()) e.commit = r.record.commit;
@@ -195,6 +198,9 @@ class Daemon {
     e.integrity = r.record.integrity;
     e.at = r.at;
     last_verification_ = verification_json(e);
+    for (auto& respond : std::exchange(verify_waiters_, {})) {
+      respond(r.ok ? ok_response(last_verification_) : error_response("not_verified", r.reason));
+    }
     note(std::move(e));
     if (r.ok)
       spdlog::info("instance {} verified: {}, integrity {} (record by {}, {} ms)", r.instance_id,
@@ -287,7 +293,13 @@ class Daemon {
         e.kind = event::instance_stopped;
         break;
     }
-    if (s.state != InstanceState::ready && s.state != InstanceState::starting) verifier_.cancel();
+    if (s.state != InstanceState::ready && s.state != InstanceState::starting) {
+      verifier_.cancel();
+      for (auto& respond : std::exchange(verify_waiters_, {})) {
+        respond(error_response("not_ready", "instance " + s.instance_id + " went " + to_string(s.state) +
+                                                " before its verification finished"));
+      }
+    }
     if (!e.kind.empty()) note(std::move(e));
   }
 
@@ -371,8 +383,17 @@ class Daemon {
       controller_->start();
       return respond(ok_response(status_json()));
     }
+    if (method == "verify") {
+      InstanceStatus st = controller_->status();
+      if (st.state != InstanceState::ready) {
+        return respond(error_response("not_ready", std::string("the app is ") + to_string(st.state) +
+                                                       "; verification needs a ready instance"));
+      }
+      verify_waiters_.push_back(std::move(respond));
+      return start_verification(st);
+    }
     respond(error_response("unknown_method",
-                           "unknown method '" + method + "'; this supervisor knows: status, stop, start"));
+                           "unknown method '" + method + "'; this supervisor knows: status, stop, start, verify"));
   }
 
   nlohmann::json status_json() {
@@ -400,6 +421,7 @@ class Daemon {
   std::optional<FileLock> lock_;
   std::optional<History> history_;
   nlohmann::json last_verification_;  // null until an instance was verified (or failed to be)
+  std::vector<ControlServer::Responder> verify_waiters_;  // `verify` requests, answered with the result
   InstanceState last_state_ = InstanceState::stopped;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<InstanceController> controller_;
