@@ -1,10 +1,9 @@
 // `history`: the ledger as people read it (newest first) or as JSON for scripts.
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/config_source.h"
@@ -50,30 +49,54 @@ Line line_of(const HistoryEvent& e) {
   std::string instance = e.instance_id.empty() ? "" : " " + e.instance_id;
   std::string pid = e.pid ? " (pid " + std::to_string(e.pid) + ")" : "";
   const std::string& k = e.kind;
-  if (k == event::supervisor_started) l.what = "supervisor started" + pid, l.outcome = e.detail;
-  else if (k == event::supervisor_stopped) l.what = "supervisor stopped", l.outcome = "ok";
-  else if (k == event::instance_started) l.what = "instance" + instance + " started" + pid, l.outcome = "ok";
-  else if (k == event::instance_ready) l.what = "instance" + instance + " ready", l.outcome = "ok";
-  else if (k == event::readiness_failed) l.what = "instance" + instance + " not ready", l.outcome = e.detail;
-  else if (k == event::instance_exited) l.what = "instance" + instance + " exited", l.outcome = e.detail;
-  else if (k == event::instance_stopped) l.what = "instance" + instance + " stopped", l.outcome = e.detail;
-  else if (k == event::instance_failed) l.what = "app failed", l.outcome = e.detail;
-  else if (k == event::verified) l.what = "instance" + instance + " verified", l.outcome = "ok, integrity " + e.integrity;
-  else if (k == event::verification_failed) l.what = "instance" + instance + " verification", l.outcome = "FAILED: " + e.detail;
-  else l.what = k, l.outcome = e.detail;
+  if (k == event::supervisor_started)
+    l.what = "supervisor started" + pid, l.outcome = e.detail;
+  else if (k == event::supervisor_stopped)
+    l.what = "supervisor stopped", l.outcome = "ok";
+  else if (k == event::instance_started)
+    l.what = "instance" + instance + " started" + pid, l.outcome = "ok";
+  else if (k == event::instance_ready)
+    l.what = "instance" + instance + " ready", l.outcome = "ok";
+  else if (k == event::readiness_failed)
+    l.what = "instance" + instance + " not ready", l.outcome = e.detail;
+  else if (k == event::instance_exited)
+    l.what = "instance" + instance + " exited", l.outcome = e.detail;
+  else if (k == event::instance_stopped)
+    l.what = "instance" + instance + " stopped", l.outcome = e.detail;
+  else if (k == event::instance_failed)
+    l.what = "app failed", l.outcome = e.detail;
+  else if (k == event::verified)
+    l.what = "instance" + instance + " verified", l.outcome = "ok, integrity " + e.integrity;
+  else if (k == event::verification_failed)
+    l.what = "instance" + instance + " verification", l.outcome = "FAILED: " + e.detail;
+  else
+    l.what = k, l.outcome = e.detail;
   return l;
 }
 
 Line line_of(const HistoryRequest& r) {
   std::string outcome = r.state + (r.reason.empty() ? "" : ": " + r.reason);
-  return Line{readable_time(r.received_at), "restart request " + r.id + (r.summary.empty() ? "" : ": " + r.summary),
-              r.branch, short_commit(r.commit), outcome, counts_change(r), r.backup_path};
+  return Line{readable_time(r.received_at),
+              "restart request " + r.id + (r.summary.empty() ? "" : ": " + r.summary),
+              r.branch,
+              short_commit(r.commit),
+              outcome,
+              counts_change(r),
+              r.backup_path};
 }
 
 nlohmann::json json_of(const HistoryEvent& e) {
-  return {{"id", e.id},          {"at", e.at},           {"kind", e.kind},       {"instance_id", e.instance_id},
-          {"pid", e.pid},        {"release", e.release}, {"commit", e.commit},   {"detail", e.detail},
-          {"counts", e.counts},  {"integrity", e.integrity}, {"request_id", e.request_id}};
+  return {{"id", e.id},
+          {"at", e.at},
+          {"kind", e.kind},
+          {"instance_id", e.instance_id},
+          {"pid", e.pid},
+          {"release", e.release},
+          {"commit", e.commit},
+          {"detail", e.detail},
+          {"counts", e.counts},
+          {"integrity", e.integrity},
+          {"request_id", e.request_id}};
 }
 
 nlohmann::json json_of(const HistoryRequest& r) {

@@ -49,8 +49,8 @@ void print_human(const nlohmann::json& d) {
   if (v.is_object()) {
     std::string counts;
     for (const auto& [name, n] : v["counts"].items()) counts += (counts.empty() ? "" : ", ") + name + " " + n.dump();
-    std::string what = v.value("ok", false) ? "ok: " + counts + ", integrity " + text(v, "integrity")
-                                            : "FAILED: " + text(v, "detail");
+    std::string what =
+        v.value("ok", false) ? "ok: " + counts + ", integrity " + text(v, "integrity") : "FAILED: " + text(v, "detail");
     row("verified:", what + " (instance " + text(v, "instance_id") + ", " + text(v, "at") + ")");
   }
   row("data dir:", text(d, "data_dir"));

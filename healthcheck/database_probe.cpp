@@ -33,8 +33,8 @@ Result<DatabaseProbe> probe_database(const std::filesystem::path& database,
     probe.checked_under_lock = true;
     integrity = db->quick_check();
   }
-  if (!integrity) return integrity.error();
-  probe.integrity = *integrity;
+  // A check that cannot even finish (SQLITE_CORRUPT) found a problem too.
+  probe.integrity = integrity ? *integrity : integrity.error().message;
   probe.check_took = std::chrono::steady_clock::now() - counted;
   return probe;
 }

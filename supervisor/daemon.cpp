@@ -188,7 +188,8 @@ class Daemon {
 
   void on_verified(const VerificationResult& r) {
     if (config_.health.verification == VerificationKind::none) {
-      for (auto& respond : std::exchange(verify_waiters_, {})) respond(ok_response({{"ok", true}, {"detail", r.reason}}));
+      for (auto& respond : std::exchange(verify_waiters_, {}))
+        respond(ok_response({{"ok", true}, {"detail", r.reason}}));
       return;
     }
     HistoryEvent e = release_event(r.ok ? event::verified : event::verification_failed, r.instance_id, r.record.pid,
@@ -249,9 +250,24 @@ class Daemon {
     }
   }
 
+  // The ledger row for a state change ("" for none).
+  static const char* event_for(InstanceState previous, const InstanceStatus& s) {
+    switch (s.state) {
+      case InstanceState::starting: return event::instance_started;
+      case InstanceState::ready: return event::instance_ready;
+      case InstanceState::backoff: return event::instance_exited;
+      case InstanceState::failed: return event::instance_failed;
+      case InstanceState::stopped: return event::instance_stopped;
+      case InstanceState::stopping:
+        return previous == InstanceState::starting && s.reason != "stop requested" ? event::readiness_failed : "";
+    }
+    return "";
+  }
+
   void log_change(const InstanceStatus& s) {
     InstanceState previous = std::exchange(last_state_, s.state);
-    HistoryEvent e = release_event("", s.instance_id, s.pid, s.reason);
+    // The ledger first: whoever saw a log line can find its row.
+    if (const char* kind = event_for(previous, s); *kind) note(release_event(kind, s.instance_id, s.pid, s.reason));
     switch (s.state) {
       case InstanceState::starting:
         // Recorded before it is announced: whoever saw "started" can rely on the record.
@@ -259,48 +275,41 @@ class Daemon {
           write_instance_record(state_dir(config_.app), {s.instance_id, s.pid, *ticks});
         }
         spdlog::info("instance {} started, pid {}", s.instance_id, s.pid);
-        e.kind = event::instance_started;
         // After the start, not before: a restart waits for nothing but the exec.
         prune_instance_dirs(state_dir(config_.app) / "instances", config_.app.keep_instances, s.instance_id);
         break;
       case InstanceState::ready:
         spdlog::info("instance {} ready (pid {})", s.instance_id, s.pid);
-        e.kind = event::instance_ready;
         if (!notified_ready_) sd_notify("READY=1");
         notified_ready_ = true;
-        start_verification(s);
-        break;
+        start_verification(s);  // after its "ready" row: a record already there is verified at once
+        return;
       case InstanceState::backoff:
         spdlog::warn("{}; restarting in {} (restart {})", s.reason,
                      format_duration(std::chrono::round<std::chrono::milliseconds>(s.next_restart_in)),
                      s.restart_count);
         remove_instance_record(state_dir(config_.app));
-        e.kind = event::instance_exited;
         break;
       case InstanceState::failed:
         remove_instance_record(state_dir(config_.app));
         spdlog::error("app failed, not restarting: {}. Fix the app, then send SIGHUP or restart the supervisor",
                       s.reason);
-        e.kind = event::instance_failed;
         break;
-      case InstanceState::stopping:
-        spdlog::info("instance {} (pid {}): {}", s.instance_id, s.pid, s.reason);
-        if (previous == InstanceState::starting && s.reason != "stop requested") e.kind = event::readiness_failed;
-        break;
+      case InstanceState::stopping: spdlog::info("instance {} (pid {}): {}", s.instance_id, s.pid, s.reason); break;
       case InstanceState::stopped:
         spdlog::info("instance {}: {}", s.instance_id, s.reason);
         remove_instance_record(state_dir(config_.app));
-        e.kind = event::instance_stopped;
         break;
     }
-    if (s.state != InstanceState::ready && s.state != InstanceState::starting) {
-      verifier_.cancel();
-      for (auto& respond : std::exchange(verify_waiters_, {})) {
-        respond(error_response("not_ready", "instance " + s.instance_id + " went " + to_string(s.state) +
-                                                " before its verification finished"));
-      }
+    if (s.state != InstanceState::starting) cancel_verification(s);
+  }
+
+  void cancel_verification(const InstanceStatus& s) {
+    verifier_.cancel();
+    for (auto& respond : std::exchange(verify_waiters_, {})) {
+      respond(error_response("not_ready", "instance " + s.instance_id + " went " + to_string(s.state) +
+                                              " before its verification finished"));
     }
-    if (!e.kind.empty()) note(std::move(e));
   }
 
   void wait_for_signal() {
@@ -386,8 +395,8 @@ class Daemon {
     if (method == "verify") {
       InstanceStatus st = controller_->status();
       if (st.state != InstanceState::ready) {
-        return respond(error_response("not_ready", std::string("the app is ") + to_string(st.state) +
-                                                       "; verification needs a ready instance"));
+        return respond(error_response(
+            "not_ready", std::string("the app is ") + to_string(st.state) + "; verification needs a ready instance"));
       }
       verify_waiters_.push_back(std::move(respond));
       return start_verification(st);
@@ -420,7 +429,7 @@ class Daemon {
   InstanceVerifier verifier_;
   std::optional<FileLock> lock_;
   std::optional<History> history_;
-  nlohmann::json last_verification_;  // null until an instance was verified (or failed to be)
+  nlohmann::json last_verification_;                      // null until an instance was verified (or failed to be)
   std::vector<ControlServer::Responder> verify_waiters_;  // `verify` requests, answered with the result
   InstanceState last_state_ = InstanceState::stopped;
   std::unique_ptr<ControlServer> control_;
