@@ -160,3 +160,16 @@ def test_probing_does_not_fail_or_stall_the_apps_writes(supervisor):
     assert info["write_errors"] == 0
     assert info["writes"] > 0
     assert info["max_write_ms"] < 1000, info
+
+
+@pytest.mark.parametrize("readiness, env", [
+    ("tcp", {"FIXTURE_SLOW_START": "500ms"}),
+    ("record", {"FIXTURE_SLOW_START": "500ms", "FIXTURE_WRITE_VERIFICATION": "1"}),
+])
+def test_tcp_and_record_readiness(supervisor, readiness, env):
+    s = supervisor(extra={"health": {"readiness": readiness, "verification": "none", "interval": "20ms"}}, env=env)
+    pid, after = s.started_pid()
+    assert s.status()["state"] == "starting"  # the fixture sleeps 500 ms before it listens
+    s.wait_log(r"instance \S+ ready", start=after)
+    info = s.wait_serving(expect_pid=pid, timeout=1)
+    assert info["pid"] == pid
