@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 // Sections of DESIGN §9 that later versions implement. Until then they are accepted
 // with a warning, so a full config file does not stop the supervisor from starting.
-const std::vector<std::string> kPlannedSections = {"handover", "proxy", "control"};
+const std::vector<std::string> kPlannedSections = {"proxy", "control"};
 const std::vector<std::string> kSections = {"app",  "restart",  "health", "backup",
                                             "fork", "handover", "proxy",  "control"};
 
@@ -151,6 +151,27 @@ void read_health(SectionReader& r, HealthConfig& health) {
   }
 }
 
+void read_handover(SectionReader& r, int app_port, HandoverConfig& handover) {
+  std::string strategy = to_string(handover.strategy);
+  r.string("strategy", strategy);
+  if (strategy == "overlap")
+    handover.strategy = HandoverStrategy::overlap;
+  else if (strategy == "stop-first")
+    handover.strategy = HandoverStrategy::stop_first;
+  else
+    r.error_at("strategy", "[handover] strategy = \"" + strategy + "\" is not one of overlap, stop-first");
+  r.boolean("require_approval", handover.require_approval);
+  r.duration("verify_timeout", handover.verify_timeout);
+  r.duration("probation", handover.probation);
+  handover.alternate_port = app_port < 65535 ? app_port + 1 : app_port - 1;
+  r.integer("alternate_port", handover.alternate_port, 1, 65535);
+  if (handover.alternate_port == app_port) {
+    r.error_at("alternate_port", "[handover] alternate_port must differ from [app] port (" +
+                                     std::to_string(app_port) + "): old and new instance run side by side");
+  }
+  if (handover.verify_timeout <= Duration(0)) r.error_at("verify_timeout", "[handover] verify_timeout must be more than 0");
+}
+
 void read_backup(SectionReader& r, const fs::path& base, const fs::path& data_dir, BackupConfig& backup) {
   std::string dir = "{data_dir}/backups";
   r.string("dir", dir);
@@ -230,6 +251,9 @@ void read_document(const toml::table& root, const std::string& file, const fs::p
   SectionReader health_reader(root.get_as<toml::table>("health"), "health", file, errors);
   read_health(health_reader, config.health);
   health_reader.finish();
+  SectionReader handover_reader(root.get_as<toml::table>("handover"), "handover", file, errors);
+  read_handover(handover_reader, config.app.port, config.handover);
+  handover_reader.finish();
   SectionReader backup_reader(root.get_as<toml::table>("backup"), "backup", file, errors);
   read_backup(backup_reader, base, config.app.data_dir, config.backup);
   backup_reader.finish();
@@ -348,6 +372,10 @@ const char* to_string(VerificationKind kind) {
   return "?";
 }
 
+const char* to_string(HandoverStrategy strategy) {
+  return strategy == HandoverStrategy::overlap ? "overlap" : "stop-first";
+}
+
 std::string to_toml(const Config& c) {
   std::ostringstream out;
   out << "# effective configuration of " << c.source << "\n[app]\n";
@@ -388,6 +416,12 @@ std::string to_toml(const Config& c) {
   out << "keep_daily   = " << c.backup.keep_daily << "\n";
   out << "keep_weekly  = " << c.backup.keep_weekly << "\n";
   out << "keep_monthly = " << c.backup.keep_monthly << "\n";
+  out << "\n[handover]\n";
+  out << "strategy         = " << quote(to_string(c.handover.strategy)) << "\n";
+  out << "require_approval = " << (c.handover.require_approval ? "true" : "false") << "\n";
+  out << "verify_timeout   = " << quote(format_duration(c.handover.verify_timeout)) << "\n";
+  out << "probation        = " << quote(format_duration(c.handover.probation)) << "\n";
+  out << "alternate_port   = " << c.handover.alternate_port << "\n";
   if (c.fork.configured) {
     auto list = [&](const std::vector<std::string>& v) {
       std::string s = "[";

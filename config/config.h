@@ -86,6 +86,18 @@ struct ForkConfig {
   bool configured = false;                         // a [fork] section was present
 };
 
+enum class HandoverStrategy { overlap, stop_first };
+
+struct HandoverConfig {
+  HandoverStrategy strategy = HandoverStrategy::overlap;
+  bool require_approval = false;
+  Duration verify_timeout = std::chrono::seconds(120);  // the new instance: started → verified
+  Duration probation = std::chrono::seconds(30);        // a crash this soon after the switch switches back
+  // Without [proxy] the new instance of an overlap handover cannot take the old one's
+  // port while it serves: instances alternate between [app] port and this one.
+  int alternate_port = 0;  // default [app] port + 1
+};
+
 struct Config {
   std::string source;              // the file it came from, or "<embedded demo config>"
   std::filesystem::path base_dir;  // relative paths were resolved against this
@@ -93,6 +105,7 @@ struct Config {
   RestartConfig restart;
   HealthConfig health;
   BackupConfig backup;
+  HandoverConfig handover;
   ForkConfig fork;
   std::vector<std::string> warnings;  // "file:line:column: ..." — valid, but worth saying
 };
@@ -127,6 +140,7 @@ std::string to_toml(const Config& config);
 const char* to_string(RestartPolicyKind kind);
 const char* to_string(ReadinessKind kind);
 const char* to_string(VerificationKind kind);
+const char* to_string(HandoverStrategy strategy);
 std::string signal_name(int signo);
 
 }  // namespace agentron
