@@ -307,7 +307,7 @@ Result<json> fork_run(ForkContext& ctx, const std::string& which) {
   return data;
 }
 
-Result<json> fork_release(ForkContext& ctx, const std::string& spec) {
+Result<json> fork_release(ForkContext& ctx, const std::string& spec, const std::string& only_branch) {
   auto repo = open_workspace(ctx);
   if (!repo) return repo.error();
   if (auto s = repo->fetch("origin", credentials(ctx)); !s) return s.error();
@@ -316,6 +316,7 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec) {
   // Only what the fork has (pushed, so auditable) is released.
   std::string branch;
   for (const auto& b : repo->remote_branches("origin")) {
+    if (!only_branch.empty() && b != only_branch) continue;
     auto tip = repo->resolve_commit("refs/remotes/origin/" + b);
     auto reachable = tip ? repo->is_ancestor(*commit, *tip) : Result<bool>(false);
     if (reachable && *reachable) {
@@ -324,8 +325,9 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec) {
     }
   }
   if (branch.empty()) {
-    return Error{"not_on_fork", "commit " + commit->substr(0, 12) +
-                                    " is not on any branch of the fork; push it first (`agentron-fork push`)"};
+    std::string where = only_branch.empty() ? "any branch of the fork" : "the fork's branch " + only_branch;
+    return Error{"not_on_fork",
+                 "commit " + commit->substr(0, 12) + " is not on " + where + "; push it first (`agentron-fork push`)"};
   }
   fs::create_directories(ctx.fork.releases_dir);
   fs::path final_dir = ctx.fork.releases_dir / *commit;

@@ -31,7 +31,8 @@ Result<nlohmann::json> fork_commit(ForkContext& ctx, const std::string& message,
 Result<nlohmann::json> fork_push(ForkContext& ctx);
 Result<nlohmann::json> fork_sync_upstream(ForkContext& ctx, const std::string& upstream_branch);
 Result<nlohmann::json> fork_run(ForkContext& ctx, const std::string& which);  // "build" or "test"
-Result<nlohmann::json> fork_release(ForkContext& ctx, const std::string& commit);
+// `branch` non-empty: the commit must be reachable from origin/<branch>.
+Result<nlohmann::json> fork_release(ForkContext& ctx, const std::string& commit, const std::string& branch);
 // With `url`, judges that one push target (the pre-push hook's $2); otherwise the
 // remote's configured targets (every remote if `remote` is empty).
 Result<nlohmann::json> fork_check_guard(ForkContext& ctx, const std::string& remote, const std::string& url);

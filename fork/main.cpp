@@ -76,7 +76,11 @@ int main(int argc, char** argv) {
       ->add_option("--upstream-branch", upstream_branch, "upstream branch to merge (default main)");
   sub("build", "run [fork] build in the workspace");
   sub("test", "run [fork] test in the workspace");
-  sub("release", "build an immutable release of a pushed commit")->add_option("commit", commit)->required();
+  std::string current_release;
+  auto* release = sub("release", "build an immutable release of a pushed commit");
+  release->add_option("commit", commit)->required();
+  release->add_option("--branch", branch, "the commit must be on this branch of the fork (default: any)");
+  release->add_option("--current-release", current_release, "never prune this release (default: [app] release)");
   auto* guard = sub("check-guard", "show each remote's effective push URLs and the guard's verdict");
   guard->add_option("--remote", remote, "only this remote");
   guard->add_option("--url", url, "judge this push URL (what the pre-push hook gets from git)");
@@ -94,7 +98,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   ctx.fork = config->fork;
-  ctx.current_release = config->app.release;
+  ctx.current_release = current_release.empty() ? config->app.release : std::filesystem::path(current_release);
   ctx.config_path = source.path.empty() ? std::filesystem::path() : std::filesystem::absolute(source.path);
   auto token = load_token(ctx.fork);
   if (!token) return finish(verb, token.error(), ctx, as_json);
@@ -119,7 +123,7 @@ int main(int argc, char** argv) {
   else if (verb == "build" || verb == "test")
     result = fork_run(ctx, verb);
   else if (verb == "release")
-    result = fork_release(ctx, commit);
+    result = fork_release(ctx, commit, branch);
   else if (verb == "check-guard")
     result = fork_check_guard(ctx, remote, url);
   else if (verb == "install-hooks")

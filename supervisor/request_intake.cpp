@@ -59,8 +59,7 @@ void move_into(const fs::path& file, const fs::path& folder) {
 
 }  // namespace
 
-Result<std::unique_ptr<RequestIntake>> RequestIntake::open(boost::asio::io_context& io, fs::path dir,
-                                                           Handler handler) {
+Result<std::unique_ptr<RequestIntake>> RequestIntake::open(boost::asio::io_context& io, fs::path dir, Handler handler) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
     fs::create_directories(dir, ec);

@@ -37,8 +37,7 @@ bool valid_branch_name(const std::string& name) {
   while (start <= name.size()) {
     size_t end = name.find('/', start);
     std::string part = name.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (part.empty() || part.front() == '.' ||
-        (part.size() >= 5 && part.compare(part.size() - 5, 5, ".lock") == 0)) {
+    if (part.empty() || part.front() == '.' || (part.size() >= 5 && part.compare(part.size() - 5, 5, ".lock") == 0)) {
       return false;
     }
     if (end == std::string::npos) break;
@@ -68,7 +67,8 @@ Result<RestartRequest> parse_restart_request(const std::string& text, const std:
     if (value->empty()) return bad(std::string("missing \"") + key + "\"");
   }
   if (!valid_branch_name(r.branch)) return bad("\"" + r.branch + "\" is not a valid branch name");
-  bool hex = std::all_of(r.commit.begin(), r.commit.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  bool hex = std::all_of(r.commit.begin(), r.commit.end(),
+                         [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
   if (!hex || r.commit.size() < 7 || r.commit.size() > 40) {
     return bad("commit \"" + r.commit + "\" is not a commit id (7 to 40 hex digits)");
   }

@@ -1,0 +1,172 @@
+#include "supervisor/handover.h"
+
+#include "common/utc_time.h"
+
+namespace agentron {
+
+const char* to_string(HandoverPhase phase) {
+  switch (phase) {
+    case HandoverPhase::requested: return "requested";
+    case HandoverPhase::awaiting_approval: return "awaiting_approval";
+    case HandoverPhase::building_release: return "building_release";
+    case HandoverPhase::backing_up: return "backing_up";
+    case HandoverPhase::starting_new: return "starting_new";
+    case HandoverPhase::verifying: return "verifying";
+    case HandoverPhase::switching: return "switching";
+    case HandoverPhase::stopping_old: return "stopping_old";
+    case HandoverPhase::done: return "done";
+    case HandoverPhase::rolled_back: return "rolled_back";
+    case HandoverPhase::rejected: return "rejected";
+  }
+  return "?";
+}
+
+bool is_finished(HandoverPhase phase) {
+  return phase == HandoverPhase::done || phase == HandoverPhase::rolled_back || phase == HandoverPhase::rejected;
+}
+
+std::string compare_counts(const Counts& baseline, const Counts& verified) {
+  std::string problems;
+  for (const auto& [name, before] : baseline) {
+    auto after = verified.find(name);
+    std::string problem;
+    if (after == verified.end())
+      problem = name + " missing from the new instance's record";
+    else if (after->second < before)
+      problem = name + " dropped from " + std::to_string(before) + " to " + std::to_string(after->second);
+    if (!problem.empty()) problems += (problems.empty() ? "" : "; ") + problem;
+  }
+  return problems;
+}
+
+Handover::Handover(Clock& clock, HandoverSteps& steps, HandoverConfig config, RestartRequest request, Finished finished)
+    : clock_(clock), steps_(steps), config_(config), request_(std::move(request)), finished_(std::move(finished)) {}
+
+void Handover::enter(HandoverPhase phase, const std::string& detail) {
+  phase_ = phase;
+  steps_.journal(phase, detail);  // before the phase acts
+}
+
+void Handover::start() {
+  enter(HandoverPhase::requested, request_.summary);
+  if (config_.require_approval) {
+    enter(HandoverPhase::awaiting_approval, "waiting for `agentron-supervisor approve " + request_.id + "`");
+    return;
+  }
+  build();
+}
+
+bool Handover::approve() {
+  if (phase_ != HandoverPhase::awaiting_approval) return false;
+  build();
+  return true;
+}
+
+bool Handover::deny(const std::string& why) {
+  if (phase_ != HandoverPhase::awaiting_approval) return false;
+  finish(HandoverPhase::rejected, "denied" + (why.empty() ? std::string() : ": " + why));
+  return true;
+}
+
+void Handover::build() {
+  enter(HandoverPhase::building_release, request_.branch + " @ " + request_.commit);
+  steps_.build_release(request_, [this](Result<ReleaseInfo> release) {
+    if (phase_ != HandoverPhase::building_release) return;
+    if (!release) {
+      // Not on the fork is the request's fault, not the build's: rejected, not rolled back.
+      if (release.error().code == "not_on_fork") return finish(HandoverPhase::rejected, release.error().message);
+      return fail("the release build failed: " + release.error().message);
+    }
+    release_ = *release;
+    back_up();
+  });
+}
+
+void Handover::back_up() {
+  std::string name = "pre-restart-" + utc_now_compact() + "-" + request_.id;
+  enter(HandoverPhase::backing_up, name);
+  steps_.take_snapshot(name, [this](Result<std::string> path) {
+    if (phase_ != HandoverPhase::backing_up) return;
+    if (!path) return fail("the snapshot failed: " + path.error().message);
+    backup_ = *path;
+    take_baseline();
+  });
+}
+
+void Handover::take_baseline() {
+  // Just before the new instance starts: what it must find at least.
+  steps_.count_live([this](Result<Counts> counts) {
+    if (phase_ != HandoverPhase::backing_up) return;
+    if (!counts) return fail("cannot count the live database: " + counts.error().message);
+    baseline_ = *counts;
+    if (config_.strategy == HandoverStrategy::stop_first) {
+      enter(HandoverPhase::stopping_old, "stop-first: the old instance stops before the new one starts");
+      return steps_.stop_old([this] {
+        old_stopped_ = true;
+        start_new();
+      });
+    }
+    start_new();
+  });
+}
+
+void Handover::start_new() {
+  enter(HandoverPhase::starting_new, release_.commit + " from " + release_.dir.string());
+  new_started_ = true;
+  verify_timer_ = clock_.start_timer(config_.verify_timeout, [this] {
+    fail("the new instance was not verified within " + format_duration(config_.verify_timeout) +
+         " ([handover] verify_timeout)");
+  });
+  steps_.start_new(
+      release_,
+      [this](const std::filesystem::path& logs) {
+        new_logs_ = logs;
+        if (phase_ == HandoverPhase::starting_new) enter(HandoverPhase::verifying, "logs " + logs.string());
+      },
+      [this](Result<NewInstance> instance) {
+        if (phase_ != HandoverPhase::starting_new && phase_ != HandoverPhase::verifying) return;
+        verify_timer_.reset();
+        if (!instance) return fail(instance.error().message);
+        accept(*instance);
+      });
+}
+
+void Handover::accept(const NewInstance& instance) {
+  verified_ = instance.counts;
+  if (instance.integrity != "ok") return fail("the new instance's integrity check failed: " + instance.integrity);
+  if (std::string drop = compare_counts(baseline_, instance.counts); !drop.empty()) {
+    return fail("the new instance sees fewer rows than before: " + drop);
+  }
+  enter(HandoverPhase::switching, "verified " + instance.instance_id);
+  if (auto s = steps_.make_current(release_); !s) return fail("cannot make the release current: " + s.error().message);
+  new_started_ = false;  // it is the current instance now
+  if (old_stopped_) return finish(HandoverPhase::done, "");
+  enter(HandoverPhase::stopping_old, "");
+  steps_.stop_old([this] { finish(HandoverPhase::done, ""); });
+}
+
+void Handover::fail(const std::string& why) {
+  if (is_finished(phase_)) return;
+  verify_timer_.reset();
+  reason_ = why;
+  auto after_new = [this, why] {
+    if (!old_stopped_) return finish(HandoverPhase::rolled_back, why);
+    // stop-first: the previous release comes back.
+    steps_.start_old([this, why] { finish(HandoverPhase::rolled_back, why + "; the previous release runs again"); });
+  };
+  if (!new_started_) return after_new();
+  new_started_ = false;
+  steps_.journal(phase_, "failed: " + why + "; stopping the new instance");
+  steps_.stop_new(after_new);
+}
+
+void Handover::finish(HandoverPhase outcome, const std::string& reason) {
+  verify_timer_.reset();
+  reason_ = reason;
+  enter(outcome, reason);
+  auto finished = std::move(finished_);
+  finished_ = nullptr;
+  if (finished) finished(outcome, reason);
+}
+
+}  // namespace agentron

@@ -1,0 +1,135 @@
+// One restart-from-fork request, from intake to its end (DESIGN §6):
+//
+//   requested → [awaiting_approval] → building_release → backing_up → starting_new
+//             → verifying → switching → stopping_old → done
+//   any failure → stop new (if started) → old keeps serving → rolled_back (reason)
+//
+// `stop-first` stops the old instance after the snapshot and before the new one
+// starts; on failure it starts the previous release again (restoring the snapshot
+// only if the database fails its integrity check).
+//
+// The machine decides; HandoverSteps acts (builds, snapshots, starts and stops
+// instances, writes the journal). Every phase is journaled before it acts. Time comes
+// from a Clock, so the unit tests drive it with a fake clock and fake steps.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "common/clock.h"
+#include "config/config.h"
+#include "supervisor/restart_request.h"
+
+namespace agentron {
+
+enum class HandoverPhase {
+  requested,
+  awaiting_approval,
+  building_release,
+  backing_up,
+  starting_new,
+  verifying,
+  switching,
+  stopping_old,
+  done,
+  rolled_back,
+  rejected,
+};
+const char* to_string(HandoverPhase phase);
+bool is_finished(HandoverPhase phase);
+
+using Counts = std::map<std::string, std::int64_t>;
+
+struct ReleaseInfo {
+  std::string commit;  // full SHA
+  std::filesystem::path dir;
+};
+
+struct NewInstance {
+  std::string instance_id;
+  Counts counts;
+  std::string integrity;
+  std::filesystem::path logs;  // its instances/<id>/ folder
+};
+
+template <typename T>
+using Then = std::function<void(Result<T>)>;
+
+class HandoverSteps {
+ public:
+  virtual ~HandoverSteps() = default;
+  // Builds (or reuses) the release of request.commit; a commit not on the fork's
+  // branch fails with code "not_on_fork".
+  virtual void build_release(const RestartRequest& request, Then<ReleaseInfo> then) = 0;
+  virtual void take_snapshot(const std::string& name, Then<std::string> then) = 0;  // → the snapshot's path
+  virtual void count_live(Then<Counts> then) = 0;                                   // the live DB, read-only
+  // Starts the new instance from `release`; `then` once it is ready and verified, or
+  // with why not (exited, never ready, not verified). `started` reports its logs.
+  virtual void start_new(const ReleaseInfo& release, std::function<void(const std::filesystem::path& logs)> started,
+                         Then<NewInstance> then) = 0;
+  virtual void stop_new(std::function<void()> done) = 0;
+  virtual void stop_old(std::function<void()> done) = 0;
+  virtual void start_old(std::function<void()> done) = 0;  // stop-first's way back
+  // Persists `release` as the current one (a supervisor restart starts it) and makes
+  // the new instance the supervised one.
+  virtual Status make_current(const ReleaseInfo& release) = 0;
+  // The journal: called before each phase acts, and with the outcome.
+  virtual void journal(HandoverPhase phase, const std::string& detail) = 0;
+};
+
+class Handover {
+ public:
+  using Finished = std::function<void(HandoverPhase outcome, const std::string& reason)>;
+
+  Handover(Clock& clock, HandoverSteps& steps, HandoverConfig config, RestartRequest request, Finished finished);
+
+  // requested → awaiting_approval (require_approval) or building_release.
+  void start();
+  // Only in awaiting_approval; false otherwise.
+  bool approve();
+  bool deny(const std::string& why);
+
+  HandoverPhase phase() const { return phase_; }
+  const RestartRequest& request() const { return request_; }
+  const std::string& reason() const { return reason_; }
+  const std::string& backup() const { return backup_; }
+  const Counts& baseline() const { return baseline_; }
+  const Counts& verified() const { return verified_; }
+  const ReleaseInfo& release() const { return release_; }
+  const std::filesystem::path& new_logs() const { return new_logs_; }
+
+ private:
+  void enter(HandoverPhase phase, const std::string& detail = "");
+  void build();
+  void back_up();
+  void take_baseline();
+  void start_new();
+  void accept(const NewInstance& instance);
+  void fail(const std::string& why);
+  void finish(HandoverPhase outcome, const std::string& reason);
+
+  Clock& clock_;
+  HandoverSteps& steps_;
+  HandoverConfig config_;
+  RestartRequest request_;
+  Finished finished_;
+  HandoverPhase phase_ = HandoverPhase::requested;
+  std::string reason_;
+  ReleaseInfo release_;
+  std::string backup_;
+  Counts baseline_;
+  Counts verified_;
+  std::filesystem::path new_logs_;
+  bool new_started_ = false;
+  bool old_stopped_ = false;
+  Timer verify_timer_;
+};
+
+// Why `verified` does not pass against `baseline`, or "" when every count is there
+// and at least as high.
+std::string compare_counts(const Counts& baseline, const Counts& verified);
+
+}  // namespace agentron
