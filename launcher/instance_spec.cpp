@@ -33,9 +33,14 @@ std::vector<std::string> current_environment() {
 
 SpawnSpec make_spawn_spec(const Config& config, const fs::path& release, const std::string& instance_id,
                           const std::vector<std::string>& inherited) {
+  return make_spawn_spec(config, release, config.app.port, instance_id, inherited);
+}
+
+SpawnSpec make_spawn_spec(const Config& config, const fs::path& release, int port, const std::string& instance_id,
+                          const std::vector<std::string>& inherited) {
   const AppConfig& app = config.app;
   InstancePaths paths = instance_paths(app, instance_id);
-  PlaceholderValues values{release.string(), std::to_string(app.port), app.data_dir.string(), instance_id};
+  PlaceholderValues values{release.string(), std::to_string(port), app.data_dir.string(), instance_id};
 
   SpawnSpec spec;
   for (const auto& arg : app.command) spec.argv.push_back(expand_placeholders(arg, values));
@@ -49,7 +54,7 @@ SpawnSpec make_spawn_spec(const Config& config, const fs::path& release, const s
   }
   for (const auto& [name, value] : app.env) env[name] = expand_placeholders(value, values);
   env["AGENTRON_DATA_DIR"] = app.data_dir.string();
-  env["PORT"] = std::to_string(app.port);
+  env["PORT"] = std::to_string(port);
   env["AGENTRON_INSTANCE_ID"] = instance_id;
   env["AGENTRON_VERIFICATION_FILE"] = paths.verification_file().string();
   env["AGENTRON_RELEASE_COMMIT"] = release_commit(release);

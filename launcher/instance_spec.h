@@ -28,6 +28,10 @@ std::string release_commit(const std::filesystem::path& release);
 // `inherited` is the supervisor's own environment ("NAME=value"); the result keeps it,
 // overlays [app] env, then sets the §5 variables, so AGENTRON_DATA_DIR is always the
 // pinned absolute data dir whatever the supervisor itself was started with.
+// `port` is the instance's PORT and {port} (the [app] port, or the handover's
+// alternate port for the new instance of an overlap handover).
+SpawnSpec make_spawn_spec(const Config& config, const std::filesystem::path& release, int port,
+                          const std::string& instance_id, const std::vector<std::string>& inherited);
 SpawnSpec make_spawn_spec(const Config& config, const std::filesystem::path& release, const std::string& instance_id,
                           const std::vector<std::string>& inherited);
 

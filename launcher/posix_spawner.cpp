@@ -14,6 +14,7 @@
 
 #include "common/unique_fd.h"
 #include "config/config.h"  // signal_name
+#include "launcher/instance_spec.h"
 
 namespace agentron {
 namespace {
@@ -246,6 +247,24 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec, Proc
     return Error{"spawn_failed", "cannot start the log helper: " + helper.error().message};
   }
   return std::unique_ptr<Process>(std::make_unique<PosixProcess>(*pid, reaper_, observer));
+}
+
+Result<pid_t> spawn_command(ChildReaper& reaper, const std::vector<std::string>& argv, const fs::path& cwd,
+                            const fs::path& stdout_file, const fs::path& stderr_file,
+                            std::function<void(ExitStatus)> on_exit) {
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  UniqueFd out(::open(stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!out.valid()) return errno_error("spawn_failed", "cannot create " + stdout_file.string(), errno);
+  UniqueFd err(::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!err.valid()) return errno_error("spawn_failed", "cannot create " + stderr_file.string(), errno);
+  SpawnSetup setup;
+  setup.new_session_with_clean_signals();
+  setup.fds({devnull.get(), out.get(), err.get()});
+  setup.chdir(cwd);
+  auto pid = setup.run(argv, current_environment());
+  if (!pid) return pid.error();
+  reaper.watch(*pid, std::move(on_exit));
+  return *pid;
 }
 
 fs::path executable_dir() {

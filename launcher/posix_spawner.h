@@ -52,6 +52,14 @@ class PosixSpawner : public Spawner {
   std::filesystem::path log_helper_;
 };
 
+// Runs a helper command (agentron-fork) in its own session: stdin /dev/null, stdout
+// and stderr into files (created 0600, truncated), the supervisor's environment.
+// `on_exit` runs on the loop when the reaper reaps it. The pid leads its own process
+// group, so kill(-pid) stops all of it.
+Result<pid_t> spawn_command(ChildReaper& reaper, const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+                            const std::filesystem::path& stdout_file, const std::filesystem::path& stderr_file,
+                            std::function<void(ExitStatus)> on_exit);
+
 // The directory of the running executable (/proc/self/exe), where agentron-log lives.
 std::filesystem::path executable_dir();
 

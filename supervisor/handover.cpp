@@ -1,7 +1,5 @@
 #include "supervisor/handover.h"
 
-#include "common/utc_time.h"
-
 namespace agentron {
 
 const char* to_string(HandoverPhase phase) {
@@ -83,9 +81,8 @@ void Handover::build() {
 }
 
 void Handover::back_up() {
-  std::string name = "pre-restart-" + utc_now_compact() + "-" + request_.id;
-  enter(HandoverPhase::backing_up, name);
-  steps_.take_snapshot(name, [this](Result<std::string> path) {
+  enter(HandoverPhase::backing_up, "snapshot of the data dir");
+  steps_.take_snapshot([this](Result<std::string> path) {
     if (phase_ != HandoverPhase::backing_up) return;
     if (!path) return fail("the snapshot failed: " + path.error().message);
     backup_ = *path;

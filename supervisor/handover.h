@@ -64,8 +64,8 @@ class HandoverSteps {
   // Builds (or reuses) the release of request.commit; a commit not on the fork's
   // branch fails with code "not_on_fork".
   virtual void build_release(const RestartRequest& request, Then<ReleaseInfo> then) = 0;
-  virtual void take_snapshot(const std::string& name, Then<std::string> then) = 0;  // → the snapshot's path
-  virtual void count_live(Then<Counts> then) = 0;                                   // the live DB, read-only
+  virtual void take_snapshot(Then<std::string> then) = 0;  // pre-restart-…-<request id>; → its path
+  virtual void count_live(Then<Counts> then) = 0;          // the live DB, read-only
   // Starts the new instance from `release`; `then` once it is ready and verified, or
   // with why not (exited, never ready, not verified). `started` reports its logs.
   virtual void start_new(const ReleaseInfo& release, std::function<void(const std::filesystem::path& logs)> started,

@@ -8,7 +8,7 @@ namespace agentron {
 namespace fs = std::filesystem;
 
 namespace {
-fs::path record_path(const fs::path& state_dir) { return state_dir / "current.json"; }
+fs::path record_path(const fs::path& state_dir, const std::string& role) { return state_dir / (role + ".json"); }
 }  // namespace
 
 std::optional<unsigned long long> process_start_ticks(pid_t pid) {
@@ -27,21 +27,21 @@ std::optional<unsigned long long> process_start_ticks(pid_t pid) {
   return ticks;
 }
 
-void write_instance_record(const fs::path& state_dir, const InstanceRecord& record) {
+void write_instance_record(const fs::path& state_dir, const InstanceRecord& record, const std::string& role) {
   nlohmann::json j = {{"instance_id", record.instance_id}, {"pid", record.pid}, {"start_ticks", record.start_ticks}};
-  fs::path tmp = record_path(state_dir).string() + ".tmp";
+  fs::path tmp = record_path(state_dir, role).string() + ".tmp";
   std::ofstream(tmp) << j.dump() << "\n";
   std::error_code ec;
-  fs::rename(tmp, record_path(state_dir), ec);
+  fs::rename(tmp, record_path(state_dir, role), ec);
 }
 
-void remove_instance_record(const fs::path& state_dir) {
+void remove_instance_record(const fs::path& state_dir, const std::string& role) {
   std::error_code ec;
-  fs::remove(record_path(state_dir), ec);
+  fs::remove(record_path(state_dir, role), ec);
 }
 
-std::optional<InstanceRecord> live_recorded_instance(const fs::path& state_dir) {
-  std::ifstream in(record_path(state_dir));
+std::optional<InstanceRecord> live_recorded_instance(const fs::path& state_dir, const std::string& role) {
+  std::ifstream in(record_path(state_dir, role));
   if (!in) return std::nullopt;
   auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j["pid"].is_number_integer() || !j["start_ticks"].is_number_unsigned()) return std::nullopt;
@@ -49,6 +49,14 @@ std::optional<InstanceRecord> live_recorded_instance(const fs::path& state_dir) 
   auto ticks = process_start_ticks(record.pid);
   if (!ticks || *ticks != record.start_ticks) return std::nullopt;
   return record;
+}
+
+std::vector<InstanceRecord> live_recorded_instances(const fs::path& state_dir) {
+  std::vector<InstanceRecord> live;
+  for (const char* role : {"current", "candidate", "retiring"}) {
+    if (auto r = live_recorded_instance(state_dir, role)) live.push_back(*r);
+  }
+  return live;
 }
 
 }  // namespace agentron

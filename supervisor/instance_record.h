@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace agentron {
 
@@ -21,10 +22,18 @@ struct InstanceRecord {
 // The start time of a live (non-zombie) process, or nullopt if there is none.
 std::optional<unsigned long long> process_start_ticks(pid_t pid);
 
-void write_instance_record(const std::filesystem::path& state_dir, const InstanceRecord& record);
-void remove_instance_record(const std::filesystem::path& state_dir);
+// `role` names the file: "current" (current.json, the serving instance), "candidate"
+// (the new instance of a handover), "retiring" (the old one being stopped after a
+// switch). A SIGKILLed supervisor leaves these behind; each names a process that may
+// still run.
+void write_instance_record(const std::filesystem::path& state_dir, const InstanceRecord& record,
+                           const std::string& role = "current");
+void remove_instance_record(const std::filesystem::path& state_dir, const std::string& role = "current");
 
 // The recorded instance if it still runs (same pid, same start time); else nullopt.
-std::optional<InstanceRecord> live_recorded_instance(const std::filesystem::path& state_dir);
+std::optional<InstanceRecord> live_recorded_instance(const std::filesystem::path& state_dir,
+                                                     const std::string& role = "current");
+// Every recorded instance of any role that still runs.
+std::vector<InstanceRecord> live_recorded_instances(const std::filesystem::path& state_dir);
 
 }  // namespace agentron

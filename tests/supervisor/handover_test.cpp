@@ -27,7 +27,7 @@ struct FakeSteps : HandoverSteps {
     calls.push_back("build " + r.commit);
     release_then = std::move(then);
   }
-  void take_snapshot(const std::string&, Then<std::string> then) override {
+  void take_snapshot(Then<std::string> then) override {
     calls.push_back("snapshot");
     snapshot_then = std::move(then);
   }

@@ -1,0 +1,370 @@
+// The restart-from-fork side of the daemon: request intake, approval, and the steps
+// the Handover machine (supervisor/handover.h) acts through.
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <boost/asio/post.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "backup/snapshot.h"
+#include "common/atomic_file.h"
+#include "common/utc_time.h"
+#include "healthcheck/database_probe.h"
+#include "launcher/instance_spec.h"
+#include "supervisor/daemon_impl.h"
+#include "supervisor/instance_record.h"
+
+namespace agentron {
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr size_t kMaxRequestBytes = 64 * 1024;
+
+fs::path current_release_file(const AppConfig& app) { return state_dir(app) / "current-release.json"; }
+
+HistoryRequest history_row(const RestartRequest& r, const std::string& state, const std::string& reason) {
+  HistoryRequest row;
+  row.id = r.id;
+  row.branch = r.branch;
+  row.commit = r.commit;
+  row.summary = r.summary;
+  row.requested_by = r.requested_by;
+  row.run_id = r.run_id;
+  row.state = state;
+  row.reason = reason;
+  return row;
+}
+
+}  // namespace
+
+Status Daemon::open_intake() {
+  auto intake = RequestIntake::open(io_, state_dir(config_.app) / "requests",
+                                    [this](const fs::path& file, Status trusted) { on_request_file(file, trusted); });
+  if (!intake) return intake.error();
+  intake_ = std::move(intake.value());
+  return ok_status();
+}
+
+void Daemon::reject_request(const fs::path& file, const std::string& id, const std::string& reason) {
+  spdlog::error("request {} rejected: {}", id, reason);
+  reject_request_file(file, reason);
+  RestartRequest r;
+  r.id = id;
+  // What the file said, when it could be read: the row should say what was refused.
+  std::ifstream in(state_dir(config_.app) / "requests" / "rejected" / file.filename());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (j.is_object()) {
+    auto text_of = [&](const char* key) {
+      return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+    };
+    r.branch = text_of("branch");
+    r.commit = text_of("commit");
+    r.summary = text_of("summary");
+    r.requested_by = text_of("requested_by");
+    r.run_id = text_of("run_id");
+  }
+  HistoryRequest row = history_row(r, "rejected", reason);
+  if (history_) {
+    (void)history_->upsert_request(row);
+    (void)history_->add_phase(id, "rejected", reason);
+  }
+  if (!handover_ || is_finished(handover_->phase())) last_request_ = row;
+}
+
+void Daemon::on_request_file(const fs::path& file, Status trusted) {
+  std::string id = file.stem().string();
+  if (!trusted) return reject_request(file, id, trusted.error().message);
+  std::error_code ec;
+  if (fs::file_size(file, ec) > kMaxRequestBytes) return reject_request(file, id, "larger than 64 KiB");
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto request = parse_restart_request(text.str(), id);
+  if (!request) return reject_request(file, id, request.error().message);
+  if (handover_ && !is_finished(handover_->phase())) {
+    return reject_request(file, id,
+                          "another handover (" + handover_->request().id + ", " + to_string(handover_->phase()) +
+                              ") is in flight; one at a time: send this again when it has finished");
+  }
+  if (stopping_) return reject_request(file, id, "the supervisor is shutting down");
+  archive_request_file(file);
+  spdlog::info("request {}: restart from {} @ {} ({})", id, request->branch, request->commit, request->summary);
+  handover_ = std::make_unique<Handover>(
+      clock_, static_cast<HandoverSteps&>(*this), config_.handover, *request,
+      [this](HandoverPhase outcome, const std::string& reason) { on_handover_finished(outcome, reason); });
+  handover_->start();
+}
+
+void Daemon::on_handover_finished(HandoverPhase outcome, const std::string& reason) {
+  const RestartRequest& r = handover_->request();
+  if (outcome == HandoverPhase::done) {
+    spdlog::info("request {}: done; now serving {} from {}", r.id, current_->release.commit,
+                 current_->release.dir.string());
+  } else {
+    spdlog::error(
+        "request {}: {}: {}{}", r.id, to_string(outcome), reason,
+        handover_->new_logs().empty() ? "" : " (new instance's logs: " + handover_->new_logs().string() + ")");
+  }
+}
+
+void Daemon::handle_approval(const nlohmann::json& request, ControlServer::Responder respond) {
+  std::string method = request["method"].get<std::string>();
+  std::string id = request.value("id", "");
+  if (!handover_ || handover_->request().id != id || handover_->phase() != HandoverPhase::awaiting_approval) {
+    std::string waiting = handover_ && handover_->phase() == HandoverPhase::awaiting_approval
+                              ? "; the request awaiting approval is " + handover_->request().id
+                              : "; no request is awaiting approval";
+    return respond(error_response("no_such_request", "request '" + id + "' is not awaiting approval" + waiting));
+  }
+  spdlog::info("control: {} request {}", method, id);
+  if (method == "approve") {
+    handover_->approve();
+  } else {
+    handover_->deny(request.value("reason", ""));
+  }
+  respond(ok_response(status_json()));
+}
+
+nlohmann::json Daemon::handover_json() const {
+  if (!last_request_) return nullptr;
+  const HistoryRequest& r = *last_request_;
+  nlohmann::json j = {{"id", r.id},
+                      {"state", r.state},
+                      {"branch", r.branch},
+                      {"commit", r.commit},
+                      {"summary", r.summary},
+                      {"reason", r.reason},
+                      {"backup", r.backup_path},
+                      {"counts_before", r.baseline_counts},
+                      {"counts_after", r.verified_counts},
+                      {"updated_at", r.updated_at}};
+  return j;
+}
+
+// --- the steps --------------------------------------------------------------
+
+void Daemon::journal(HandoverPhase phase, const std::string& detail) {
+  const Handover& h = *handover_;
+  HistoryRequest row = history_row(h.request(), to_string(phase), "");
+  if (is_finished(phase) || phase == HandoverPhase::verifying) row.reason = h.reason();
+  if (is_finished(phase)) row.reason = detail;
+  if (!h.release().commit.empty()) row.commit = h.release().commit;
+  row.backup_path = h.backup();
+  row.baseline_counts = h.baseline();
+  row.verified_counts = h.verified();
+  row.updated_at = utc_iso8601_ms(WallClock::now());
+  if (history_) {
+    if (auto s = history_->upsert_request(row); !s) spdlog::error("history: {}", s.error().message);
+    if (auto s = history_->add_phase(row.id, to_string(phase), detail); !s)
+      spdlog::error("history: {}", s.error().message);
+  }
+  last_request_ = row;
+  spdlog::info("request {}: {}{}", row.id, to_string(phase), detail.empty() ? "" : " — " + detail);
+}
+
+void Daemon::build_release(const RestartRequest& request, Then<ReleaseInfo> then) {
+  fs::path dir = state_dir(config_.app) / "handovers" / request.id;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  std::vector<std::string> argv{(executable_dir() / "agentron-fork").string()};
+  if (!config_path_.empty()) argv.insert(argv.end(), {"--config", config_path_.string()});
+  argv.insert(argv.end(), {"--json", "release", "--branch", request.branch, "--current-release",
+                           current_->release.dir.string(), request.commit});
+  fs::path out = dir / "release.json.out", err = dir / "release.log";
+  auto pid = spawn_command(reaper_, argv, dir, out, err, [this, out, err, then](ExitStatus status) {
+    fork_pid_ = 0;
+    std::ifstream in(out);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    if (!j.is_object()) {
+      return then(Error{"build_failed",
+                        "agentron-fork release " + status.describe() + " without an answer; see " + err.string()});
+    }
+    if (!j.value("ok", false)) {
+      const auto& e = j["error"];
+      return then(Error{e.value("code", "build_failed"), e.value("message", "agentron-fork release failed")});
+    }
+    const auto& d = j["data"];
+    then(ReleaseInfo{d.value("commit", ""), fs::path(d.value("dir", ""))});
+  });
+  if (!pid) return then(pid.error());
+  fork_pid_ = *pid;
+}
+
+void Daemon::take_snapshot(Then<std::string> then) {
+  SnapshotOptions options{config_.app.data_dir, config_.backup.dir, config_.backup.exclude, "pre-restart",
+                          handover_->request().id};
+  std::weak_ptr<int> alive = alive_;
+  asio::post(worker_, [this, alive, options, then] {
+    auto result = create_snapshot(options);  // seconds on a large data dir: off the loop
+    asio::post(io_, [alive, result = std::move(result), then] {
+      if (!alive.lock()) return;
+      if (!result) return then(result.error());
+      then(result->dir.string());
+    });
+  });
+}
+
+void Daemon::count_live(Then<Counts> then) {
+  auto database = config_.app.data_dir / config_.health.database;
+  auto counts = config_.health.counts;
+  auto busy = config_.health.busy_timeout;
+  std::weak_ptr<int> alive = alive_;
+  asio::post(worker_, [this, alive, database, counts, busy, then] {
+    std::error_code ec;
+    Result<Counts> result = Counts{};
+    if (!counts.empty() && fs::exists(database, ec)) {
+      auto probe = probe_database(database, counts, busy);
+      result = probe ? Result<Counts>(probe->counts) : Result<Counts>(probe.error());
+    }
+    asio::post(io_, [alive, result = std::move(result), then] {
+      if (alive.lock()) then(result);
+    });
+  });
+}
+
+void Daemon::start_new(const ReleaseInfo& release, std::function<void(const fs::path&)> started,
+                       Then<NewInstance> then) {
+  // Overlap: the old instance keeps its port while the new one starts on the other.
+  int port = config_.handover.strategy == HandoverStrategy::overlap && current_->port == config_.app.port
+                 ? config_.handover.alternate_port
+                 : config_.app.port;
+  RestartConfig never;
+  never.policy = RestartPolicyKind::never;  // a handover's new instance gets one chance
+  candidate_ = make_slot("candidate", release, port, never);
+  candidate_started_ = std::move(started);
+  candidate_then_ = std::move(then);
+  candidate_->controller->start();
+}
+
+void Daemon::on_candidate_change(Slot& slot, const InstanceStatus& s) {
+  record_instance(slot, s);
+  std::string request_id = handover_ ? handover_->request().id : "";
+  auto row = [&](const char* kind, std::string detail) {
+    HistoryEvent e = release_event(kind, &slot, s.instance_id, s.pid, std::move(detail));
+    e.request_id = request_id;
+    return e;
+  };
+  switch (s.state) {
+    case InstanceState::starting:
+      note(row(event::instance_started, "new instance, port " + std::to_string(slot.port)));
+      spdlog::info("new instance {} started, pid {}, port {} (release {})", s.instance_id, s.pid, slot.port,
+                   slot.release.dir.string());
+      if (candidate_started_) candidate_started_(instance_paths(config_.app, s.instance_id).dir);
+      return;
+    case InstanceState::ready: {
+      note(row(event::instance_ready, "new instance"));
+      spdlog::info("new instance {} ready", s.instance_id);
+      Config config = config_;
+      config.app.port = slot.port;
+      VerifyTarget target{s.instance_id, s.pid, utc_iso8601(s.started_at), slot.release.commit,
+                          instance_paths(config_.app, s.instance_id).verification_file()};
+      candidate_verifier_.verify(config, target, [this, &slot, row](VerificationResult r) {
+        HistoryEvent e = row(r.ok ? event::verified : event::verification_failed,
+                             r.ok ? "new instance, writer " + r.record.writer : r.reason);
+        e.counts = r.record.counts;
+        e.integrity = r.record.integrity;
+        note(std::move(e));
+        auto then = std::move(candidate_then_);
+        candidate_then_ = nullptr;
+        if (!then) return;
+        if (!r.ok) return then(Error{"not_verified", "the new instance was not verified: " + r.reason});
+        then(NewInstance{r.instance_id, r.record.counts, r.record.integrity,
+                         instance_paths(config_.app, r.instance_id).dir});
+        (void)slot;
+      });
+      return;
+    }
+    default: break;
+  }
+  if (!is_alive(s.state) || s.state == InstanceState::stopping) {
+    if (!is_alive(s.state)) note(row(event::instance_stopped, "new instance: " + s.reason));
+    candidate_verifier_.cancel();
+    auto then = std::move(candidate_then_);
+    candidate_then_ = nullptr;
+    if (then) then(Error{"new_instance_gone", "the new instance " + s.instance_id + " " + s.reason});
+  }
+}
+
+void Daemon::stop_new(std::function<void()> done) {
+  if (!candidate_) return done();
+  candidate_then_ = nullptr;
+  candidate_verifier_.cancel();
+  candidate_->controller->stop([this, done] {
+    post_destroy(std::move(candidate_));
+    done();
+  });
+}
+
+void Daemon::stop_old(std::function<void()> done) {
+  Slot* old = retiring_ ? retiring_.get() : current_.get();
+  old->controller->stop([this, done] {
+    if (retiring_) post_destroy(std::move(retiring_));
+    done();
+  });
+}
+
+void Daemon::start_old(std::function<void()> done) {
+  current_->controller->start();
+  done();
+}
+
+Status Daemon::make_current(const ReleaseInfo& release) {
+  if (!candidate_) return Error{"no_new_instance", "the new instance is gone"};
+  if (auto s = persist_current_release(release, current_->release); !s) return s;
+  fs::path state = state_dir(config_.app);
+  // Roles and their records move together: a SIGKILL from here on finds the new
+  // instance as current and the old one as retiring.
+  retiring_ = std::move(current_);
+  retiring_->role = "retiring";
+  current_ = std::move(candidate_);
+  current_->role = "current";
+  current_->controller->set_restart_config(config_.restart);
+  for (Slot* slot : {current_.get(), retiring_.get()}) {
+    InstanceStatus st = slot->controller->status();
+    if (auto ticks = st.pid ? process_start_ticks(st.pid) : std::nullopt) {
+      write_instance_record(state, {st.instance_id, st.pid, *ticks}, slot->role);
+    }
+  }
+  remove_instance_record(state, "candidate");
+  InstanceStatus now = current_->controller->status();
+  last_verification_ = nullptr;
+  current_->last_state = now.state;
+  spdlog::info("switched: instance {} (release {}, port {}) is current", now.instance_id, release.commit,
+               current_->port);
+  return ok_status();
+}
+
+Status Daemon::persist_current_release(const ReleaseInfo& release, const ReleaseInfo& previous) {
+  nlohmann::json j = {{"dir", release.dir.string()},
+                      {"commit", release.commit},
+                      {"previous", {{"dir", previous.dir.string()}, {"commit", previous.commit}}},
+                      {"since", utc_now_iso8601()}};
+  return write_file_atomically(current_release_file(config_.app), j.dump(2) + "\n", 0600);
+}
+
+// The release a (re)started supervisor runs: the last one a handover made current,
+// if it is still there; else [app] release.
+ReleaseInfo Daemon::load_current_release() {
+  ReleaseInfo configured{release_commit(config_.app.release), config_.app.release};
+  std::ifstream in(current_release_file(config_.app));
+  if (!in) return configured;
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object() || !j.contains("dir") || !j["dir"].is_string()) return configured;
+  fs::path dir = j["dir"].get<std::string>();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    spdlog::error("the current release {} (from {}) is gone; starting [app] release {}", dir.string(),
+                  current_release_file(config_.app).string(), config_.app.release.string());
+    return configured;
+  }
+  return ReleaseInfo{j.value("commit", ""), dir};
+}
+
+}  // namespace agentron

@@ -1,0 +1,129 @@
+// The supervisor daemon's insides (supervisor/daemon.h is its one-function face):
+// one Asio loop; the instance slots (the current instance, and during a handover the
+// new one and then the retiring old one); readiness and verification; the ledger; the
+// control socket; the restart-request intake and the handover it runs.
+//
+// daemon.cpp holds the instance lifecycle and the control socket, daemon_handover.cpp
+// the requests and the HandoverSteps the Handover machine acts through.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/asio_clock.h"
+#include "common/file_lock.h"
+#include "config/config.h"
+#include "history/history.h"
+#include "launcher/posix_spawner.h"
+#include "supervisor/control_server.h"
+#include "supervisor/daemon.h"
+#include "supervisor/handover.h"
+#include "supervisor/instance_controller.h"
+#include "supervisor/instance_verifier.h"
+#include "supervisor/request_intake.h"
+
+namespace agentron {
+
+// One line of instances: the controller that restarts it, the release it runs from,
+// its port, and its role — "current", "candidate" (a handover's new instance) or
+// "retiring" (the old one, stopping after a switch). The role names its record file.
+struct Slot {
+  std::string role;
+  ReleaseInfo release;
+  int port = 0;
+  std::unique_ptr<InstanceController> controller;
+  InstanceState last_state = InstanceState::stopped;
+};
+
+class Daemon : private HandoverSteps {
+ public:
+  Daemon(Config config, ConfigLoader reload);
+  ~Daemon() override;
+  int run();
+
+ private:
+  // daemon.cpp: lifecycle
+  Status prepare();
+  std::unique_ptr<Slot> make_slot(std::string role, ReleaseInfo release, int port, RestartConfig restart);
+  void apply_health_config(Slot& slot);
+  std::unique_ptr<Probe> make_probe(const std::string& id, int port);
+  SpawnSpec spawn_spec(const Slot& slot, const std::string& id);
+  std::string new_instance_id();
+  void on_slot_change(Slot& slot, const InstanceStatus& s);
+  void log_current_change(Slot& slot, InstanceState previous, const InstanceStatus& s);
+  void record_instance(const Slot& slot, const InstanceStatus& s);
+  HistoryEvent release_event(std::string kind, const Slot* slot, std::string instance_id, pid_t pid,
+                             std::string detail);
+  void note(HistoryEvent e);
+  void start_verification(const InstanceStatus& s);
+  void on_verified(const VerificationResult& r);
+  void cancel_verification(const InstanceStatus& s);
+  void clean_interrupted_snapshots();
+  void wait_for_signal();
+  void shut_down(int signo);
+  void reload();
+  void handle(const nlohmann::json& request, ControlServer::Responder respond);
+  nlohmann::json status_json();
+  void post_destroy(std::unique_ptr<Slot> slot);
+
+  // daemon_handover.cpp: requests and the handover's steps
+  Status open_intake();
+  void on_request_file(const std::filesystem::path& file, Status trusted);
+  void reject_request(const std::filesystem::path& file, const std::string& id, const std::string& reason);
+  void on_handover_finished(HandoverPhase outcome, const std::string& reason);
+  void handle_approval(const nlohmann::json& request, ControlServer::Responder respond);
+  nlohmann::json handover_json() const;
+  void on_candidate_change(Slot& slot, const InstanceStatus& s);
+  Status persist_current_release(const ReleaseInfo& release, const ReleaseInfo& previous);
+  ReleaseInfo load_current_release();
+
+  void build_release(const RestartRequest& request, Then<ReleaseInfo> then) override;
+  void take_snapshot(Then<std::string> then) override;
+  void count_live(Then<Counts> then) override;
+  void start_new(const ReleaseInfo& release, std::function<void(const std::filesystem::path&)> started,
+                 Then<NewInstance> then) override;
+  void stop_new(std::function<void()> done) override;
+  void stop_old(std::function<void()> done) override;
+  void start_old(std::function<void()> done) override;
+  Status make_current(const ReleaseInfo& release) override;
+  void journal(HandoverPhase phase, const std::string& detail) override;
+
+  Config config_;
+  ConfigLoader reload_;
+  std::filesystem::path config_path_;  // absolute, for agentron-fork
+  boost::asio::io_context io_;
+  AsioClock clock_;
+  ChildReaper reaper_;
+  PosixSpawner spawner_;
+  boost::asio::signal_set signals_;
+  InstanceVerifier verifier_;            // the current instance
+  InstanceVerifier candidate_verifier_;  // a handover's new instance
+  boost::asio::thread_pool worker_{1};   // snapshots and baseline counts: never on the loop
+  std::optional<FileLock> lock_;
+  std::optional<History> history_;
+  std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<RequestIntake> intake_;
+  std::unique_ptr<Slot> current_;
+  std::unique_ptr<Slot> candidate_;
+  std::unique_ptr<Slot> retiring_;
+  std::unique_ptr<Handover> handover_;
+  std::optional<HistoryRequest> last_request_;  // the handover in flight or the last one, for status
+  Then<NewInstance> candidate_then_;
+  std::function<void(const std::filesystem::path&)> candidate_started_;
+  pid_t fork_pid_ = 0;  // a running `agentron-fork release`
+  nlohmann::json last_verification_;
+  std::vector<ControlServer::Responder> verify_waiters_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // worker results posted after the end are dropped
+  int instance_seq_ = 0;
+  bool notified_ready_ = false;
+  bool stopping_ = false;
+  bool exiting_ = false;
+};
+
+}  // namespace agentron
