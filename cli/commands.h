@@ -16,7 +16,16 @@ struct BackupArgs {
   bool dry_run = false;  // prune
 };
 
+struct RequestArgs {
+  std::string config;
+  std::string data_dir;
+  std::string branch, commit, summary, requested_by, run_id;  // request-restart
+  std::string id, reason;                                     // approve, deny
+};
+
 int cmd_run(const std::string& config_flag);
+int cmd_request_restart(const RequestArgs& args);
+int cmd_approval(const std::string& verb, const RequestArgs& args);
 int cmd_backups(const std::string& verb, const BackupArgs& args);
 int cmd_status(const std::string& config_flag, const std::string& data_dir_flag, bool json);
 int cmd_config_check(const std::string& config_flag);

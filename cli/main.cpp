@@ -47,6 +47,25 @@ int main(int argc, char** argv) {
   verify->add_option("--data-dir", data_dir, "the supervised data dir (instead of reading the config)");
   verify->add_flag("--json", json, "print JSON for scripts");
 
+  RequestArgs req;
+  auto* request_restart =
+      app.add_subcommand("request-restart", "ask for a verified restart into a commit of the fork; prints its id");
+  auto* approve = app.add_subcommand("approve", "approve a request awaiting approval ([handover] require_approval)");
+  auto* deny = app.add_subcommand("deny", "deny a request awaiting approval");
+  for (auto* verb : {request_restart, approve, deny}) {
+    verb->add_option("--config,-c", req.config, "config file naming the data dir");
+    verb->add_option("--data-dir", req.data_dir, "the supervised data dir (instead of reading the config)");
+  }
+  request_restart->add_option("--branch", req.branch, "the fork's branch the commit is on")->required();
+  request_restart->add_option("--commit", req.commit, "full or unique-prefix commit id, pushed to the fork")
+      ->required();
+  request_restart->add_option("--summary", req.summary, "what changed and why (shown in history)")->required();
+  request_restart->add_option("--requested-by", req.requested_by, "who asks (default: nobody named)");
+  request_restart->add_option("--run-id", req.run_id, "the agent run that made the change");
+  approve->add_option("id", req.id, "request id")->required();
+  deny->add_option("id", req.id, "request id")->required();
+  deny->add_option("--reason", req.reason, "why (recorded)");
+
   int limit = 50;
   auto* history = app.add_subcommand("history", "what happened: instances, verifications, restart requests");
   history->add_option("--config,-c", config, "config file naming the data dir");
@@ -82,6 +101,9 @@ int main(int argc, char** argv) {
   if (*run) return cmd_run(config);
   if (*status) return cmd_status(config, data_dir, json);
   if (*verify) return cmd_verify(config, data_dir, json);
+  if (*request_restart) return cmd_request_restart(req);
+  if (*approve) return cmd_approval("approve", req);
+  if (*deny) return cmd_approval("deny", req);
   if (*history) return cmd_history(config, data_dir, json, limit);
   if (*check) return cmd_config_check(config);
   return kExitFailure;

@@ -219,6 +219,48 @@ Result<std::map<std::string, std::int64_t>> SqliteDb::table_counts() {
   return counts;
 }
 
+Result<std::map<std::string, std::int64_t>> restore_missing_rows(const fs::path& live, const fs::path& snapshot,
+                                                                 int busy_timeout_ms) {
+  auto db = SqliteDb::open(live, SqliteDb::Mode::read_write);
+  if (!db) return db.error();
+  db->busy_timeout(busy_timeout_ms);
+  std::string path = snapshot.string();
+  std::string quoted = "'";
+  for (char c : path) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  quoted += "'";
+  if (auto s = db->exec("ATTACH DATABASE " + quoted + " AS snap"); !s) return s.error();
+  std::vector<std::string> tables;
+  {
+    auto list = db->prepare(
+        "SELECT s.name FROM snap.sqlite_master s JOIN main.sqlite_master m ON m.name = s.name AND m.type = 'table' "
+        "WHERE s.type = 'table' AND s.name NOT LIKE 'sqlite_%' ORDER BY s.name");
+    if (!list) return list.error();
+    for (;;) {
+      auto row = list->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      tables.push_back(list->text(0));
+    }
+  }
+  if (auto s = db->exec("BEGIN IMMEDIATE"); !s) return s.error();
+  std::map<std::string, std::int64_t> restored;
+  for (const auto& t : tables) {
+    std::string q = quote_identifier(t);
+    if (auto s = db->exec("INSERT OR IGNORE INTO main." + q + " SELECT * FROM snap." + q); !s) {
+      (void)db->exec("ROLLBACK");
+      return s.error();
+    }
+    auto n = db->query_int("SELECT changes()");
+    if (n && *n > 0) restored[t] = *n;
+  }
+  if (auto s = db->exec("COMMIT"); !s) {
+    (void)db->exec("ROLLBACK");
+    return s.error();
+  }
+  (void)db->exec("DETACH DATABASE snap");
+  return restored;
+}
+
 Status check_count_query(const std::string& sql) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {

@@ -84,6 +84,16 @@ class SqliteDb {
   std::filesystem::path path_;
 };
 
+// Puts back rows of `snapshot` (an older copy of the database at `live`) that are no
+// longer in `live`: for every table both have, INSERT OR IGNORE of the snapshot's
+// rows, in one transaction, so rows added since stay and nothing is overwritten.
+// Returns how many rows each table got back. For rows a failed new release deleted
+// while the old one kept serving; a row deleted on purpose since the snapshot would
+// come back too, so the caller uses it only after a verified loss.
+Result<std::map<std::string, std::int64_t>> restore_missing_rows(const std::filesystem::path& live,
+                                                                 const std::filesystem::path& snapshot,
+                                                                 int busy_timeout_ms);
+
 // Checks that `sql` is one read-only statement returning one column, as far as that
 // can be told without the database: syntax errors and writing statements are errors;
 // a table the empty schema does not know is not (returns ok; it shows at run time).

@@ -362,6 +362,8 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec, const std::
   std::ofstream(tmp / "release.json") << record.dump(2) << "\n";
   fs::rename(tmp, final_dir);
   record["pruned"] = prune_releases(ctx, *commit);
+  record["dir"] = final_dir.string();
+  record["reused"] = false;
   return record;
 }
 

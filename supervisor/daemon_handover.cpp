@@ -10,7 +10,9 @@
 #include "backup/snapshot.h"
 #include "common/atomic_file.h"
 #include "common/utc_time.h"
+#include "db/sqlite_db.h"
 #include "healthcheck/database_probe.h"
+#include "healthcheck/verification_record.h"
 #include "launcher/instance_spec.h"
 #include "supervisor/daemon_impl.h"
 #include "supervisor/instance_record.h"
@@ -49,7 +51,6 @@ Status Daemon::open_intake() {
 }
 
 void Daemon::reject_request(const fs::path& file, const std::string& id, const std::string& reason) {
-  spdlog::error("request {} rejected: {}", id, reason);
   reject_request_file(file, reason);
   RestartRequest r;
   r.id = id;
@@ -74,6 +75,7 @@ void Daemon::reject_request(const fs::path& file, const std::string& id, const s
     (void)history_->add_phase(id, "rejected", reason);
   }
   if (!handover_ || is_finished(handover_->phase())) last_request_ = row;
+  spdlog::error("request {}: rejected — {}", id, reason);  // last: the files and the row are there
 }
 
 void Daemon::on_request_file(const fs::path& file, Status trusted) {
@@ -246,8 +248,10 @@ void Daemon::start_new(const ReleaseInfo& release, std::function<void(const fs::
 void Daemon::on_candidate_change(Slot& slot, const InstanceStatus& s) {
   record_instance(slot, s);
   std::string request_id = handover_ ? handover_->request().id : "";
-  auto row = [&](const char* kind, std::string detail) {
-    HistoryEvent e = release_event(kind, &slot, s.instance_id, s.pid, std::move(detail));
+  // By value: it is also used from the verification's callback, after this returns.
+  auto row = [this, slot_ptr = &slot, id = s.instance_id, pid = s.pid, request_id](const char* kind,
+                                                                                   std::string detail) {
+    HistoryEvent e = release_event(kind, slot_ptr, id, pid, std::move(detail));
     e.request_id = request_id;
     return e;
   };
@@ -265,7 +269,7 @@ void Daemon::on_candidate_change(Slot& slot, const InstanceStatus& s) {
       config.app.port = slot.port;
       VerifyTarget target{s.instance_id, s.pid, utc_iso8601(s.started_at), slot.release.commit,
                           instance_paths(config_.app, s.instance_id).verification_file()};
-      candidate_verifier_.verify(config, target, [this, &slot, row](VerificationResult r) {
+      candidate_verifier_.verify(config, target, [this, row](VerificationResult r) {
         HistoryEvent e = row(r.ok ? event::verified : event::verification_failed,
                              r.ok ? "new instance, writer " + r.record.writer : r.reason);
         e.counts = r.record.counts;
@@ -277,7 +281,6 @@ void Daemon::on_candidate_change(Slot& slot, const InstanceStatus& s) {
         if (!r.ok) return then(Error{"not_verified", "the new instance was not verified: " + r.reason});
         then(NewInstance{r.instance_id, r.record.counts, r.record.integrity,
                          instance_paths(config_.app, r.instance_id).dir});
-        (void)slot;
       });
       return;
     }
@@ -313,6 +316,23 @@ void Daemon::stop_old(std::function<void()> done) {
 void Daemon::start_old(std::function<void()> done) {
   current_->controller->start();
   done();
+}
+
+void Daemon::restore_lost_rows(const std::string& snapshot, Then<std::string> then) {
+  fs::path live = config_.app.data_dir / config_.health.database;
+  fs::path copy = fs::path(snapshot) / config_.health.database;
+  std::weak_ptr<int> alive = alive_;
+  asio::post(worker_, [this, alive, live, copy, snapshot, then] {
+    auto restored = restore_missing_rows(live, copy, 10000);
+    asio::post(io_, [alive, restored = std::move(restored), snapshot, then]() mutable {
+      if (!alive.lock()) return;
+      if (!restored) return then(restored.error());
+      if (restored->empty()) return then(std::string("no row was missing"));
+      std::int64_t total = 0;
+      for (const auto& [table, n] : *restored) total += n;
+      then("put back " + std::to_string(total) + " lost rows (" + describe_counts(*restored) + ") from " + snapshot);
+    });
+  });
 }
 
 Status Daemon::make_current(const ReleaseInfo& release) {

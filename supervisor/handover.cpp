@@ -72,7 +72,10 @@ void Handover::build() {
     if (phase_ != HandoverPhase::building_release) return;
     if (!release) {
       // Not on the fork is the request's fault, not the build's: rejected, not rolled back.
-      if (release.error().code == "not_on_fork") return finish(HandoverPhase::rejected, release.error().message);
+      const std::string& code = release.error().code;
+      if (code == "not_on_fork" || code == "unknown_commit") {
+        return finish(HandoverPhase::rejected, release.error().message);
+      }
       return fail("the release build failed: " + release.error().message);
     }
     release_ = *release;
@@ -132,7 +135,7 @@ void Handover::accept(const NewInstance& instance) {
   verified_ = instance.counts;
   if (instance.integrity != "ok") return fail("the new instance's integrity check failed: " + instance.integrity);
   if (std::string drop = compare_counts(baseline_, instance.counts); !drop.empty()) {
-    return fail("the new instance sees fewer rows than before: " + drop);
+    return fail("the new instance sees fewer rows than before: " + drop, /*rows_lost=*/true);
   }
   enter(HandoverPhase::switching, "verified " + instance.instance_id);
   if (auto s = steps_.make_current(release_); !s) return fail("cannot make the release current: " + s.error().message);
@@ -142,11 +145,19 @@ void Handover::accept(const NewInstance& instance) {
   steps_.stop_old([this] { finish(HandoverPhase::done, ""); });
 }
 
-void Handover::fail(const std::string& why) {
+void Handover::fail(const std::string& why, bool rows_lost) {
   if (is_finished(phase_)) return;
   verify_timer_.reset();
   reason_ = why;
-  auto after_new = [this, why] {
+  auto after_new = [this, why, rows_lost] {
+    if (rows_lost && !backup_.empty()) {
+      // The old instance shares the database: what the new one deleted is gone for it
+      // too. The snapshot taken just before has it.
+      return steps_.restore_lost_rows(backup_, [this, why](Result<std::string> done) {
+        finish(HandoverPhase::rolled_back,
+               why + "; " + (done ? *done : "the lost rows could NOT be put back: " + done.error().message));
+      });
+    }
     if (!old_stopped_) return finish(HandoverPhase::rolled_back, why);
     // stop-first: the previous release comes back.
     steps_.start_old([this, why] { finish(HandoverPhase::rolled_back, why + "; the previous release runs again"); });

@@ -73,6 +73,9 @@ class HandoverSteps {
   virtual void stop_new(std::function<void()> done) = 0;
   virtual void stop_old(std::function<void()> done) = 0;
   virtual void start_old(std::function<void()> done) = 0;  // stop-first's way back
+  // After a new instance lost rows (the data dir is shared): puts the rows of the
+  // snapshot that are gone back into the live database; → what it did.
+  virtual void restore_lost_rows(const std::string& snapshot, Then<std::string> then) = 0;
   // Persists `release` as the current one (a supervisor restart starts it) and makes
   // the new instance the supervised one.
   virtual Status make_current(const ReleaseInfo& release) = 0;
@@ -108,7 +111,7 @@ class Handover {
   void take_baseline();
   void start_new();
   void accept(const NewInstance& instance);
-  void fail(const std::string& why);
+  void fail(const std::string& why, bool rows_lost = false);
   void finish(HandoverPhase outcome, const std::string& reason);
 
   Clock& clock_;

@@ -22,6 +22,7 @@ struct FakeSteps : HandoverSteps {
   Then<NewInstance> new_then;
   std::function<void()> stop_new_done, stop_old_done, start_old_done;
   Status make_current_result = ok_status();
+  Then<std::string> restore_then;
 
   void build_release(const RestartRequest& r, Then<ReleaseInfo> then) override {
     calls.push_back("build " + r.commit);
@@ -52,6 +53,10 @@ struct FakeSteps : HandoverSteps {
   void start_old(std::function<void()> done) override {
     calls.push_back("start_old");
     start_old_done = std::move(done);
+  }
+  void restore_lost_rows(const std::string& snapshot, Then<std::string> then) override {
+    calls.push_back("restore_lost_rows " + snapshot);
+    restore_then = std::move(then);
   }
   Status make_current(const ReleaseInfo& r) override {
     calls.push_back("make_current " + r.commit);
@@ -153,9 +158,12 @@ TEST_CASE("fewer rows in the new instance: it is stopped, the old one never is",
   CHECK(f.steps.calls.back() == "stop_new");
   CHECK_FALSE(f.outcome);  // not over until the new instance is gone
   f.steps.stop_new_done();
+  CHECK(f.steps.calls.back() == "restore_lost_rows /backups/pre-restart-x");  // after the new one is gone
+  CHECK_FALSE(f.outcome);
+  f.steps.restore_then(std::string("put back 3 rows"));
   REQUIRE(f.outcome);
   CHECK(*f.outcome == HandoverPhase::rolled_back);
-  CHECK(f.reason == "the new instance sees fewer rows than before: runs dropped from 5 to 2");
+  CHECK(f.reason == "the new instance sees fewer rows than before: runs dropped from 5 to 2; put back 3 rows");
   for (const auto& call : f.steps.calls) {
     CHECK(call != "stop_old");
     CHECK(call.rfind("make_current", 0) != 0);

@@ -1,0 +1,66 @@
+// request-restart, approve, deny: asking the supervisor to restart from the fork.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "cli/config_source.h"
+#include "launcher/instance_spec.h"
+#include "supervisor/control_client.h"
+#include "supervisor/restart_request.h"
+
+namespace agentron {
+namespace fs = std::filesystem;
+
+int cmd_request_restart(const RequestArgs& args) {
+  auto data_dir = data_dir_from(args.config, args.data_dir);
+  if (!data_dir) return kExitConfig;
+  RestartRequest r{new_request_id(), args.branch, args.commit, args.summary, args.requested_by, args.run_id};
+  // The same checks the supervisor makes: a bad request is refused here, before it is written.
+  nlohmann::json j = {{"branch", r.branch}, {"commit", r.commit}, {"summary", r.summary}};
+  if (!r.requested_by.empty()) j["requested_by"] = r.requested_by;
+  if (!r.run_id.empty()) j["run_id"] = r.run_id;
+  if (auto parsed = parse_restart_request(j.dump(), r.id); !parsed) {
+    std::fprintf(stderr, "request refused: %s; nothing was written\n", parsed.error().message.c_str());
+    return kExitFailure;
+  }
+  AppConfig app;
+  app.data_dir = *data_dir;
+  fs::path dir = state_dir(app) / "requests";
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    ::chmod(dir.c_str(), 0700);
+  }
+  if (auto s = write_restart_request(dir, r); !s) {
+    std::fprintf(stderr, "%s\n", s.error().message.c_str());
+    return kExitFailure;
+  }
+  std::printf("%s\n", r.id.c_str());
+  std::fprintf(stderr, "written to %s; follow it with `agentron-supervisor status` or `history`\n",
+               (dir / (r.id + ".json")).c_str());
+  return kExitOk;
+}
+
+int cmd_approval(const std::string& verb, const RequestArgs& args) {
+  auto data_dir = data_dir_from(args.config, args.data_dir);
+  if (!data_dir) return kExitConfig;
+  AppConfig app;
+  app.data_dir = *data_dir;
+  nlohmann::json request = {{"method", verb}, {"id", args.id}};
+  if (!args.reason.empty()) request["reason"] = args.reason;
+  auto response = control_request(state_dir(app) / "control.sock", request);
+  if (!response) {
+    std::fprintf(stderr, "%s\n", response.error().message.c_str());
+    return response.error().code == "not_running" ? kExitNotRunning : kExitFailure;
+  }
+  if (!response->value("ok", false)) {
+    std::fprintf(stderr, "%s\n", (*response)["error"].value("message", "request failed").c_str());
+    return kExitFailure;
+  }
+  std::printf("%s %s\n", args.id.c_str(), verb == "approve" ? "approved" : "denied");
+  return kExitOk;
+}
+
+}  // namespace agentron

@@ -1,0 +1,186 @@
+"""Restart from fork, end to end: real git repositories, the real agentron-fork, the
+fixture app. Every failure ends with the old instance serving (same pid), the data
+intact and a history row that says why."""
+import os
+import signal
+import stat
+
+import pytest
+
+from handover_env import BRANCH, HandoverEnv
+from harness import http_get, pid_alive
+
+
+@pytest.fixture
+def env(tmp_path):
+    made = []
+
+    def make(**kwargs):
+        e = HandoverEnv(tmp_path, **kwargs)
+        made.append(e)
+        return e
+
+    yield make
+    for e in made:
+        e.supervisor.close()
+        e.supervisor.kill_leftover_app()
+
+
+def start_serving(e):
+    s = e.supervisor.start()
+    pid, _ = s.started_pid()
+    s.wait_log(r"instance \S+ verified: agents 3")
+    return pid
+
+
+def assert_old_still_serves(e, old_pid):
+    assert pid_alive(old_pid)
+    st = e.supervisor.status()
+    assert st["pid"] == old_pid and st["state"] == "ready"
+    info = e.supervisor.wait_serving(expect_pid=old_pid, timeout=5)
+    assert info["agents"] == 3
+
+
+@pytest.mark.parametrize("verification", ["probe", "record"])
+def test_a_verified_handover_switches_to_the_new_release(env, verification):
+    exports = "export FIXTURE_WRITE_VERIFICATION=1" if verification == "record" else ""
+    e = env(health={"verification": verification})
+    if verification == "record":
+        e.write_release_files(e.initial, "export FIXTURE_SEED_AGENTS=3; export FIXTURE_WRITE_VERIFICATION=1", "")
+    old_pid = start_serving(e)
+    commit = e.commit(exports=exports)
+    rid = e.request(commit)
+    assert e.wait_outcome(rid)[0] == "done"
+    s = e.supervisor
+    st = s.status()
+    assert st["commit"] == commit
+    assert st["release"] == str(e.tmp / "releases" / commit)
+    assert st["port"] == e.alternate_port and st["pid"] != old_pid
+    assert not pid_alive(old_pid)
+    status, _ = http_get(e.alternate_port, "/api/setup/status")
+    assert status == 200
+    row = e.request_row(rid)
+    assert row["state"] == "done" and row["branch"] == BRANCH and row["commit"] == commit
+    assert row["counts_before"]["agents"] == 3 and row["counts_after"]["agents"] == 3
+    assert os.path.isdir(row["backup"]) and "pre-restart-" in row["backup"]
+    assert e.phases(rid) == ["requested", "building_release", "backing_up", "starting_new", "verifying", "switching",
+                             "stopping_old", "done"]
+    table = s.cli("history", "--data-dir", str(e.data_dir)).stdout
+    assert f"restart request {rid}: faster search" in table and "done" in table
+
+
+def test_a_restarted_supervisor_starts_the_current_release(env):
+    e = env()
+    start_serving(e)
+    commit = e.commit()
+    assert e.wait_outcome(e.request(commit))[0] == "done"
+    e.supervisor.signal(signal.SIGTERM)
+    assert e.supervisor.wait_exit() == 0
+    e.supervisor.lines.clear()
+    e.supervisor.start()
+    e.supervisor.wait_log(r"instance \S+ verified")
+    assert e.supervisor.status()["commit"] == commit
+
+
+@pytest.mark.parametrize("case, exports, build, reason", [
+    ("build fails", "", "echo compile error >&2; exit 2", r"the release build failed: the build of \w+ exit code 2"),
+    ("new crashes at start", "export FIXTURE_CRASH_AT_START=3", "", r"the new instance \S+ .*exit code 3"),
+    ("new never ready", "export FIXTURE_NEVER_READY=1", "", r"not ready after 1s"),
+    ("new deletes rows", "export FIXTURE_DELETE_ROWS_AT_START=1", "",
+     r"the new instance sees fewer rows than before: agents dropped from 3 to 0; put back 3 lost rows \(agents 3\)"),
+])
+def test_a_failed_handover_leaves_the_old_instance_serving(env, case, exports, build, reason):
+    e = env(health={"timeout": "1s"})
+    old_pid = start_serving(e)
+    commit = e.commit(exports=exports, build=build)
+    rid = e.request(commit)
+    outcome, detail = e.wait_outcome(rid)
+    assert outcome == "rolled_back", detail
+    import re
+    assert re.search(reason, detail), detail
+    assert_old_still_serves(e, old_pid)
+    row = e.request_row(rid)
+    assert row["state"] == "rolled_back" and re.search(reason, row["reason"])
+    assert e.supervisor.status()["commit"] != commit
+    if case == "new deletes rows":
+        # The snapshot taken before has them; restoring is the operator's call.
+        assert os.path.isdir(row["backup"])
+
+
+def test_a_commit_not_pushed_to_the_fork_is_rejected(env):
+    e = env()
+    old_pid = start_serving(e)
+    commit = e.commit(push=False)
+    rid = e.request(commit)
+    outcome, detail = e.wait_outcome(rid)
+    assert outcome == "rejected"
+    assert "is not on the fork's branch agent-improvement/faster" in detail or "no commit" in detail
+    assert_old_still_serves(e, old_pid)
+
+
+def test_requests_are_refused_when_the_folder_is_world_writable(env):
+    e = env()
+    old_pid = start_serving(e)
+    requests = e.data_dir / ".supervisor" / "requests"
+    requests.chmod(0o777)
+    rid = e.request(e.commit())
+    outcome, detail = e.wait_outcome(rid)
+    assert outcome == "rejected" and "writable by group or others (mode 0777)" in detail
+    assert (requests / "rejected" / f"{rid}.reason").read_text().startswith("the requests folder")
+    assert_old_still_serves(e, old_pid)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("{not json", "not JSON"),
+    ('{"branch":"b","commit":"0123abcd","summary":"s","build":"rm -rf /"}', 'unknown key "build"'),
+    ('{"branch":"a..b","commit":"0123abcd","summary":"s"}', "is not a valid branch name"),
+])
+def test_bad_request_files_are_rejected_with_a_reason(env, text, reason):
+    e = env()
+    old_pid = start_serving(e)
+    requests = e.data_dir / ".supervisor" / "requests"
+    (requests / "bad.json.tmp").write_text(text)
+    os.rename(requests / "bad.json.tmp", requests / "bad.json")
+    outcome, detail = e.wait_outcome("bad")
+    assert outcome == "rejected" and reason in detail
+    assert reason in (requests / "rejected" / "bad.reason").read_text()
+    assert e.request_row("bad")["state"] == "rejected"
+    assert_old_still_serves(e, old_pid)
+
+
+def test_approval_deny_and_approve(env):
+    e = env(handover={"require_approval": True})
+    old_pid = start_serving(e)
+    commit = e.commit()
+    rid = e.request(commit)
+    e.supervisor.wait_log(rf"request {rid}: awaiting_approval")
+    assert e.supervisor.status()["handover"]["state"] == "awaiting_approval"
+    r = e.supervisor.cli("deny", rid, "--reason", "not today", "--data-dir", str(e.data_dir))
+    assert r.returncode == 0, r.stderr
+    outcome, detail = e.wait_outcome(rid)
+    assert outcome == "rejected" and "denied: not today" in detail
+    assert_old_still_serves(e, old_pid)
+    assert not (e.tmp / "releases" / commit).exists()  # nothing was built
+
+    rid2 = e.request(commit)
+    e.supervisor.wait_log(rf"request {rid2}: awaiting_approval")
+    assert e.supervisor.cli("approve", rid2, "--data-dir", str(e.data_dir)).returncode == 0
+    assert e.wait_outcome(rid2)[0] == "done"
+
+
+def test_a_second_request_during_a_handover_is_rejected(env, tmp_path):
+    gate = tmp_path / "gate.fifo"
+    os.mkfifo(gate)
+    e = env()
+    old_pid = start_serving(e)
+    # The build waits on a FIFO: the first handover stays in building_release until the test writes to it.
+    commit = e.commit(build=f'read line < "{gate}"')
+    first = e.request(commit)
+    e.supervisor.wait_log(rf"request {first}: building_release")
+    second = e.request(commit)
+    outcome, detail = e.wait_outcome(second)
+    assert outcome == "rejected" and f"another handover ({first}, building_release) is in flight" in detail
+    with open(gate, "w") as g:
+        g.write("go\n")
+    assert e.wait_outcome(first)[0] == "done"
+    assert not pid_alive(old_pid)
