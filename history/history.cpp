@@ -229,10 +229,20 @@ Status History::add_phase(const std::string& request_id, const std::string& phas
   return ok_status();
 }
 
-Result<std::vector<HistoryRequest>> History::requests(int limit) {
+Result<std::optional<HistoryRequest>> History::unfinished_request() {
+  auto all = select_requests("WHERE state NOT IN ('done', 'rolled_back', 'rejected')", 1);
+  if (!all) return all.error();
+  if (all->empty()) return std::optional<HistoryRequest>();
+  return std::optional<HistoryRequest>(all->front());
+}
+
+Result<std::vector<HistoryRequest>> History::requests(int limit) { return select_requests("", limit); }
+
+Result<std::vector<HistoryRequest>> History::select_requests(const std::string& where, int limit) {
   auto stmt = db_.prepare(
       "SELECT id, received_at, branch, commit_sha, summary, requested_by, run_id, state, updated_at, reason, "
-      "backup_path, baseline_counts, verified_counts FROM requests ORDER BY received_at DESC LIMIT ?");
+      "backup_path, baseline_counts, verified_counts FROM requests " +
+      where + " ORDER BY received_at DESC LIMIT ?");
   if (!stmt) return stmt.error();
   stmt->bind(1, static_cast<std::int64_t>(limit));
   std::vector<HistoryRequest> out;

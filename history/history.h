@@ -84,12 +84,15 @@ class History {
   Status upsert_request(const HistoryRequest& request);
   Status add_phase(const std::string& request_id, const std::string& phase, const std::string& detail);
   Result<std::vector<HistoryRequest>> requests(int limit);
+  // The newest request that has not reached done, rolled_back or rejected.
+  Result<std::optional<HistoryRequest>> unfinished_request();
 
   Result<int> schema_version();
 
  private:
   explicit History(SqliteDb db) : db_(std::move(db)) {}
   Status migrate(int to_version);
+  Result<std::vector<HistoryRequest>> select_requests(const std::string& where, int limit);
 
   SqliteDb db_;
 };

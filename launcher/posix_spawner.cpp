@@ -4,10 +4,13 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -143,6 +146,7 @@ class PosixProcess : public Process {
 }  // namespace
 
 std::string ExitStatus::describe() const {
+  if (unknown) return "ended (exit status unknown: adopted from an earlier supervisor)";
   if (signaled) return "killed by " + signal_name(signal);
   return "exit code " + std::to_string(code);
 }
@@ -247,6 +251,61 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec, Proc
     return Error{"spawn_failed", "cannot start the log helper: " + helper.error().message};
   }
   return std::unique_ptr<Process>(std::make_unique<PosixProcess>(*pid, reaper_, observer));
+}
+
+namespace {
+
+// A process group an earlier supervisor started: its leader's exit shows on a pidfd
+// (readable when it terminates, child or not); what is left of its group is looked
+// for every 100 ms until it is gone (its orphans are not our children either).
+class AdoptedProcess : public Process {
+ public:
+  AdoptedProcess(boost::asio::any_io_executor ex, pid_t pid, int pidfd, ProcessObserver& observer)
+      : pid_(pid), pidfd_(ex, pidfd), timer_(ex), observer_(observer) {
+    pidfd_.async_wait(boost::asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+      if (ec) return;  // destroyed
+      bool empty = group_is_empty();
+      if (!empty) watch_group();
+      observer_.on_leader_exit(ExitStatus::not_known(), empty);
+    });
+  }
+  ~AdoptedProcess() override {
+    boost::system::error_code ignored;
+    timer_.cancel();
+    pidfd_.close(ignored);
+  }
+  pid_t pid() const override { return pid_; }
+  void signal_group(int signo) override {
+    if (!group_empty_) ::kill(-pid_, signo);
+  }
+
+ private:
+  bool group_is_empty() {
+    group_empty_ = ::kill(-pid_, 0) != 0 && errno == ESRCH;
+    return group_empty_;
+  }
+  void watch_group() {
+    timer_.expires_after(std::chrono::milliseconds(100));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (group_is_empty()) return observer_.on_group_empty();
+      watch_group();
+    });
+  }
+
+  pid_t pid_;
+  boost::asio::posix::stream_descriptor pidfd_;
+  boost::asio::steady_timer timer_;
+  ProcessObserver& observer_;
+  bool group_empty_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Process>> PosixSpawner::adopt(pid_t pid, ProcessObserver& observer) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno_error("adopt_failed", "cannot watch pid " + std::to_string(pid), errno);
+  return std::unique_ptr<Process>(std::make_unique<AdoptedProcess>(reaper_.executor(), pid, fd, observer));
 }
 
 Result<pid_t> spawn_command(ChildReaper& reaper, const std::vector<std::string>& argv, const fs::path& cwd,

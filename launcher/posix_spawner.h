@@ -31,6 +31,7 @@ class ChildReaper {
 
   // Reaps whatever has exited now (also done on every SIGCHLD).
   void reap();
+  boost::asio::any_io_executor executor() { return sigchld_.get_executor(); }
 
  private:
   void arm();
@@ -46,6 +47,7 @@ class PosixSpawner : public Spawner {
   // `log_helper` is the agentron-log executable that writes and rotates log files.
   PosixSpawner(ChildReaper& reaper, std::filesystem::path log_helper);
   Result<std::unique_ptr<Process>> spawn(const SpawnSpec& spec, ProcessObserver& observer) override;
+  Result<std::unique_ptr<Process>> adopt(pid_t pid, ProcessObserver& observer) override;
 
  private:
   ChildReaper& reaper_;

@@ -21,10 +21,12 @@ struct ExitStatus {
   bool signaled = false;  // killed by `signal` rather than exiting with `code`
   int code = 0;
   int signal = 0;
+  bool unknown = false;  // an adopted process: not our child, its status cannot be read
 
-  static ExitStatus exited(int code) { return {false, code, 0}; }
-  static ExitStatus killed(int signal) { return {true, 0, signal}; }
-  bool success() const { return !signaled && code == 0; }
+  static ExitStatus exited(int code) { return {false, code, 0, false}; }
+  static ExitStatus killed(int signal) { return {true, 0, signal, false}; }
+  static ExitStatus not_known() { return {false, -1, 0, true}; }
+  bool success() const { return !signaled && code == 0 && !unknown; }
   std::string describe() const;  // "exit code 3", "killed by SIGKILL"
 };
 
@@ -65,6 +67,9 @@ class Spawner {
   // program cannot be executed or the working directory cannot be entered.
   // The observer must outlive the returned Process.
   virtual Result<std::unique_ptr<Process>> spawn(const SpawnSpec& spec, ProcessObserver& observer) = 0;
+  // Takes over a running process group an earlier supervisor started (and left
+  // running when it died). Its exit is observed, not reaped: the status is unknown.
+  virtual Result<std::unique_ptr<Process>> adopt(pid_t pid, ProcessObserver& observer) = 0;
 };
 
 }  // namespace agentron

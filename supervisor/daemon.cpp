@@ -98,7 +98,11 @@ int Daemon::run() {
   note(release_event(event::supervisor_started, current_.get(), "", ::getpid(), "config " + config_.source));
   signals_.add(SIGUSR2);  // rescan requests/
   wait_for_signal();
-  current_->controller->start();
+  stop_leftovers();
+  if (!adopt_current_ || !current_->controller->adopt(adopt_current_->pid, adopt_current_->instance_id)) {
+    if (adopt_current_) spdlog::error("{}; starting a new instance", current_->controller->status().reason);
+    current_->controller->start();
+  }
   if (intake_) intake_->rescan();  // requests written while no supervisor ran
   io_.run();
   note(release_event(event::supervisor_stopped, current_.get(), "", ::getpid(), ""));
@@ -127,21 +131,12 @@ Status Daemon::prepare() {
   auto lock = lock_data_dir(state);
   if (!lock) return lock.error();
   lock_.emplace(std::move(lock.value()));
-  auto survivors = live_recorded_instances(state);
-  if (!survivors.empty()) {
-    // Two Agentrons on one data dir would both write the DB and both run the
-    // scheduler (DESIGN §4): never start a second one next to a survivor.
-    const InstanceRecord& orphan = survivors.front();
-    return Error{"instance_still_running",
-                 "instance " + orphan.instance_id + " (pid " + std::to_string(orphan.pid) +
-                     "), started by an earlier supervisor that did not stop it, is still running on data dir " +
-                     config_.app.data_dir.string() + "; stop it first (kill -TERM -" + std::to_string(orphan.pid) +
-                     " stops its whole process group), then start the supervisor again"};
-  }
-
   auto history = History::open(history_path(state));
   if (!history) return history.error();
   history_.emplace(std::move(history.value()));
+  // Two Agentrons on one data dir would both write the DB and both run the scheduler
+  // (DESIGN §4): what an earlier supervisor left running is taken over or stopped.
+  reconcile();
   if (auto last = history_->last_of({event::verified, event::verification_failed}); last && *last) {
     last_verification_ = verification_json(**last);
   }
@@ -247,8 +242,8 @@ void Daemon::record_instance(const Slot& slot, const InstanceStatus& s) {
 
 void Daemon::on_slot_change(Slot& slot, const InstanceStatus& s) {
   InstanceState previous = std::exchange(slot.last_state, s.state);
-  if (slot.role == "candidate") return on_candidate_change(slot, s);
-  if (slot.role == "retiring") {
+  if (&slot == candidate_.get()) return on_candidate_change(slot, s);
+  if (&slot != current_.get()) {  // retiring, or left over by an earlier supervisor
     record_instance(slot, s);
     if (const char* kind = event_for(previous, s); *kind && !is_alive(s.state)) {
       note(release_event(kind, &slot, s.instance_id, s.pid, s.reason));
@@ -386,6 +381,7 @@ void Daemon::shut_down(int signo) {
   for (auto* slot : {current_.get(), candidate_.get(), retiring_.get()}) {
     if (slot) all.push_back(slot->controller.get());
   }
+  for (auto& slot : leftovers_) all.push_back(slot->controller.get());
   *remaining = static_cast<int>(all.size());
   for (auto* controller : all) controller->stop(one_done);
 }

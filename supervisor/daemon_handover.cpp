@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -359,6 +360,89 @@ Status Daemon::make_current(const ReleaseInfo& release) {
   spdlog::info("switched: instance {} (release {}, port {}) is current", now.instance_id, release.commit,
                current_->port);
   return ok_status();
+}
+
+// An earlier supervisor was SIGKILLed: its instances kept running (their own
+// sessions) and a handover may be half done. The records say which instance had
+// which role; the journal says how far the handover got. Exactly one instance keeps
+// serving: the current one (the new one if the switch had happened — then the
+// retiring record exists), any other is stopped, and the request is finished.
+void Daemon::reconcile() {
+  fs::path state = state_dir(config_.app);
+  auto current = live_recorded_instance(state, "current");
+  auto candidate = live_recorded_instance(state, "candidate");
+  auto retiring = live_recorded_instance(state, "retiring");
+  std::error_code ec;
+  bool switched = fs::exists(state / "retiring.json", ec);
+  for (const char* role : {"current", "candidate", "retiring"}) {
+    bool live = (std::string(role) == "current" && current) || (std::string(role) == "candidate" && candidate) ||
+                (std::string(role) == "retiring" && retiring);
+    if (!live) remove_instance_record(state, role);  // its process is gone
+  }
+  std::vector<std::string> done;
+  auto leave = [&](const std::optional<InstanceRecord>& r, const char* role, const char* what) {
+    if (!r) return;
+    auto slot = make_slot(role, ReleaseInfo{}, config_.app.port, RestartConfig{});
+    slot->controller->set_restart_config([] {
+      RestartConfig never;
+      never.policy = RestartPolicyKind::never;
+      return never;
+    }());
+    leftovers_.push_back(std::move(slot));
+    leftover_records_.push_back(*r);
+    done.push_back(std::string("stopping the ") + what + " instance " + r->instance_id + " (pid " +
+                   std::to_string(r->pid) + ")");
+  };
+  leave(candidate, "candidate", "unverified new");
+  leave(retiring, "retiring", "old");
+  if (current) {
+    adopt_current_ = *current;
+    done.push_back("kept instance " + current->instance_id + " (pid " + std::to_string(current->pid) + ") serving");
+  }
+  std::string summary;
+  for (const auto& d : done) summary += (summary.empty() ? "" : "; ") + d;
+  if (!summary.empty()) spdlog::warn("an earlier supervisor left instances running: {}", summary);
+
+  auto unfinished = history_->unfinished_request();
+  if (!unfinished || !*unfinished) return;
+  HistoryRequest r = **unfinished;
+  std::string phase = r.state;
+  if (!switched) {
+    // The switch never completed: the release file goes back with it.
+    std::ifstream in(current_release_file(config_.app));
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_object() && j.value("commit", "") == r.commit && j.contains("previous") && j["previous"].is_object()) {
+      ReleaseInfo previous{j["previous"].value("commit", ""), fs::path(j["previous"].value("dir", ""))};
+      if (previous.dir.empty()) {
+        fs::remove(current_release_file(config_.app), ec);
+      } else {
+        (void)persist_current_release(previous, previous);
+      }
+    }
+  }
+  r.state = switched ? "done" : "rolled_back";
+  r.reason = "the supervisor was killed during " + phase + "; at restart: " +
+             (summary.empty() ? std::string("no instance of it was running") : summary);
+  r.updated_at = utc_iso8601_ms(WallClock::now());
+  (void)history_->upsert_request(r);
+  (void)history_->add_phase(r.id, r.state, r.reason);
+  last_request_ = r;
+  spdlog::warn("request {}: {} — {}", r.id, r.state, r.reason);
+}
+
+void Daemon::stop_leftovers() {
+  for (size_t i = 0; i < leftovers_.size(); ++i) {
+    Slot* slot = leftovers_[i].get();
+    const InstanceRecord& r = leftover_records_[i];
+    if (!slot->controller->adopt(r.pid, r.instance_id)) continue;
+    slot->controller->stop([this, slot] {
+      auto it = std::find_if(leftovers_.begin(), leftovers_.end(), [slot](const auto& p) { return p.get() == slot; });
+      if (it == leftovers_.end()) return;
+      auto owned = std::move(*it);
+      leftovers_.erase(it);
+      post_destroy(std::move(owned));
+    });
+  }
 }
 
 Status Daemon::persist_current_release(const ReleaseInfo& release, const ReleaseInfo& previous) {

@@ -25,6 +25,7 @@
 #include "supervisor/daemon.h"
 #include "supervisor/handover.h"
 #include "supervisor/instance_controller.h"
+#include "supervisor/instance_record.h"
 #include "supervisor/instance_verifier.h"
 #include "supervisor/request_intake.h"
 
@@ -81,6 +82,8 @@ class Daemon : private HandoverSteps {
   nlohmann::json handover_json() const;
   void on_candidate_change(Slot& slot, const InstanceStatus& s);
   Status persist_current_release(const ReleaseInfo& release, const ReleaseInfo& previous);
+  void reconcile();
+  void stop_leftovers();
   ReleaseInfo load_current_release();
 
   void build_release(const RestartRequest& request, Then<ReleaseInfo> then) override;
@@ -113,6 +116,9 @@ class Daemon : private HandoverSteps {
   std::unique_ptr<Slot> current_;
   std::unique_ptr<Slot> candidate_;
   std::unique_ptr<Slot> retiring_;
+  std::vector<std::unique_ptr<Slot>> leftovers_;  // found running at start, to be stopped
+  std::vector<InstanceRecord> leftover_records_;
+  std::optional<InstanceRecord> adopt_current_;   // found serving at start: taken over, not restarted
   std::unique_ptr<Handover> handover_;
   std::optional<HistoryRequest> last_request_;  // the handover in flight or the last one, for status
   Then<NewInstance> candidate_then_;

@@ -37,6 +37,26 @@ void InstanceController::start() {
   spawn_instance();
 }
 
+bool InstanceController::adopt(pid_t pid, const std::string& instance_id) {
+  if (state_ != InstanceState::stopped) return false;
+  auto process = spawner_.adopt(pid, *this);
+  if (!process) {
+    reason_ = "cannot adopt pid " + std::to_string(pid) + ": " + process.error().message;
+    return false;
+  }
+  policy_.reset();
+  process_ = std::move(process.value());
+  instance_id_ = instance_id;
+  stop_requested_ = false;
+  group_signalled_ = false;
+  not_ready_.clear();
+  last_exit_.reset();
+  started_at_ = clock_.now();
+  started_wall_ = std::chrono::system_clock::now();
+  set_state(InstanceState::ready, "adopted: left serving by an earlier supervisor");
+  return true;
+}
+
 void InstanceController::stop(std::function<void()> done) {
   switch (state_) {
     case InstanceState::stopped:

@@ -75,6 +75,10 @@ class InstanceController : private ProcessObserver {
 
   // From stopped or failed: start an instance now (forgets past crashes).
   void start();
+  // From stopped: takes over `pid`, an instance an earlier supervisor started and
+  // left serving when it died. It is ready at once (it was serving); from then on it
+  // is stopped and restarted like any other. False (and a reason) if it cannot be.
+  bool adopt(pid_t pid, const std::string& instance_id);
   // Stops gracefully; `done` runs once nothing of the instance is left (at once if
   // nothing runs). A pending restart is cancelled.
   void stop(std::function<void()> done);

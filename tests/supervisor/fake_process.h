@@ -37,6 +37,14 @@ class FakeSpawner : public Spawner {
     return std::unique_ptr<Process>(std::move(process));
   }
 
+  Result<std::unique_ptr<Process>> adopt(pid_t pid, ProcessObserver& observer) override {
+    adopted.push_back(pid);
+    auto process = std::make_unique<FakeProcess>(pid, observer);
+    last = process.get();
+    return std::unique_ptr<Process>(std::move(process));
+  }
+
+  std::vector<pid_t> adopted;
   std::vector<SpawnSpec> specs;  // every attempt, failed ones included
   FakeProcess* last = nullptr;   // the newest live process (owned by the controller)
   std::string fail_with;         // non-empty: spawns fail with this message

@@ -300,3 +300,18 @@ TEST_CASE("a stop while starting is a stop, not a readiness failure", "[instance
   f.clock.advance(1min);
   CHECK(f.spawner.specs.size() == 1);
 }
+
+TEST_CASE("an adopted instance is ready at once and restarted like any other", "[instance_controller]") {
+  Fixture f;
+  REQUIRE(f.controller.adopt(4242, "old-1"));
+  auto s = f.controller.status();
+  CHECK(s.state == InstanceState::ready);
+  CHECK(s.pid == 4242);
+  CHECK(s.instance_id == "old-1");
+  CHECK(f.spawner.specs.empty());  // nothing was started
+  f.spawner.last->exit(ExitStatus::not_known());
+  CHECK(f.state() == InstanceState::backoff);  // an unknown end is not a clean one
+  f.clock.advance(f.controller.status().next_restart_in);
+  CHECK(f.spawner.specs.size() == 1);
+  CHECK_FALSE(f.controller.adopt(1, "x"));  // only from stopped
+}
