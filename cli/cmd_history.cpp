@@ -16,6 +16,7 @@ namespace {
 // One line of the table, from an event or a request.
 struct Line {
   std::string when, what, branch, commit, outcome, counts, backup;
+  std::string phases;  // a request's phases, printed on the line below
 };
 
 std::string short_commit(const std::string& c) { return c.substr(0, 12); }
@@ -45,7 +46,7 @@ std::string counts_change(const HistoryRequest& r) {
 }
 
 Line line_of(const HistoryEvent& e) {
-  Line l{readable_time(e.at), "", "", short_commit(e.commit), "", counts_text(e.counts), ""};
+  Line l{readable_time(e.at), "", "", short_commit(e.commit), "", counts_text(e.counts), "", ""};
   std::string instance = e.instance_id.empty() ? "" : " " + e.instance_id;
   std::string pid = e.pid ? " (pid " + std::to_string(e.pid) + ")" : "";
   const std::string& k = e.kind;
@@ -74,15 +75,23 @@ Line line_of(const HistoryEvent& e) {
   return l;
 }
 
-Line line_of(const HistoryRequest& r) {
+Line line_of(const HistoryRequest& r, const std::vector<HistoryPhase>& phases) {
   std::string outcome = r.state + (r.reason.empty() ? "" : ": " + r.reason);
+  std::string trail;
+  for (const auto& p : phases) trail += (trail.empty() ? "" : " → ") + p.phase + " " + p.at.substr(11, 12);
   return Line{readable_time(r.received_at),
               "restart request " + r.id + (r.summary.empty() ? "" : ": " + r.summary),
               r.branch,
               short_commit(r.commit),
               outcome,
               counts_change(r),
-              r.backup_path};
+              r.backup_path,
+              trail};
+}
+
+std::vector<HistoryPhase> phases_of(History& history, const std::string& id) {
+  auto phases = history.phases(id);
+  return phases ? *phases : std::vector<HistoryPhase>{};
 }
 
 nlohmann::json json_of(const HistoryEvent& e) {
@@ -99,8 +108,11 @@ nlohmann::json json_of(const HistoryEvent& e) {
           {"request_id", e.request_id}};
 }
 
-nlohmann::json json_of(const HistoryRequest& r) {
+nlohmann::json json_of(const HistoryRequest& r, const std::vector<HistoryPhase>& phases) {
+  nlohmann::json trail = nlohmann::json::array();
+  for (const auto& p : phases) trail.push_back({{"phase", p.phase}, {"at", p.at}, {"detail", p.detail}});
   return {{"id", r.id},
+          {"phases", trail},
           {"received_at", r.received_at},
           {"branch", r.branch},
           {"commit", r.commit},
@@ -117,7 +129,7 @@ nlohmann::json json_of(const HistoryRequest& r) {
 
 void print_table(std::vector<std::pair<std::string, Line>> lines) {
   std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  std::vector<Line> rows{{"WHEN", "WHAT", "BRANCH", "COMMIT", "OUTCOME  [COUNTS]  backup PATH", "", ""}};
+  std::vector<Line> rows{{"WHEN", "WHAT", "BRANCH", "COMMIT", "OUTCOME  [COUNTS]  backup PATH", "", "", ""}};
   for (auto& [at, line] : lines) rows.push_back(std::move(line));
   size_t w[4] = {0, 0, 0, 0};
   for (const auto& r : rows) {
@@ -134,6 +146,7 @@ void print_table(std::vector<std::pair<std::string, Line>> lines) {
     if (!r.counts.empty()) std::printf("  [%s]", r.counts.c_str());
     if (!r.backup.empty()) std::printf("  backup %s", r.backup.c_str());
     std::printf("\n");
+    if (!r.phases.empty()) std::printf("%*s  phases: %s\n", static_cast<int>(w[0]), "", r.phases.c_str());
   }
 }
 
@@ -154,13 +167,13 @@ int cmd_history(const std::string& config_flag, const std::string& data_dir_flag
   if (json) {
     nlohmann::json out = {{"events", nlohmann::json::array()}, {"requests", nlohmann::json::array()}};
     for (const auto& e : *events) out["events"].push_back(json_of(e));
-    for (const auto& r : *requests) out["requests"].push_back(json_of(r));
+    for (const auto& r : *requests) out["requests"].push_back(json_of(r, phases_of(*history, r.id)));
     std::printf("%s\n", out.dump(2).c_str());
     return kExitOk;
   }
   std::vector<std::pair<std::string, Line>> lines;
   for (const auto& e : *events) lines.emplace_back(e.at, line_of(e));
-  for (const auto& r : *requests) lines.emplace_back(r.received_at, line_of(r));
+  for (const auto& r : *requests) lines.emplace_back(r.received_at, line_of(r, phases_of(*history, r.id)));
   if (lines.size() > static_cast<size_t>(limit)) {
     std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     lines.resize(static_cast<size_t>(limit));

@@ -229,6 +229,19 @@ Status History::add_phase(const std::string& request_id, const std::string& phas
   return ok_status();
 }
 
+Result<std::vector<HistoryPhase>> History::phases(const std::string& request_id) {
+  auto stmt = db_.prepare("SELECT phase, at, detail FROM request_phases WHERE request_id = ? ORDER BY id");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, request_id);
+  std::vector<HistoryPhase> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back({stmt->text(0), stmt->text(1), stmt->text(2)});
+  }
+}
+
 Result<std::optional<HistoryRequest>> History::unfinished_request() {
   auto all = select_requests("WHERE state NOT IN ('done', 'rolled_back', 'rejected')", 1);
   if (!all) return all.error();

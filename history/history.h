@@ -65,6 +65,12 @@ struct HistoryRequest {
   std::map<std::string, std::int64_t> verified_counts;
 };
 
+struct HistoryPhase {
+  std::string phase;
+  std::string at;
+  std::string detail;
+};
+
 class History {
  public:
   static constexpr int kSchemaVersion = 2;
@@ -84,6 +90,8 @@ class History {
   Status upsert_request(const HistoryRequest& request);
   Status add_phase(const std::string& request_id, const std::string& phase, const std::string& detail);
   Result<std::vector<HistoryRequest>> requests(int limit);
+  // A request's phases, oldest first.
+  Result<std::vector<HistoryPhase>> phases(const std::string& request_id);
   // The newest request that has not reached done, rolled_back or rejected.
   Result<std::optional<HistoryRequest>> unfinished_request();
 

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <fstream>
 #include <sstream>
 
@@ -133,20 +133,26 @@ void Daemon::handle_approval(const nlohmann::json& request, ControlServer::Respo
   respond(ok_response(status_json()));
 }
 
-nlohmann::json Daemon::handover_json() const {
+nlohmann::json Daemon::handover_json() {
   if (!last_request_) return nullptr;
   const HistoryRequest& r = *last_request_;
-  nlohmann::json j = {{"id", r.id},
-                      {"state", r.state},
-                      {"branch", r.branch},
-                      {"commit", r.commit},
-                      {"summary", r.summary},
-                      {"reason", r.reason},
-                      {"backup", r.backup_path},
-                      {"counts_before", r.baseline_counts},
-                      {"counts_after", r.verified_counts},
-                      {"updated_at", r.updated_at}};
-  return j;
+  nlohmann::json phases = nlohmann::json::array();
+  if (history_) {
+    if (auto list = history_->phases(r.id)) {
+      for (const auto& p : *list) phases.push_back({{"phase", p.phase}, {"at", p.at}, {"detail", p.detail}});
+    }
+  }
+  return {{"id", r.id},
+          {"state", r.state},
+          {"branch", r.branch},
+          {"commit", r.commit},
+          {"summary", r.summary},
+          {"reason", r.reason},
+          {"backup", r.backup_path},
+          {"counts_before", r.baseline_counts},
+          {"counts_after", r.verified_counts},
+          {"updated_at", r.updated_at},
+          {"phases", phases}};
 }
 
 // --- the steps --------------------------------------------------------------
@@ -421,8 +427,8 @@ void Daemon::reconcile() {
     }
   }
   r.state = switched ? "done" : "rolled_back";
-  r.reason = "the supervisor was killed during " + phase + "; at restart: " +
-             (summary.empty() ? std::string("no instance of it was running") : summary);
+  r.reason = "the supervisor was killed during " + phase +
+             "; at restart: " + (summary.empty() ? std::string("no instance of it was running") : summary);
   r.updated_at = utc_iso8601_ms(WallClock::now());
   (void)history_->upsert_request(r);
   (void)history_->add_phase(r.id, r.state, r.reason);

@@ -79,7 +79,7 @@ class Daemon : private HandoverSteps {
   void reject_request(const std::filesystem::path& file, const std::string& id, const std::string& reason);
   void on_handover_finished(HandoverPhase outcome, const std::string& reason);
   void handle_approval(const nlohmann::json& request, ControlServer::Responder respond);
-  nlohmann::json handover_json() const;
+  nlohmann::json handover_json();
   void on_candidate_change(Slot& slot, const InstanceStatus& s);
   Status persist_current_release(const ReleaseInfo& release, const ReleaseInfo& previous);
   void reconcile();
@@ -118,7 +118,7 @@ class Daemon : private HandoverSteps {
   std::unique_ptr<Slot> retiring_;
   std::vector<std::unique_ptr<Slot>> leftovers_;  // found running at start, to be stopped
   std::vector<InstanceRecord> leftover_records_;
-  std::optional<InstanceRecord> adopt_current_;   // found serving at start: taken over, not restarted
+  std::optional<InstanceRecord> adopt_current_;  // found serving at start: taken over, not restarted
   std::unique_ptr<Handover> handover_;
   std::optional<HistoryRequest> last_request_;  // the handover in flight or the last one, for status
   Then<NewInstance> candidate_then_;

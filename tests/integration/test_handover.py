@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from handover_env import BRANCH, HandoverEnv
-from harness import http_get, pid_alive
+from harness import http_get, pid_alive, poll_until
 
 
 @pytest.fixture
@@ -63,10 +63,15 @@ def test_a_verified_handover_switches_to_the_new_release(env, verification):
     assert row["state"] == "done" and row["branch"] == BRANCH and row["commit"] == commit
     assert row["counts_before"]["agents"] == 3 and row["counts_after"]["agents"] == 3
     assert os.path.isdir(row["backup"]) and "pre-restart-" in row["backup"]
-    assert e.phases(rid) == ["requested", "building_release", "backing_up", "starting_new", "verifying", "switching",
-                             "stopping_old", "done"]
+    expected = ["requested", "building_release", "backing_up", "starting_new", "verifying", "switching",
+                "stopping_old", "done"]
+    assert e.phases(rid) == expected
+    assert [p["phase"] for p in row["phases"]] == expected
+    assert all(p["at"] for p in row["phases"])
+    assert [p["phase"] for p in s.status()["handover"]["phases"]] == expected
     table = s.cli("history", "--data-dir", str(e.data_dir)).stdout
     assert f"restart request {rid}: faster search" in table and "done" in table
+    assert "phases: requested " in table and " → done " in table
 
 
 def test_a_restarted_supervisor_starts_the_current_release(env):
@@ -184,3 +189,24 @@ def test_a_second_request_during_a_handover_is_rejected(env, tmp_path):
         g.write("go\n")
     assert e.wait_outcome(first)[0] == "done"
     assert not pid_alive(old_pid)
+
+
+def test_rows_written_through_the_handover_are_all_kept(env):
+    """The old instance inserts every 5 ms until it is stopped, the new one from its
+    start: every row the old one wrote (it says how many as it exits) is there after."""
+    e = env(initial_exports="export FIXTURE_SEED_AGENTS=3 FIXTURE_WRITE_ROWS=5ms")
+    old_pid = start_serving(e)
+    commit = e.commit(exports="export FIXTURE_WRITE_ROWS=5ms")
+    assert e.wait_outcome(e.request(commit))[0] == "done"
+    logs = e.data_dir / ".supervisor" / "instances"
+    import re
+
+    def old_said():  # its log helper writes the last line a moment after the group is gone
+        for log in logs.glob("*/stdout.log"):
+            m = re.search(rf"fixture: pid {old_pid} wrote (\d+) rows", log.read_text())
+            if m:
+                return int(m.group(1))
+        return None
+    wrote = poll_until(old_said, 5, "the old instance's row count in its log")
+    assert wrote > 10
+    assert e.db_count(f"SELECT count(*) FROM executions WHERE name = 'fixture run {old_pid}'") == wrote
