@@ -11,6 +11,7 @@
 #include "backup/verify.h"
 #include "cli/commands.h"
 #include "cli/config_source.h"
+#include "history/history.h"
 #include "launcher/instance_spec.h"
 #include "supervisor/control_client.h"
 #include "supervisor/data_dir_lock.h"
@@ -147,8 +148,14 @@ int prune(const Config& config, bool dry_run, bool as_json) {
   if (!lock) return fail(lock.error(), as_json);
   auto snapshots = list_snapshots(config.backup.dir);
   std::vector<RetentionCandidate> candidates;
-  // Nothing pins a snapshot yet: unfinished handovers arrive with the handover issue.
-  for (const auto& s : snapshots) candidates.push_back({s.manifest.name, s.created, s.verified, false});
+  // The snapshot of a handover still in flight is its way back: never pruned.
+  std::string pinned;
+  if (auto history = History::open_read_only(history_path(state_dir(config.app)))) {
+    if (auto r = history->unfinished_request(); r && *r) pinned = std::filesystem::path((*r)->backup_path).filename();
+  }
+  for (const auto& s : snapshots) {
+    candidates.push_back({s.manifest.name, s.created, s.verified, !pinned.empty() && s.manifest.name == pinned});
+  }
   RetentionPolicy policy{config.backup.keep_last, config.backup.keep_daily, config.backup.keep_weekly,
                          config.backup.keep_monthly};
   auto decisions = plan_retention(candidates, policy);

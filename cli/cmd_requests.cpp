@@ -59,6 +59,11 @@ int cmd_approval(const std::string& verb, const RequestArgs& args) {
     std::fprintf(stderr, "%s\n", (*response)["error"].value("message", "request failed").c_str());
     return kExitFailure;
   }
+  if (verb == "rollback") {
+    std::printf("%s\n", (*response)["data"].value("id", "").c_str());
+    std::fprintf(stderr, "rolling back by the verified path; follow it with `agentron-supervisor status`\n");
+    return kExitOk;
+  }
   std::printf("%s %s\n", args.id.c_str(), verb == "approve" ? "approved" : "denied");
   return kExitOk;
 }

@@ -52,7 +52,9 @@ int main(int argc, char** argv) {
       app.add_subcommand("request-restart", "ask for a verified restart into a commit of the fork; prints its id");
   auto* approve = app.add_subcommand("approve", "approve a request awaiting approval ([handover] require_approval)");
   auto* deny = app.add_subcommand("deny", "deny a request awaiting approval");
-  for (auto* verb : {request_restart, approve, deny}) {
+  auto* rollback = app.add_subcommand("rollback", "return to the previous release by the same verified path");
+  rollback->add_option("--reason", req.reason, "why (recorded)");
+  for (auto* verb : {request_restart, approve, deny, rollback}) {
     verb->add_option("--config,-c", req.config, "config file naming the data dir");
     verb->add_option("--data-dir", req.data_dir, "the supervised data dir (instead of reading the config)");
   }
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
   if (*request_restart) return cmd_request_restart(req);
   if (*approve) return cmd_approval("approve", req);
   if (*deny) return cmd_approval("deny", req);
+  if (*rollback) return cmd_approval("rollback", req);
   if (*history) return cmd_history(config, data_dir, json, limit);
   if (*check) return cmd_config_check(config);
   return kExitFailure;

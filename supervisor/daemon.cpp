@@ -276,10 +276,12 @@ void Daemon::log_current_change(Slot& slot, InstanceState previous, const Instan
       start_verification(s);  // after its "ready" row: a record already there is verified at once
       return;
     case InstanceState::backoff:
+      check_probation(s);
       spdlog::warn("{}; restarting in {} (restart {})", s.reason,
                    format_duration(std::chrono::round<std::chrono::milliseconds>(s.next_restart_in)), s.restart_count);
       break;
     case InstanceState::failed:
+      check_probation(s);
       spdlog::error("app failed, not restarting: {}. Fix the app, then send SIGHUP or restart the supervisor",
                     s.reason);
       break;
@@ -287,6 +289,18 @@ void Daemon::log_current_change(Slot& slot, InstanceState previous, const Instan
     case InstanceState::stopped: spdlog::info("instance {}: {}", s.instance_id, s.reason); break;
   }
   if (s.state != InstanceState::starting) cancel_verification(s);
+}
+
+// A crash of the current instance within [handover] probation of a switch sends the
+// supervisor back to the previous release, the verified way.
+void Daemon::check_probation(const InstanceStatus& s) {
+  if (clock_.now() >= probation_until_ || stopping_) return;
+  probation_until_ = {};
+  std::string why = "probation: the new release's instance " + s.reason + " within " +
+                    format_duration(config_.handover.probation) + " of the switch; switching back";
+  if (auto id = start_rollback(why, "supervisor (probation)"); !id) {
+    spdlog::error("{}, but cannot: {}", why, id.error().message);
+  }
 }
 
 void Daemon::start_verification(const InstanceStatus& s) {
@@ -443,9 +457,12 @@ void Daemon::handle(const nlohmann::json& request, ControlServer::Responder resp
     verify_waiters_.push_back(std::move(respond));
     return start_verification(st);
   }
-  if (method == "approve" || method == "deny") return handle_approval(request, std::move(respond));
-  respond(error_response("unknown_method", "unknown method '" + method +
-                                               "'; this supervisor knows: status, stop, start, verify, approve, deny"));
+  if (method == "approve" || method == "deny" || method == "rollback") {
+    return handle_approval(request, std::move(respond));
+  }
+  respond(error_response(
+      "unknown_method",
+      "unknown method '" + method + "'; this supervisor knows: status, stop, start, verify, approve, deny, rollback"));
 }
 
 nlohmann::json Daemon::status_json() {

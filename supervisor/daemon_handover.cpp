@@ -97,10 +97,43 @@ void Daemon::on_request_file(const fs::path& file, Status trusted) {
   if (stopping_) return reject_request(file, id, "the supervisor is shutting down");
   archive_request_file(file);
   spdlog::info("request {}: restart from {} @ {} ({})", id, request->branch, request->commit, request->summary);
+  start_handover(*request, std::nullopt);
+}
+
+void Daemon::start_handover(RestartRequest request, std::optional<ReleaseInfo> existing) {
+  probation_until_ = {};
   handover_ = std::make_unique<Handover>(
-      clock_, static_cast<HandoverSteps&>(*this), config_.handover, *request,
+      clock_, static_cast<HandoverSteps&>(*this), config_.handover, std::move(request),
       [this](HandoverPhase outcome, const std::string& reason) { on_handover_finished(outcome, reason); });
+  if (existing) handover_->use_existing_release(*existing);
   handover_->start();
+}
+
+// Back to the release before the current one, by the same verified path (nothing to build).
+Result<std::string> Daemon::start_rollback(const std::string& why, const std::string& requested_by) {
+  if (handover_ && !is_finished(handover_->phase())) {
+    return Error{"handover_in_flight", "handover " + handover_->request().id + " is in flight (" +
+                                           to_string(handover_->phase()) + "); roll back when it has finished"};
+  }
+  std::ifstream in(current_release_file(config_.app));
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object() || !j.contains("previous") || !j["previous"].is_object() ||
+      j["previous"].value("dir", "").empty()) {
+    return Error{"no_previous_release", "no previous release to roll back to: no handover has switched releases yet"};
+  }
+  ReleaseInfo previous{j["previous"].value("commit", ""), fs::path(j["previous"].value("dir", ""))};
+  std::error_code ec;
+  if (!fs::is_directory(previous.dir, ec)) {
+    return Error{"previous_release_gone", "the previous release " + previous.dir.string() + " is gone"};
+  }
+  RestartRequest r;
+  r.id = new_request_id();
+  r.commit = previous.commit;
+  r.summary = why;
+  r.requested_by = requested_by;
+  spdlog::warn("request {}: rollback to {} ({})", r.id, previous.dir.string(), why);
+  start_handover(r, previous);
+  return r.id;
 }
 
 void Daemon::on_handover_finished(HandoverPhase outcome, const std::string& reason) {
@@ -108,6 +141,8 @@ void Daemon::on_handover_finished(HandoverPhase outcome, const std::string& reas
   if (outcome == HandoverPhase::done) {
     spdlog::info("request {}: done; now serving {} from {}", r.id, current_->release.commit,
                  current_->release.dir.string());
+    // Probation: a crash this soon after the switch is the new release's, not chance.
+    if (config_.handover.probation > Duration(0)) probation_until_ = clock_.now() + config_.handover.probation;
   } else {
     spdlog::error(
         "request {}: {}: {}{}", r.id, to_string(outcome), reason,
@@ -116,6 +151,11 @@ void Daemon::on_handover_finished(HandoverPhase outcome, const std::string& reas
 }
 
 void Daemon::handle_approval(const nlohmann::json& request, ControlServer::Responder respond) {
+  if (request["method"] == "rollback") {
+    auto id = start_rollback(request.value("reason", "rollback requested"), request.value("requested_by", "operator"));
+    if (!id) return respond(error_response(id.error().code, id.error().message));
+    return respond(ok_response({{"id", *id}}));
+  }
   std::string method = request["method"].get<std::string>();
   std::string id = request.value("id", "");
   if (!handover_ || handover_->request().id != id || handover_->phase() != HandoverPhase::awaiting_approval) {

@@ -62,6 +62,7 @@ class Daemon : private HandoverSteps {
   HistoryEvent release_event(std::string kind, const Slot* slot, std::string instance_id, pid_t pid,
                              std::string detail);
   void note(HistoryEvent e);
+  void check_probation(const InstanceStatus& s);
   void start_verification(const InstanceStatus& s);
   void on_verified(const VerificationResult& r);
   void cancel_verification(const InstanceStatus& s);
@@ -83,6 +84,8 @@ class Daemon : private HandoverSteps {
   void on_candidate_change(Slot& slot, const InstanceStatus& s);
   Status persist_current_release(const ReleaseInfo& release, const ReleaseInfo& previous);
   void reconcile();
+  Result<std::string> start_rollback(const std::string& why, const std::string& requested_by);
+  void start_handover(RestartRequest request, std::optional<ReleaseInfo> existing);
   void stop_leftovers();
   ReleaseInfo load_current_release();
 
@@ -123,7 +126,8 @@ class Daemon : private HandoverSteps {
   std::optional<HistoryRequest> last_request_;  // the handover in flight or the last one, for status
   Then<NewInstance> candidate_then_;
   std::function<void(const std::filesystem::path&)> candidate_started_;
-  pid_t fork_pid_ = 0;  // a running `agentron-fork release`
+  pid_t fork_pid_ = 0;           // a running `agentron-fork release`
+  TimePoint probation_until_{};  // a crash of the current instance before this switches back
   nlohmann::json last_verification_;
   std::vector<ControlServer::Responder> verify_waiters_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // worker results posted after the end are dropped

@@ -47,6 +47,11 @@ void Handover::enter(HandoverPhase phase, const std::string& detail) {
 
 void Handover::start() {
   enter(HandoverPhase::requested, request_.summary);
+  if (existing_release_) {
+    release_ = *existing_release_;
+    enter(HandoverPhase::building_release, "nothing to build: " + release_.dir.string() + " exists");
+    return back_up();
+  }
   if (config_.require_approval) {
     enter(HandoverPhase::awaiting_approval, "waiting for `agentron-supervisor approve " + request_.id + "`");
     return;

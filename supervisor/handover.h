@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -91,6 +92,9 @@ class Handover {
 
   // requested → awaiting_approval (require_approval) or building_release.
   void start();
+  // A rollback: the release exists already (the previous one), nothing is built and
+  // no approval is asked for; the rest is the same verified path. Call before start().
+  void use_existing_release(ReleaseInfo release) { existing_release_ = std::move(release); }
   // Only in awaiting_approval; false otherwise.
   bool approve();
   bool deny(const std::string& why);
@@ -122,6 +126,7 @@ class Handover {
   HandoverPhase phase_ = HandoverPhase::requested;
   std::string reason_;
   ReleaseInfo release_;
+  std::optional<ReleaseInfo> existing_release_;
   std::string backup_;
   Counts baseline_;
   Counts verified_;

@@ -210,3 +210,71 @@ def test_rows_written_through_the_handover_are_all_kept(env):
     wrote = poll_until(old_said, 5, "the old instance's row count in its log")
     assert wrote > 10
     assert e.db_count(f"SELECT count(*) FROM executions WHERE name = 'fixture run {old_pid}'") == wrote
+
+
+def test_rollback_returns_to_the_previous_release_by_the_verified_path(env):
+    e = env()
+    start_serving(e)
+    commit = e.commit()
+    assert e.wait_outcome(e.request(commit))[0] == "done"
+    r = e.supervisor.cli("rollback", "--reason", "the old one was better", "--data-dir", str(e.data_dir))
+    assert r.returncode == 0, r.stderr
+    rid = r.stdout.strip()
+    assert e.wait_outcome(rid)[0] == "done"
+    st = e.supervisor.status()
+    assert st["release"] == str(e.initial)
+    assert e.request_row(rid)["summary"] == "the old one was better"
+    assert "building_release" in e.phases(rid)  # journaled, with nothing to build
+
+
+def test_rollback_without_a_previous_release_says_so(env):
+    e = env()
+    start_serving(e)
+    r = e.supervisor.cli("rollback", "--data-dir", str(e.data_dir))
+    assert r.returncode == 1
+    assert "no previous release to roll back to" in r.stderr
+
+
+def test_probation_switches_back_when_the_new_release_crashes_soon_after(env):
+    e = env(handover={"probation": "30s"})
+    start_serving(e)
+    commit = e.commit(exports="export FIXTURE_CRASH_AFTER=1500ms")
+    assert e.wait_outcome(e.request(commit))[0] == "done"
+    m = e.supervisor.wait_log(r"request (\S+): rollback to .* \(probation: the new release's instance .*exit code 1",
+                              timeout=30)
+    assert e.wait_outcome(m.group(1))[0] == "done"
+    assert e.supervisor.status()["release"] == str(e.initial)
+
+
+def test_stop_first_stops_the_old_instance_first_and_brings_it_back_on_failure(env):
+    e = env(handover={"strategy": "stop-first"})
+    old_pid = start_serving(e)
+    bad = e.commit(exports="export FIXTURE_CRASH_AT_START=4", message="broken")
+    outcome, detail = e.wait_outcome(e.request(bad))
+    assert outcome == "rolled_back" and "the previous release runs again" in detail
+    st = e.supervisor.wait_until(lambda: e.supervisor.status()["state"] == "ready" and e.supervisor.status(),
+                                 timeout=20, what="the previous release serving again")
+    assert st["release"] == str(e.initial) and st["pid"] != old_pid  # restarted, not kept
+    good = e.commit(message="fixed")
+    rid = e.request(good)
+    assert e.wait_outcome(rid)[0] == "done"
+    assert e.phases(rid)[:6] == ["requested", "building_release", "backing_up", "stopping_old", "starting_new",
+                                 "verifying"]
+    assert e.supervisor.status()["commit"] == good
+
+
+def test_prune_never_deletes_the_snapshot_of_a_handover_in_flight(env):
+    e = env(handover={"verify_timeout": "30s"})
+    start_serving(e)
+    commit = e.commit(exports="export FIXTURE_SLOW_START=3s")
+    rid = e.request(commit)
+    e.supervisor.wait_log(rf"request {rid}: starting_new")
+    s = e.supervisor
+    assert s.cli("backups", "create", "--config", str(s.config)).returncode == 0
+    config = s.config.read_text().replace("[backup]", "")
+    s.config.write_text(config + "\n[backup]\nkeep_last = 1\nkeep_daily = 0\n")
+    r = s.cli("backups", "prune", "--config", str(s.config))
+    assert r.returncode == 0, r.stderr
+    assert "pinned by an unfinished handover" in r.stdout
+    assert os.path.isdir(e.request_row(rid)["backup"])
+    assert e.wait_outcome(rid)[0] == "done"

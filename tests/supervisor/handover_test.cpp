@@ -223,3 +223,15 @@ TEST_CASE("stop-first: old stops before new starts, and comes back on failure", 
   CHECK(*f.outcome == HandoverPhase::rolled_back);
   CHECK(f.reason == "not ready after 1m; the previous release runs again");
 }
+
+TEST_CASE("a rollback uses the existing release: no build, no approval", "[handover]") {
+  HandoverConfig config;
+  config.require_approval = true;
+  Fixture f(config);
+  f.handover->use_existing_release(ReleaseInfo{"0ld", "/releases/0ld"});
+  f.handover->start();
+  CHECK(f.steps.calls == std::vector<std::string>{"snapshot"});
+  f.steps.snapshot_then(std::string("/backups/pre"));
+  f.steps.count_then(Counts{{"agents", 1}});
+  CHECK(f.steps.calls.back() == "start_new 0ld");
+}
