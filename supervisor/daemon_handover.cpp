@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "backup/catalog.h"
+#include "backup/restore.h"
 #include "backup/snapshot.h"
 #include "common/atomic_file.h"
 #include "common/utc_time.h"
@@ -325,7 +327,10 @@ void Daemon::on_candidate_change(Slot& slot, const InstanceStatus& s) {
         auto then = std::move(candidate_then_);
         candidate_then_ = nullptr;
         if (!then) return;
-        if (!r.ok) return then(Error{"not_verified", "the new instance was not verified: " + r.reason});
+        // A record that says the database is damaged is the handover's to judge (and,
+        // with stop-first, to restore from); any other failure just fails it.
+        bool damaged = !r.record.integrity.empty() && r.record.integrity != "ok";
+        if (!r.ok && !damaged) return then(Error{"not_verified", "the new instance was not verified: " + r.reason});
         then(NewInstance{r.instance_id, r.record.counts, r.record.integrity,
                          instance_paths(config_.app, r.instance_id).dir});
       });
@@ -378,6 +383,26 @@ void Daemon::restore_lost_rows(const std::string& snapshot, Then<std::string> th
       std::int64_t total = 0;
       for (const auto& [table, n] : *restored) total += n;
       then("put back " + std::to_string(total) + " lost rows (" + describe_counts(*restored) + ") from " + snapshot);
+    });
+  });
+}
+
+void Daemon::restore_snapshot(const std::string& snapshot, Then<std::string> then) {
+  std::weak_ptr<int> alive = alive_;
+  // By value: the worker must not read config_, which a reload may replace meanwhile.
+  asio::post(worker_, [this, alive, snapshot, then, data_dir = config_.app.data_dir, backups = config_.backup.dir] {
+    Result<std::string> outcome = std::string();
+    auto lock = lock_backup_dir(backups);
+    auto found =
+        lock ? find_snapshot(backups, fs::path(snapshot).filename().string()) : Result<SnapshotInfo>(lock.error());
+    auto restored =
+        found ? agentron::restore_snapshot(*found, data_dir, backups) : Result<RestoreResult>(found.error());
+    if (!restored)
+      outcome = restored.error();
+    else
+      outcome = "restored " + snapshot + " (the damaged data dir is kept at " + restored->replaced.string() + ")";
+    asio::post(io_, [alive, outcome = std::move(outcome), then] {
+      if (alive.lock()) then(outcome);
     });
   });
 }

@@ -98,6 +98,7 @@ class Daemon : private HandoverSteps {
   void stop_old(std::function<void()> done) override;
   void start_old(std::function<void()> done) override;
   void restore_lost_rows(const std::string& snapshot, Then<std::string> then) override;
+  void restore_snapshot(const std::string& snapshot, Then<std::string> then) override;
   Status make_current(const ReleaseInfo& release) override;
   void journal(HandoverPhase phase, const std::string& detail) override;
 

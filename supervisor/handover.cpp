@@ -138,9 +138,11 @@ void Handover::start_new() {
 
 void Handover::accept(const NewInstance& instance) {
   verified_ = instance.counts;
-  if (instance.integrity != "ok") return fail("the new instance's integrity check failed: " + instance.integrity);
+  if (instance.integrity != "ok") {
+    return fail("the new instance's integrity check failed: " + instance.integrity, Damage::integrity);
+  }
   if (std::string drop = compare_counts(baseline_, instance.counts); !drop.empty()) {
-    return fail("the new instance sees fewer rows than before: " + drop, /*rows_lost=*/true);
+    return fail("the new instance sees fewer rows than before: " + drop, Damage::rows_lost);
   }
   enter(HandoverPhase::switching, "verified " + instance.instance_id);
   if (auto s = steps_.make_current(release_); !s) return fail("cannot make the release current: " + s.error().message);
@@ -150,12 +152,12 @@ void Handover::accept(const NewInstance& instance) {
   steps_.stop_old([this] { finish(HandoverPhase::done, ""); });
 }
 
-void Handover::fail(const std::string& why, bool rows_lost) {
+void Handover::fail(const std::string& why, Damage damage) {
   if (is_finished(phase_)) return;
   verify_timer_.reset();
   reason_ = why;
-  auto after_new = [this, why, rows_lost] {
-    if (rows_lost && !backup_.empty()) {
+  auto after_new = [this, why, damage] {
+    if (damage == Damage::rows_lost && !backup_.empty()) {
       // The old instance shares the database: what the new one deleted is gone for it
       // too. The snapshot taken just before has it.
       return steps_.restore_lost_rows(backup_, [this, why](Result<std::string> done) {
@@ -164,8 +166,18 @@ void Handover::fail(const std::string& why, bool rows_lost) {
       });
     }
     if (!old_stopped_) return finish(HandoverPhase::rolled_back, why);
-    // stop-first: the previous release comes back.
-    steps_.start_old([this, why] { finish(HandoverPhase::rolled_back, why + "; the previous release runs again"); });
+    auto previous_back = [this](const std::string& so_far) {
+      steps_.start_old(
+          [this, so_far] { finish(HandoverPhase::rolled_back, so_far + "; the previous release runs again"); });
+    };
+    // stop-first: nothing runs now. A database the check found damaged is replaced by
+    // the snapshot before the previous release starts on it.
+    if (damage == Damage::integrity && !backup_.empty()) {
+      return steps_.restore_snapshot(backup_, [why, previous_back](Result<std::string> done) {
+        previous_back(why + "; " + (done ? *done : "the snapshot could NOT be restored: " + done.error().message));
+      });
+    }
+    previous_back(why);
   };
   if (!new_started_) return after_new();
   new_started_ = false;

@@ -77,6 +77,9 @@ class HandoverSteps {
   // After a new instance lost rows (the data dir is shared): puts the rows of the
   // snapshot that are gone back into the live database; → what it did.
   virtual void restore_lost_rows(const std::string& snapshot, Then<std::string> then) = 0;
+  // stop-first, after a failed integrity check, with nothing running on the data dir:
+  // puts the whole snapshot back (the live data dir is kept aside); → what it did.
+  virtual void restore_snapshot(const std::string& snapshot, Then<std::string> then) = 0;
   // Persists `release` as the current one (a supervisor restart starts it) and makes
   // the new instance the supervised one.
   virtual Status make_current(const ReleaseInfo& release) = 0;
@@ -115,7 +118,8 @@ class Handover {
   void take_baseline();
   void start_new();
   void accept(const NewInstance& instance);
-  void fail(const std::string& why, bool rows_lost = false);
+  enum class Damage { none, rows_lost, integrity };
+  void fail(const std::string& why, Damage damage = Damage::none);
   void finish(HandoverPhase outcome, const std::string& reason);
 
   Clock& clock_;

@@ -278,3 +278,52 @@ def test_prune_never_deletes_the_snapshot_of_a_handover_in_flight(env):
     assert "pinned by an unfinished handover" in r.stdout
     assert os.path.isdir(e.request_row(rid)["backup"])
     assert e.wait_outcome(rid)[0] == "done"
+
+
+def test_a_new_instance_reporting_a_corrupt_database_is_rolled_back(env):
+    e = env(health={"verification": "record"})
+    e.write_release_files(e.initial, "export FIXTURE_SEED_AGENTS=3 FIXTURE_WRITE_VERIFICATION=1", "")
+    old_pid = start_serving(e)
+    rid = e.request(e.commit(exports="export FIXTURE_WRITE_VERIFICATION=corrupt"))
+    outcome, detail = e.wait_outcome(rid)
+    assert outcome == "rolled_back" and "integrity check failed: row 3 missing" in detail
+    assert_old_still_serves(e, old_pid)
+
+
+def test_stop_first_restores_the_snapshot_when_the_integrity_check_fails(env):
+    e = env(health={"verification": "record"}, handover={"strategy": "stop-first"})
+    e.write_release_files(e.initial, "export FIXTURE_SEED_AGENTS=3 FIXTURE_WRITE_VERIFICATION=1", "")
+    start_serving(e)
+    rid = e.request(e.commit(exports="export FIXTURE_WRITE_VERIFICATION=corrupt"))
+    outcome, detail = e.wait_outcome(rid)
+    assert outcome == "rolled_back", detail
+    assert "restored " in detail and "the damaged data dir is kept at" in detail
+    assert "the previous release runs again" in detail
+    assert list(e.data_dir.parent.glob("data.replaced-*"))
+    assert e.db_count("SELECT count(*) FROM agents") == 3
+
+
+def test_a_request_written_while_no_supervisor_ran_is_taken_at_start(env):
+    e = env()
+    start_serving(e)
+    e.supervisor.signal(signal.SIGTERM)
+    assert e.supervisor.wait_exit() == 0
+    rid = e.request(e.commit())  # the CLI writes the file; nobody watches
+    e.supervisor.lines.clear()
+    e.supervisor.start()
+    assert e.wait_outcome(rid)[0] == "done"
+
+
+def test_a_request_file_owned_by_another_user_is_refused(env):
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    e = env()
+    old_pid = start_serving(e)
+    requests = e.data_dir / ".supervisor" / "requests"
+    tmp = requests / "theirs.json.tmp"
+    tmp.write_text('{"branch":"agent-improvement/faster","commit":"0123abcd","summary":"s"}')
+    os.chown(tmp, 65534, 65534)
+    os.rename(tmp, requests / "theirs.json")
+    outcome, detail = e.wait_outcome("theirs")
+    assert outcome == "rejected" and "is owned by uid 65534, not the supervisor's user" in detail
+    assert_old_still_serves(e, old_pid)

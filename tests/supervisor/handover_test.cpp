@@ -23,6 +23,7 @@ struct FakeSteps : HandoverSteps {
   std::function<void()> stop_new_done, stop_old_done, start_old_done;
   Status make_current_result = ok_status();
   Then<std::string> restore_then;
+  Then<std::string> restore_snapshot_then;
 
   void build_release(const RestartRequest& r, Then<ReleaseInfo> then) override {
     calls.push_back("build " + r.commit);
@@ -57,6 +58,10 @@ struct FakeSteps : HandoverSteps {
   void restore_lost_rows(const std::string& snapshot, Then<std::string> then) override {
     calls.push_back("restore_lost_rows " + snapshot);
     restore_then = std::move(then);
+  }
+  void restore_snapshot(const std::string& snapshot, Then<std::string> then) override {
+    calls.push_back("restore_snapshot " + snapshot);
+    restore_snapshot_then = std::move(then);
   }
   Status make_current(const ReleaseInfo& r) override {
     calls.push_back("make_current " + r.commit);
@@ -234,4 +239,25 @@ TEST_CASE("a rollback uses the existing release: no build, no approval", "[hando
   f.steps.snapshot_then(std::string("/backups/pre"));
   f.steps.count_then(Counts{{"agents", 1}});
   CHECK(f.steps.calls.back() == "start_new 0ld");
+}
+
+TEST_CASE("stop-first: a failed integrity check restores the snapshot before the old release starts", "[handover]") {
+  HandoverConfig config;
+  config.strategy = HandoverStrategy::stop_first;
+  Fixture f(config);
+  f.handover->start();
+  f.steps.release_then(ReleaseInfo{"abcdef1234", "/releases/abcdef1234"});
+  f.steps.snapshot_then(std::string("/backups/pre"));
+  f.steps.count_then(Counts{{"agents", 1}});
+  f.steps.stop_old_done();
+  f.steps.new_then(NewInstance{"new", {{"agents", 1}}, "Page 3: btree page corrupt", "/logs"});
+  f.steps.stop_new_done();
+  CHECK(f.steps.calls.back() == "restore_snapshot /backups/pre");
+  f.steps.restore_snapshot_then(std::string("restored /backups/pre"));
+  CHECK(f.steps.calls.back() == "start_old");
+  f.steps.start_old_done();
+  REQUIRE(f.outcome);
+  CHECK(f.reason ==
+        "the new instance's integrity check failed: Page 3: btree page corrupt; restored /backups/pre; the previous "
+        "release runs again");
 }
