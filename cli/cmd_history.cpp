@@ -80,7 +80,8 @@ Line line_of(const HistoryRequest& r, const std::vector<HistoryPhase>& phases) {
   std::string trail;
   for (const auto& p : phases) trail += (trail.empty() ? "" : " → ") + p.phase + " " + p.at.substr(11, 12);
   return Line{readable_time(r.received_at),
-              "restart request " + r.id + (r.summary.empty() ? "" : ": " + r.summary),
+              "restart request " + r.id + (r.summary.empty() ? "" : ": " + r.summary) +
+                  (r.run_id.empty() ? "" : " (run " + r.run_id + ")"),
               r.branch,
               short_commit(r.commit),
               outcome,
@@ -134,12 +135,12 @@ void print_table(std::vector<std::pair<std::string, Line>> lines) {
   size_t w[4] = {0, 0, 0, 0};
   for (const auto& r : rows) {
     w[0] = std::max(w[0], r.when.size());
-    w[1] = std::max(w[1], std::min<size_t>(r.what.size(), 64));
+    w[1] = std::max(w[1], std::min<size_t>(r.what.size(), 72));
     w[2] = std::max(w[2], r.branch.size());
     w[3] = std::max(w[3], r.commit.size());
   }
   for (const auto& r : rows) {
-    std::string what = r.what.size() > 64 ? r.what.substr(0, 63) + "…" : r.what;
+    std::string what = r.what.size() > 72 ? r.what.substr(0, 71) + "…" : r.what;
     std::printf("%-*s  %-*s  %-*s  %-*s  %s", static_cast<int>(w[0]), r.when.c_str(), static_cast<int>(w[1]),
                 what.c_str(), static_cast<int>(w[2]), r.branch.c_str(), static_cast<int>(w[3]), r.commit.c_str(),
                 r.outcome.c_str());

@@ -146,9 +146,7 @@ void Daemon::on_handover_finished(HandoverPhase outcome, const std::string& reas
     // Probation: a crash this soon after the switch is the new release's, not chance.
     if (config_.handover.probation > Duration(0)) probation_until_ = clock_.now() + config_.handover.probation;
   } else {
-    spdlog::error(
-        "request {}: {}: {}{}", r.id, to_string(outcome), reason,
-        handover_->new_logs().empty() ? "" : " (new instance's logs: " + handover_->new_logs().string() + ")");
+    spdlog::error("request {}: {}: {}", r.id, to_string(outcome), reason);
   }
 }
 

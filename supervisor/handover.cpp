@@ -185,8 +185,13 @@ void Handover::fail(const std::string& why, Damage damage) {
   steps_.stop_new(after_new);
 }
 
-void Handover::finish(HandoverPhase outcome, const std::string& reason) {
+void Handover::finish(HandoverPhase outcome, const std::string& why) {
   verify_timer_.reset();
+  // Where to look next: the new instance's own output says why it failed.
+  std::string reason = why;
+  if (outcome == HandoverPhase::rolled_back && !new_logs_.empty()) {
+    reason += "; the new instance's logs: " + new_logs_.string();
+  }
   reason_ = reason;
   enter(outcome, reason);
   auto finished = std::move(finished_);

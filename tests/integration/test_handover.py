@@ -70,7 +70,7 @@ def test_a_verified_handover_switches_to_the_new_release(env, verification):
     assert all(p["at"] for p in row["phases"])
     assert [p["phase"] for p in s.status()["handover"]["phases"]] == expected
     table = s.cli("history", "--data-dir", str(e.data_dir)).stdout
-    assert f"restart request {rid}: faster search" in table and "done" in table
+    assert f"restart request {rid}: faster search (run run-1)" in table and "done" in table
     assert "phases: requested " in table and " → done " in table
 
 
@@ -106,6 +106,8 @@ def test_a_failed_handover_leaves_the_old_instance_serving(env, case, exports, b
     assert_old_still_serves(e, old_pid)
     row = e.request_row(rid)
     assert row["state"] == "rolled_back" and re.search(reason, row["reason"])
+    if case != "build fails":  # a new instance ran: where its logs are
+        assert "the new instance's logs: " + str(e.data_dir / ".supervisor" / "instances") in row["reason"]
     assert e.supervisor.status()["commit"] != commit
     if case == "new deletes rows":
         # The snapshot taken before has them; restoring is the operator's call.

@@ -168,7 +168,9 @@ TEST_CASE("fewer rows in the new instance: it is stopped, the old one never is",
   f.steps.restore_then(std::string("put back 3 rows"));
   REQUIRE(f.outcome);
   CHECK(*f.outcome == HandoverPhase::rolled_back);
-  CHECK(f.reason == "the new instance sees fewer rows than before: runs dropped from 5 to 2; put back 3 rows");
+  CHECK(f.reason ==
+        "the new instance sees fewer rows than before: runs dropped from 5 to 2; put back 3 rows; the new instance's "
+        "logs: /data/.supervisor/instances/new");
   for (const auto& call : f.steps.calls) {
     CHECK(call != "stop_old");
     CHECK(call.rfind("make_current", 0) != 0);
@@ -181,12 +183,15 @@ TEST_CASE("a failed integrity check or a failed start rolls back with the reason
   SECTION("integrity") {
     f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "Page 4: btree page corrupt", "/logs"});
     f.steps.stop_new_done();
-    CHECK(f.reason == "the new instance's integrity check failed: Page 4: btree page corrupt");
+    CHECK(f.reason ==
+          "the new instance's integrity check failed: Page 4: btree page corrupt; the new instance's logs: "
+          "/data/.supervisor/instances/new");
   }
   SECTION("start") {
     f.steps.new_then(Error{"exited", "the new instance exit code 1 before it was ready"});
     f.steps.stop_new_done();
-    CHECK(f.reason == "the new instance exit code 1 before it was ready");
+    CHECK(f.reason ==
+          "the new instance exit code 1 before it was ready; the new instance's logs: /data/.supervisor/instances/new");
   }
   CHECK(*f.outcome == HandoverPhase::rolled_back);
 }
@@ -202,7 +207,9 @@ TEST_CASE("not verified within verify_timeout rolls back; a late answer is ignor
   CHECK(f.steps.calls.back() == "stop_new");
   f.steps.stop_new_done();
   REQUIRE(f.outcome);
-  CHECK(f.reason == "the new instance was not verified within 2m ([handover] verify_timeout)");
+  CHECK(f.reason ==
+        "the new instance was not verified within 2m ([handover] verify_timeout); the new instance's logs: "
+        "/data/.supervisor/instances/new");
   f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "ok", "/logs"});
   CHECK(*f.outcome == HandoverPhase::rolled_back);
   CHECK(f.steps.calls.back() == "stop_new");
