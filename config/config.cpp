@@ -166,10 +166,11 @@ void read_handover(SectionReader& r, int app_port, HandoverConfig& handover) {
   handover.alternate_port = app_port < 65535 ? app_port + 1 : app_port - 1;
   r.integer("alternate_port", handover.alternate_port, 1, 65535);
   if (handover.alternate_port == app_port) {
-    r.error_at("alternate_port", "[handover] alternate_port must differ from [app] port (" +
-                                     std::to_string(app_port) + "): old and new instance run side by side");
+    r.error_at("alternate_port", "[handover] alternate_port must differ from [app] port (" + std::to_string(app_port) +
+                                     "): old and new instance run side by side");
   }
-  if (handover.verify_timeout <= Duration(0)) r.error_at("verify_timeout", "[handover] verify_timeout must be more than 0");
+  if (handover.verify_timeout <= Duration(0))
+    r.error_at("verify_timeout", "[handover] verify_timeout must be more than 0");
 }
 
 void read_backup(SectionReader& r, const fs::path& base, const fs::path& data_dir, BackupConfig& backup) {
