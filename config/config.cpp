@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 // Sections of DESIGN §9 that later versions implement. Until then they are accepted
 // with a warning, so a full config file does not stop the supervisor from starting.
-const std::vector<std::string> kPlannedSections = {"proxy", "control"};
+const std::vector<std::string> kPlannedSections = {"control"};
 const std::vector<std::string> kSections = {"app",  "restart",  "health", "backup",
                                             "fork", "handover", "proxy",  "control"};
 
@@ -173,6 +173,48 @@ void read_handover(SectionReader& r, int app_port, HandoverConfig& handover) {
     r.error_at("verify_timeout", "[handover] verify_timeout must be more than 0");
 }
 
+void read_proxy(SectionReader& r, int app_port, ProxyConfig& proxy) {
+  proxy.configured = r.present();
+  if (!proxy.configured) return;
+  std::string listen, ports;
+  if (!r.has("listen")) r.error_at("listen", "[proxy] listen is required, e.g. listen = \"127.0.0.1:3000\"");
+  r.string("listen", listen);
+  if (!r.has("instance_ports")) {
+    r.error_at("instance_ports", "[proxy] instance_ports is required, e.g. instance_ports = \"3101-3199\"");
+  }
+  r.string("instance_ports", ports);
+  r.duration("drain_timeout", proxy.drain_timeout);
+  r.duration("queue_timeout", proxy.queue_timeout);
+  r.integer("queue_limit", proxy.queue_limit, 1, 1'000'000);
+  r.size("buffer", proxy.buffer);
+  auto colon = listen.rfind(':');
+  char* end = nullptr;
+  long port = colon == std::string::npos ? 0 : std::strtol(listen.c_str() + colon + 1, &end, 10);
+  if (!listen.empty() && (colon == std::string::npos || colon == 0 || *end != '\0' || port < 1 || port > 65535)) {
+    r.error_at("listen", "[proxy] listen = \"" + listen + "\" is not host:port, e.g. \"127.0.0.1:3000\"");
+  } else if (!listen.empty()) {
+    proxy.listen_host = listen.substr(0, colon);
+    proxy.listen_port = static_cast<int>(port);
+  }
+  auto dash = ports.find('-');
+  long first = dash == std::string::npos ? 0 : std::strtol(ports.c_str(), &end, 10);
+  bool first_ok = dash != std::string::npos && end == ports.c_str() + dash;
+  long last = first_ok ? std::strtol(ports.c_str() + dash + 1, &end, 10) : 0;
+  if (!ports.empty() && (!first_ok || *end != '\0' || first < 1 || last > 65535 || last - first < 1)) {
+    r.error_at("instance_ports",
+               "[proxy] instance_ports = \"" + ports + "\" is not a range of at least two ports, e.g. \"3101-3199\"");
+  } else if (!ports.empty()) {
+    proxy.first_port = static_cast<int>(first);
+    proxy.last_port = static_cast<int>(last);
+    if (proxy.listen_port >= first && proxy.listen_port <= last) {
+      r.error_at("instance_ports",
+                 "[proxy] instance_ports must not include the listen port " + std::to_string(proxy.listen_port));
+    }
+  }
+  if (proxy.buffer < 1024) r.error_at("buffer", "[proxy] buffer must be at least 1KiB");
+  (void)app_port;
+}
+
 void read_backup(SectionReader& r, const fs::path& base, const fs::path& data_dir, BackupConfig& backup) {
   std::string dir = "{data_dir}/backups";
   r.string("dir", dir);
@@ -255,6 +297,9 @@ void read_document(const toml::table& root, const std::string& file, const fs::p
   SectionReader handover_reader(root.get_as<toml::table>("handover"), "handover", file, errors);
   read_handover(handover_reader, config.app.port, config.handover);
   handover_reader.finish();
+  SectionReader proxy_reader(root.get_as<toml::table>("proxy"), "proxy", file, errors);
+  read_proxy(proxy_reader, config.app.port, config.proxy);
+  proxy_reader.finish();
   SectionReader backup_reader(root.get_as<toml::table>("backup"), "backup", file, errors);
   read_backup(backup_reader, base, config.app.data_dir, config.backup);
   backup_reader.finish();
@@ -423,6 +468,16 @@ std::string to_toml(const Config& c) {
   out << "verify_timeout   = " << quote(format_duration(c.handover.verify_timeout)) << "\n";
   out << "probation        = " << quote(format_duration(c.handover.probation)) << "\n";
   out << "alternate_port   = " << c.handover.alternate_port << "\n";
+  if (c.proxy.configured) {
+    out << "\n[proxy]\n";
+    out << "listen         = " << quote(c.proxy.listen_host + ":" + std::to_string(c.proxy.listen_port)) << "\n";
+    out << "instance_ports = " << quote(std::to_string(c.proxy.first_port) + "-" + std::to_string(c.proxy.last_port))
+        << "\n";
+    out << "drain_timeout  = " << quote(format_duration(c.proxy.drain_timeout)) << "\n";
+    out << "queue_timeout  = " << quote(format_duration(c.proxy.queue_timeout)) << "\n";
+    out << "queue_limit    = " << c.proxy.queue_limit << "\n";
+    out << "buffer         = " << quote(format_size(c.proxy.buffer)) << "\n";
+  }
   if (c.fork.configured) {
     auto list = [&](const std::vector<std::string>& v) {
       std::string s = "[";

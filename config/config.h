@@ -98,6 +98,19 @@ struct HandoverConfig {
   int alternate_port = 0;  // default [app] port + 1
 };
 
+// The optional zero-downtime front (docs/operations.md, "The front").
+struct ProxyConfig {
+  bool configured = false;
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 0;
+  int first_port = 0;  // instance_ports = "first-last": each instance gets a free one as PORT
+  int last_port = 0;
+  Duration drain_timeout = std::chrono::seconds(30);
+  Duration queue_timeout = std::chrono::seconds(30);  // a connection waits this long for a ready instance
+  int queue_limit = 4096;                             // connections waiting at most; more are closed
+  std::uint64_t buffer = 64 * 1024;                   // per connection and direction
+};
+
 struct Config {
   std::string source;              // the file it came from, or "<embedded demo config>"
   std::filesystem::path base_dir;  // relative paths were resolved against this
@@ -106,6 +119,7 @@ struct Config {
   HealthConfig health;
   BackupConfig backup;
   HandoverConfig handover;
+  ProxyConfig proxy;
   ForkConfig fork;
   std::vector<std::string> warnings;  // "file:line:column: ..." — valid, but worth saying
 };

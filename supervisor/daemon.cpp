@@ -150,7 +150,15 @@ Status Daemon::prepare() {
   if (config_.fork.configured) {
     if (auto s = open_intake(); !s) return s;
   }
-  current_ = make_slot("current", load_current_release(), config_.app.port, config_.restart);
+  if (config_.proxy.configured) {
+    long files = raise_open_files_limit();
+    auto front = TcpFront::open(io_, config_.proxy);
+    if (!front) return front.error();
+    front_ = std::move(front.value());
+    spdlog::info("front: listening on {}:{}, instances on ports {}-{} (open files limit {})", config_.proxy.listen_host,
+                 config_.proxy.listen_port, config_.proxy.first_port, config_.proxy.last_port, files);
+  }
+  current_ = make_slot("current", load_current_release(), free_instance_port(), config_.restart);
   return ok_status();
 }
 
@@ -271,6 +279,7 @@ void Daemon::log_current_change(Slot& slot, InstanceState previous, const Instan
     }
     case InstanceState::ready:
       spdlog::info("instance {} ready (pid {})", s.instance_id, s.pid);
+      if (front_) front_->set_active(slot.port, s.instance_id);
       if (!notified_ready_) sd_notify("READY=1");
       notified_ready_ = true;
       start_verification(s);  // after its "ready" row: a record already there is verified at once
@@ -289,6 +298,8 @@ void Daemon::log_current_change(Slot& slot, InstanceState previous, const Instan
     case InstanceState::stopped: spdlog::info("instance {}: {}", s.instance_id, s.reason); break;
   }
   if (s.state != InstanceState::starting) cancel_verification(s);
+  // Not ready any more: new connections wait for the next instance instead of failing.
+  if (front_ && front_->active_port() == slot.port) front_->clear_active();
 }
 
 // A crash of the current instance within [handover] probation of a switch sends the
@@ -389,6 +400,7 @@ void Daemon::shut_down(int signo) {
     signals_.cancel();
     control_.reset();
     intake_.reset();
+    front_.reset();
     io_.stop();
   };
   std::vector<InstanceController*> all;
@@ -478,8 +490,22 @@ nlohmann::json Daemon::status_json() {
   j["last_verification"] = last_verification_;
   j["handover"] = handover_json();
   if (candidate_) j["new_instance"] = to_json(candidate_->controller->status());
+  j["front"] = front_ ? front_->status() : nlohmann::json(nullptr);
   j["shutting_down"] = stopping_;
   return j;
+}
+
+// Without [proxy]: the [app] port. With it: the first port of the range that no
+// other slot uses.
+int Daemon::free_instance_port() const {
+  if (!config_.proxy.configured) return config_.app.port;
+  for (int port = config_.proxy.first_port; port <= config_.proxy.last_port; ++port) {
+    bool used = false;
+    for (const Slot* slot : {current_.get(), candidate_.get(), retiring_.get()})
+      used = used || (slot && slot->port == port);
+    if (!used) return port;
+  }
+  return config_.proxy.first_port;
 }
 
 // A controller may be the one whose callback is running: it goes on the next turn.

@@ -281,7 +281,8 @@ void Daemon::count_live(Then<Counts> then) {
 void Daemon::start_new(const ReleaseInfo& release, std::function<void(const fs::path&)> started,
                        Then<NewInstance> then) {
   // Overlap: the old instance keeps its port while the new one starts on the other.
-  int port = config_.handover.strategy == HandoverStrategy::overlap && current_->port == config_.app.port
+  int port = config_.proxy.configured ? free_instance_port()
+             : config_.handover.strategy == HandoverStrategy::overlap && current_->port == config_.app.port
                  ? config_.handover.alternate_port
                  : config_.app.port;
   RestartConfig never;
@@ -357,10 +358,15 @@ void Daemon::stop_new(std::function<void()> done) {
 
 void Daemon::stop_old(std::function<void()> done) {
   Slot* old = retiring_ ? retiring_.get() : current_.get();
-  old->controller->stop([this, done] {
-    if (retiring_) post_destroy(std::move(retiring_));
-    done();
-  });
+  auto stop = [this, old, done] {
+    old->controller->stop([this, done] {
+      if (retiring_) post_destroy(std::move(retiring_));
+      done();
+    });
+  };
+  // With the front, connections already open to the old instance finish first.
+  if (front_ && retiring_) return front_->drain(old->port, config_.proxy.drain_timeout, stop);
+  stop();
 }
 
 void Daemon::start_old(std::function<void()> done) {
@@ -424,6 +430,7 @@ Status Daemon::make_current(const ReleaseInfo& release) {
   }
   remove_instance_record(state, "candidate");
   InstanceStatus now = current_->controller->status();
+  if (front_) front_->set_active(current_->port, now.instance_id);  // new connections: the new instance
   last_verification_ = nullptr;
   current_->last_state = now.state;
   spdlog::info("switched: instance {} (release {}, port {}) is current", now.instance_id, release.commit,
@@ -464,6 +471,14 @@ void Daemon::reconcile() {
   };
   leave(candidate, "candidate", "unverified new");
   leave(retiring, "retiring", "old");
+  std::vector<pid_t> recorded;
+  for (const auto* r : {&current, &candidate, &retiring}) {
+    if (*r) recorded.push_back((*r)->pid);
+  }
+  for (const auto& orphan : unrecorded_instances(config_.app.data_dir, recorded)) {
+    // Started, then the supervisor died before recording it: never serving, stopped.
+    leave(orphan, "orphan", "unrecorded");
+  }
   if (current) {
     adopt_current_ = *current;
     done.push_back("kept instance " + current->instance_id + " (pid " + std::to_string(current->pid) + ") serving");

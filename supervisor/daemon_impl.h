@@ -28,6 +28,7 @@
 #include "supervisor/instance_record.h"
 #include "supervisor/instance_verifier.h"
 #include "supervisor/request_intake.h"
+#include "supervisor/tcp_front.h"
 
 namespace agentron {
 
@@ -73,6 +74,7 @@ class Daemon : private HandoverSteps {
   void handle(const nlohmann::json& request, ControlServer::Responder respond);
   nlohmann::json status_json();
   void post_destroy(std::unique_ptr<Slot> slot);
+  int free_instance_port() const;
 
   // daemon_handover.cpp: requests and the handover's steps
   Status open_intake();
@@ -117,6 +119,7 @@ class Daemon : private HandoverSteps {
   std::optional<History> history_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<RequestIntake> intake_;
+  std::unique_ptr<TcpFront> front_;  // [proxy]: the public port
   std::unique_ptr<Slot> current_;
   std::unique_ptr<Slot> candidate_;
   std::unique_ptr<Slot> retiring_;

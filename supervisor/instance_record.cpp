@@ -1,5 +1,8 @@
 #include "supervisor/instance_record.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -57,6 +60,33 @@ std::vector<InstanceRecord> live_recorded_instances(const fs::path& state_dir) {
     if (auto r = live_recorded_instance(state_dir, role)) live.push_back(*r);
   }
   return live;
+}
+
+std::vector<InstanceRecord> unrecorded_instances(const fs::path& data_dir, const std::vector<pid_t>& recorded) {
+  std::vector<InstanceRecord> found;
+  std::string want_dir = "AGENTRON_DATA_DIR=" + data_dir.string();
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (::getpgid(pid) != pid || std::find(recorded.begin(), recorded.end(), pid) != recorded.end()) continue;
+    std::ifstream in(entry.path() / "environ", std::ios::binary);
+    std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bool ours = false;
+    std::string instance_id;
+    for (size_t at = 0; at < env.size();) {
+      size_t end = env.find('\0', at);
+      if (end == std::string::npos) end = env.size();
+      std::string var = env.substr(at, end - at);
+      if (var == want_dir) ours = true;
+      if (var.rfind("AGENTRON_INSTANCE_ID=", 0) == 0) instance_id = var.substr(21);
+      at = end + 1;
+    }
+    auto ticks = process_start_ticks(pid);
+    if (ours && !instance_id.empty() && ticks) found.push_back({instance_id, pid, *ticks});
+  }
+  return found;
 }
 
 }  // namespace agentron

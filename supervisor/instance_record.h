@@ -33,6 +33,13 @@ void remove_instance_record(const std::filesystem::path& state_dir, const std::s
 // The recorded instance if it still runs (same pid, same start time); else nullopt.
 std::optional<InstanceRecord> live_recorded_instance(const std::filesystem::path& state_dir,
                                                      const std::string& role = "current");
+// Instances of this data dir that run without a record: group leaders whose
+// environment has AGENTRON_DATA_DIR=<data_dir> and an AGENTRON_INSTANCE_ID (every
+// instance gets both). A supervisor killed between spawning an instance and writing
+// its record leaves one; this finds it.
+std::vector<InstanceRecord> unrecorded_instances(const std::filesystem::path& data_dir,
+                                                 const std::vector<pid_t>& recorded);
+
 // Every recorded instance of any role that still runs.
 std::vector<InstanceRecord> live_recorded_instances(const std::filesystem::path& state_dir);
 

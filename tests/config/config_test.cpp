@@ -153,10 +153,10 @@ backoff_max = "1s"
 }
 
 TEST_CASE("sections of later versions are accepted with a warning", "[config]") {
-  auto r = parse(std::string(kMinimal) + "[proxy]\nlisten = \"127.0.0.1:3000\"\n");
+  auto r = parse(std::string(kMinimal) + "[control]\napi = \"127.0.0.1:7878\"\n");
   REQUIRE(r.errors.empty());
   REQUIRE(r.config->warnings.size() == 1);
-  CHECK_THAT(r.config->warnings[0], Catch::Contains("test.toml:4:2: [proxy] is not implemented"));
+  CHECK_THAT(r.config->warnings[0], Catch::Contains("test.toml:4:2: [control] is not implemented"));
 }
 
 TEST_CASE("without [health] an instance is ready once started and nothing is verified", "[config]") {
@@ -210,4 +210,18 @@ stop_signal = "INT"
   CHECK(second.config->app.env == first.config->app.env);
   CHECK(second.config->app.stop_signal == SIGINT);
   CHECK(to_toml(*second.config) == to_toml(*first.config));
+}
+
+TEST_CASE("[proxy] parses listen and the instance port range, and says what is wrong", "[config]") {
+  auto ok = parse(std::string(kMinimal) + "[proxy]\nlisten = \"127.0.0.1:3000\"\ninstance_ports = \"3101-3199\"\n");
+  REQUIRE(ok.errors.empty());
+  CHECK(ok.config->proxy.configured);
+  CHECK(ok.config->proxy.listen_port == 3000);
+  CHECK(ok.config->proxy.first_port == 3101);
+  CHECK(ok.config->proxy.last_port == 3199);
+  auto bad = parse(std::string(kMinimal) + "[proxy]\nlisten = \"3000\"\ninstance_ports = \"3101\"\n");
+  std::string errors;
+  for (const auto& e : bad.errors) errors += e.to_string() + "\n";
+  CHECK_THAT(errors, Catch::Contains("test.toml:5:10: [proxy] listen = \"3000\" is not host:port"));
+  CHECK_THAT(errors, Catch::Contains("[proxy] instance_ports = \"3101\" is not a range of at least two ports"));
 }

@@ -33,7 +33,7 @@ def git(*args, cwd=None):
 
 
 class HandoverEnv:
-    def __init__(self, tmp, handover=None, health=None, initial_exports="export FIXTURE_SEED_AGENTS=3"):
+    def __init__(self, tmp, handover=None, health=None, initial_exports="export FIXTURE_SEED_AGENTS=3", proxy=None):
         self.tmp = Path(tmp)
         self.dev = self.tmp / "dev"
         git("init", "-q", "-b", "main", str(self.dev))
@@ -66,6 +66,7 @@ class HandoverEnv:
                          "upstream_url": f"file://{self.upstream}", "build": ["sh", "build.sh"], "test": ["true"],
                          "releases_dir": str(self.tmp / "releases"), "build_timeout": "60s"},
                 "handover": {"verify_timeout": "20s", "alternate_port": self.alternate_port, **(handover or {})},
+                **({"proxy": proxy} if proxy else {}),
             },
             env={"AGENTRON_TEST_FIXTURE": str(FIXTURE)})
         self.data_dir = self.supervisor.data_dir

@@ -49,3 +49,24 @@ def test_a_stale_record_of_a_dead_app_does_not_block(supervisor):
     second.data_dir, second.port = first.data_dir, first.port
     second.start()
     second.started_pid()
+
+
+def test_an_instance_without_a_record_is_found_and_stopped(supervisor):
+    """A supervisor killed between spawning an instance and recording it leaves one
+    nobody knows about: found by its environment and stopped, never left beside."""
+    import subprocess
+    from harness import FIXTURE, free_port
+    s = supervisor(start=False)
+    s.data_dir.mkdir(parents=True)
+    orphan = subprocess.Popen([str(FIXTURE)], cwd=s.data_dir, start_new_session=True, stdout=subprocess.DEVNULL,
+                              env={"AGENTRON_DATA_DIR": str(s.data_dir), "AGENTRON_INSTANCE_ID": "lost-1",
+                                   "PORT": str(free_port()), "HOSTNAME": "127.0.0.1"})
+    try:
+        s.start()
+        s.wait_log(rf"stopping the unrecorded instance lost-1 \(pid {orphan.pid}\)")
+        assert orphan.wait(timeout=10) == 0  # stopped gracefully (SIGTERM)
+        new_pid, _ = s.started_pid()
+        s.wait_serving(expect_pid=new_pid)
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()

@@ -1,0 +1,261 @@
+#include "supervisor/tcp_front.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <vector>
+
+namespace agentron {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// One client connection and, once dispatched, its upstream to an instance.
+class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
+ public:
+  FrontConnection(asio::io_context& io, tcp::socket client, size_t buffer, TcpFront& front)
+      : client_(std::move(client)),
+        upstream_(io),
+        wait_timer_(io),
+        to_upstream_(buffer),
+        to_client_(buffer),
+        front_(front),
+        accepted_at_(std::chrono::steady_clock::now()) {}
+
+  int port() const { return port_; }
+  std::chrono::steady_clock::time_point accepted_at() const { return accepted_at_; }
+  asio::steady_timer& wait_timer() { return wait_timer_; }
+
+  void connect(int port) {
+    port_ = port;
+    boost::system::error_code ignored;
+    upstream_.close(ignored);  // after a failed try: a fresh socket
+    auto self = shared_from_this();
+    upstream_.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)),
+                            [self](const boost::system::error_code& ec) {
+                              if (self->closed_) return;
+                              if (ec) return self->front_.connect_failed(self);
+                              self->pump(self->client_, self->upstream_, self->to_upstream_, 0);
+                              self->pump(self->upstream_, self->client_, self->to_client_, 1);
+                            });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    wait_timer_.cancel();
+    client_.close(ignored);
+    upstream_.close(ignored);
+    front_.connection_closed(this);
+  }
+
+ private:
+  // Reads from `from` into `buffer`, writes all of it to `to`, again. On EOF: half-close
+  // `to` (the other direction goes on). When both directions are done, the connection is.
+  void pump(tcp::socket& from, tcp::socket& to, std::vector<char>& buffer, int direction) {
+    auto self = shared_from_this();
+    from.async_read_some(
+        asio::buffer(buffer), [self, &from, &to, &buffer, direction](const boost::system::error_code& ec, size_t n) {
+          if (self->closed_) return;
+          if (ec) {
+            if (ec != asio::error::eof) return self->close();  // a reset: pass it on by closing both
+            boost::system::error_code ignored;
+            to.shutdown(tcp::socket::shutdown_send, ignored);
+            if (++self->directions_done_ == 2) self->close();
+            return;
+          }
+          asio::async_write(to, asio::buffer(buffer.data(), n),
+                            [self, &from, &to, &buffer, direction](const boost::system::error_code& ec, size_t) {
+                              if (self->closed_) return;
+                              if (ec) return self->close();
+                              self->pump(from, to, buffer, direction);
+                            });
+        });
+  }
+
+  tcp::socket client_;
+  tcp::socket upstream_;
+  asio::steady_timer wait_timer_;
+  std::vector<char> to_upstream_;
+  std::vector<char> to_client_;
+  TcpFront& front_;
+  std::chrono::steady_clock::time_point accepted_at_;
+  int port_ = 0;
+  int directions_done_ = 0;
+  bool closed_ = false;
+};
+
+Result<std::unique_ptr<TcpFront>> TcpFront::open(asio::io_context& io, const ProxyConfig& config) {
+  auto front = std::unique_ptr<TcpFront>(new TcpFront(io, config));
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(config.listen_host, ec);
+  if (ec) return Error{"bad_listen", "[proxy] listen: '" + config.listen_host + "' is not an IP address"};
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(config.listen_port));
+  std::string where = config.listen_host + ":" + std::to_string(config.listen_port);
+  front->acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) front->acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) front->acceptor_.bind(endpoint, ec);
+  if (!ec) front->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec == asio::error::address_in_use) {
+    return Error{"listen_in_use", "[proxy] listen " + where +
+                                      " is already in use by another program; stop it or choose another address"};
+  }
+  if (ec) return Error{"listen_failed", "[proxy] cannot listen on " + where + ": " + ec.message()};
+  front->accept();
+  return front;
+}
+
+TcpFront::TcpFront(asio::io_context& io, const ProxyConfig& config) : io_(io), config_(config), acceptor_(io) {}
+
+TcpFront::~TcpFront() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  auto all = open_;
+  for (const auto& c : all) c->close();
+}
+
+void TcpFront::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      ++accepted_;
+      socket.set_option(tcp::no_delay(true));
+      auto c = std::make_shared<FrontConnection>(io_, std::move(socket), config_.buffer, *this);
+      open_.insert(c);
+      dispatch(c);
+    }
+    accept();
+  });
+}
+
+void TcpFront::dispatch(std::shared_ptr<FrontConnection> c) {
+  if (active_port_ != 0) return c->connect(active_port_);
+  if (static_cast<int>(waiting_.size()) >= config_.queue_limit) {
+    ++refused_;
+    return c->close();
+  }
+  // No instance is ready: it waits, at most queue_timeout from its accept.
+  waiting_.push_back(c);
+  auto left = config_.queue_timeout - (std::chrono::steady_clock::now() - c->accepted_at());
+  c->wait_timer().expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(left));
+  std::weak_ptr<FrontConnection> weak = c;
+  c->wait_timer().async_wait([this, weak](const boost::system::error_code& ec) {
+    auto c = weak.lock();
+    if (ec || !c) return;
+    std::erase(waiting_, c);
+    ++refused_;
+    c->close();
+  });
+}
+
+void TcpFront::connect_failed(std::shared_ptr<FrontConnection> c) {
+  // The instance went away between its last "ready" and this connect (a crash the
+  // supervisor is about to see): try again shortly — by then the connection waits for
+  // the next ready instance — rather than fail the client, within queue_timeout.
+  if (std::chrono::steady_clock::now() - c->accepted_at() >= config_.queue_timeout) {
+    ++refused_;
+    return c->close();
+  }
+  c->wait_timer().expires_after(std::chrono::milliseconds(20));
+  std::weak_ptr<FrontConnection> weak = c;
+  c->wait_timer().async_wait([this, weak](const boost::system::error_code& ec) {
+    if (auto c = weak.lock(); c && !ec) dispatch(c);
+  });
+}
+
+void TcpFront::set_active(int port, const std::string& instance_id) {
+  active_port_ = port;
+  active_instance_ = instance_id;
+  flush_waiting();
+}
+
+void TcpFront::clear_active() {
+  active_port_ = 0;
+  active_instance_.clear();
+}
+
+void TcpFront::flush_waiting() {
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& c : waiting) {
+    c->wait_timer().cancel();
+    dispatch(c);
+  }
+}
+
+void TcpFront::connection_closed(FrontConnection* c) {
+  for (auto it = open_.begin(); it != open_.end(); ++it) {
+    if (it->get() == c) {
+      open_.erase(it);
+      break;
+    }
+  }
+  check_drains();
+}
+
+void TcpFront::drain(int port, Duration timeout, std::function<void()> done) {
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  drains_.push_back({port, timer, std::move(done)});
+  timer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
+  timer->async_wait([this, port](const boost::system::error_code& ec) {
+    if (ec) return;
+    std::vector<std::shared_ptr<FrontConnection>> left;
+    for (const auto& c : open_) {
+      if (c->port() == port) left.push_back(c);
+    }
+    if (!left.empty()) {
+      spdlog::warn("front: closing {} connection(s) to port {} still open after the drain timeout", left.size(), port);
+    }
+    for (auto& c : left) c->close();
+    check_drains();
+  });
+  check_drains();
+}
+
+void TcpFront::check_drains() {
+  for (size_t i = 0; i < drains_.size();) {
+    int port = drains_[i].port;
+    bool busy = std::any_of(open_.begin(), open_.end(), [port](const auto& c) { return c->port() == port; });
+    if (busy) {
+      ++i;
+      continue;
+    }
+    auto d = std::move(drains_[i]);
+    drains_.erase(drains_.begin() + static_cast<long>(i));
+    d.timer->cancel();
+    if (d.done) d.done();
+  }
+}
+
+nlohmann::json TcpFront::status() const {
+  std::map<std::string, int> per_port;
+  int waiting = 0;
+  for (const auto& c : open_) {
+    if (c->port() == 0)
+      ++waiting;
+    else
+      ++per_port[std::to_string(c->port())];
+  }
+  return {{"listen", config_.listen_host + ":" + std::to_string(config_.listen_port)},
+          {"active_port", active_port_ ? nlohmann::json(active_port_) : nlohmann::json(nullptr)},
+          {"active_instance", active_instance_},
+          {"connections", per_port},
+          {"waiting", waiting},
+          {"accepted", accepted_},
+          {"refused", refused_}};
+}
+
+long raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return static_cast<long>(limit.rlim_cur);
+}
+
+}  // namespace agentron
