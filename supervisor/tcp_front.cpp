@@ -6,6 +6,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace agentron {
@@ -13,6 +15,11 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 // One client connection and, once dispatched, its upstream to an instance.
+//
+// A request the instance never answered — it died first, or was not there — is sent
+// again to the next instance if it is safe to: an idempotent method (GET, HEAD),
+// nothing of an answer passed on yet, and the whole request still held (at most one
+// buffer). Anything else is closed, as the client would see it without the front.
 class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
  public:
   FrontConnection(asio::io_context& io, tcp::socket client, size_t buffer, TcpFront& front)
@@ -34,11 +41,10 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
     upstream_.close(ignored);  // after a failed try: a fresh socket
     auto self = shared_from_this();
     upstream_.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)),
-                            [self](const boost::system::error_code& ec) {
-                              if (self->closed_) return;
+                            [self, gen = generation_](const boost::system::error_code& ec) {
+                              if (self->stale(gen)) return;
                               if (ec) return self->front_.connect_failed(self);
-                              self->pump(self->client_, self->upstream_, self->to_upstream_, 0);
-                              self->pump(self->upstream_, self->client_, self->to_client_, 1);
+                              self->connected();
                             });
   }
 
@@ -53,27 +59,106 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   }
 
  private:
-  // Reads from `from` into `buffer`, writes all of it to `to`, again. On EOF: half-close
-  // `to` (the other direction goes on). When both directions are done, the connection is.
-  void pump(tcp::socket& from, tcp::socket& to, std::vector<char>& buffer, int direction) {
+  bool stale(unsigned gen) const { return closed_ || gen != generation_; }
+
+  void connected() {
+    if (sent_.empty()) return start_pumps();
+    // A replay: what the client sent, again, to this instance.
     auto self = shared_from_this();
-    from.async_read_some(
-        asio::buffer(buffer), [self, &from, &to, &buffer, direction](const boost::system::error_code& ec, size_t n) {
-          if (self->closed_) return;
-          if (ec) {
-            if (ec != asio::error::eof) return self->close();  // a reset: pass it on by closing both
-            boost::system::error_code ignored;
-            to.shutdown(tcp::socket::shutdown_send, ignored);
-            if (++self->directions_done_ == 2) self->close();
-            return;
-          }
-          asio::async_write(to, asio::buffer(buffer.data(), n),
-                            [self, &from, &to, &buffer, direction](const boost::system::error_code& ec, size_t) {
-                              if (self->closed_) return;
-                              if (ec) return self->close();
-                              self->pump(from, to, buffer, direction);
+    asio::async_write(upstream_, asio::buffer(sent_),
+                      [self, gen = generation_](const boost::system::error_code& ec, size_t) {
+                        if (self->stale(gen)) return;
+                        if (ec) return self->upstream_failed();
+                        self->start_pumps();
+                      });
+  }
+
+  void start_pumps() {
+    if (client_eof_) {
+      boost::system::error_code ignored;
+      upstream_.shutdown(tcp::socket::shutdown_send, ignored);
+    } else {
+      pump_to_upstream();
+    }
+    pump_to_client();
+  }
+
+  // client → upstream. Keeps a copy of the request while it may be replayed.
+  void pump_to_upstream() {
+    auto self = shared_from_this();
+    client_.async_read_some(asio::buffer(to_upstream_),
+                            [self, gen = generation_](const boost::system::error_code& ec, size_t n) {
+                              if (self->stale(gen)) return;
+                              if (ec) {
+                                if (ec != asio::error::eof) return self->close();
+                                self->client_eof_ = true;
+                                boost::system::error_code ignored;
+                                self->upstream_.shutdown(tcp::socket::shutdown_send, ignored);
+                                return self->direction_done();
+                              }
+                              self->remember(n);
+                              asio::async_write(self->upstream_, asio::buffer(self->to_upstream_.data(), n),
+                                                [self, gen](const boost::system::error_code& ec, size_t) {
+                                                  if (self->stale(gen)) return;
+                                                  if (ec) return self->upstream_failed();
+                                                  self->pump_to_upstream();
+                                                });
                             });
-        });
+  }
+
+  // upstream → client.
+  void pump_to_client() {
+    auto self = shared_from_this();
+    upstream_.async_read_some(asio::buffer(to_client_),
+                              [self, gen = generation_](const boost::system::error_code& ec, size_t n) {
+                                if (self->stale(gen)) return;
+                                if (ec) {
+                                  if (!self->answered_) return self->upstream_failed();
+                                  if (ec != asio::error::eof)
+                                    return self->close();  // a reset: pass it on by closing both
+                                  boost::system::error_code ignored;
+                                  self->client_.shutdown(tcp::socket::shutdown_send, ignored);
+                                  return self->direction_done();
+                                }
+                                self->answered_ = true;
+                                self->sent_.clear();  // answered: never replayed
+                                asio::async_write(self->client_, asio::buffer(self->to_client_.data(), n),
+                                                  [self, gen](const boost::system::error_code& ec, size_t) {
+                                                    if (self->stale(gen)) return;
+                                                    if (ec) return self->close();
+                                                    self->pump_to_client();
+                                                  });
+                              });
+  }
+
+  void remember(size_t n) {
+    if (!replayable_ || answered_) return;
+    if (sent_.empty()) {
+      std::string_view head(to_upstream_.data(), n);
+      replayable_ = head.rfind("GET ", 0) == 0 || head.rfind("HEAD ", 0) == 0;
+    }
+    if (replayable_ && sent_.size() + n <= to_upstream_.size()) {
+      sent_.append(to_upstream_.data(), n);
+    } else {
+      replayable_ = false;
+      sent_.clear();
+    }
+  }
+
+  void direction_done() {
+    if (++directions_done_ == 2) close();
+  }
+
+  // The instance went away before answering (perhaps before the request even came).
+  void upstream_failed() {
+    if (!replayable_ || answered_) return close();
+    ++generation_;  // what is in flight on either socket is not ours any more
+    boost::system::error_code ignored;
+    client_.cancel(ignored);
+    upstream_.close(ignored);
+    port_ = 0;
+    directions_done_ = client_eof_ ? 1 : 0;
+    front_.connect_failed(shared_from_this());
   }
 
   tcp::socket client_;
@@ -83,8 +168,13 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   std::vector<char> to_client_;
   TcpFront& front_;
   std::chrono::steady_clock::time_point accepted_at_;
+  std::string sent_;  // the request so far, while it may be replayed
+  unsigned generation_ = 0;
   int port_ = 0;
   int directions_done_ = 0;
+  bool replayable_ = true;
+  bool answered_ = false;
+  bool client_eof_ = false;
   bool closed_ = false;
 };
 
