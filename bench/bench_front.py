@@ -69,7 +69,7 @@ def front_env(tmp):
     listen = free_port()
     first = free_port()
     last = first + 1
-    e = HandoverEnv(tmp, health={"verification": "none", "interval": "20ms"},
+    e = HandoverEnv(tmp, health={"interval": "20ms"},
                     proxy={"listen": f"127.0.0.1:{listen}", "instance_ports": f"{first}-{last + 20}",
                            "drain_timeout": "5s"})
     e.listen = listen
@@ -112,7 +112,8 @@ def part_b_supervisor(tmp):
 
         def upgrade():
             rid = e.request(commit)
-            assert e.wait_outcome(rid)[0] == "done"
+            outcome, detail = e.wait_outcome(rid)
+            assert outcome == "done", detail
         return load_during(e.listen, upgrade)
     finally:
         s.close()

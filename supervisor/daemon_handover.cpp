@@ -27,6 +27,10 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr size_t kMaxRequestBytes = 64 * 1024;
+// A handover proves the new build sees all the data; without verification it cannot.
+constexpr const char* kCannotVerify =
+    "[health] verification = \"none\": a handover could not verify the new instance's data; set verification = "
+    "\"probe\" (or \"record\") and reload";
 
 fs::path current_release_file(const AppConfig& app) { return state_dir(app) / "current-release.json"; }
 
@@ -97,6 +101,9 @@ void Daemon::on_request_file(const fs::path& file, Status trusted) {
                               ") is in flight; one at a time: send this again when it has finished");
   }
   if (stopping_) return reject_request(file, id, "the supervisor is shutting down");
+  if (config_.health.verification == VerificationKind::none) {
+    return reject_request(file, id, kCannotVerify);
+  }
   archive_request_file(file);
   spdlog::info("request {}: restart from {} @ {} ({})", id, request->branch, request->commit, request->summary);
   start_handover(*request, std::nullopt);
@@ -113,6 +120,7 @@ void Daemon::start_handover(RestartRequest request, std::optional<ReleaseInfo> e
 
 // Back to the release before the current one, by the same verified path (nothing to build).
 Result<std::string> Daemon::start_rollback(const std::string& why, const std::string& requested_by) {
+  if (config_.health.verification == VerificationKind::none) return Error{"cannot_verify", kCannotVerify};
   if (handover_ && !is_finished(handover_->phase())) {
     return Error{"handover_in_flight", "handover " + handover_->request().id + " is in flight (" +
                                            to_string(handover_->phase()) + "); roll back when it has finished"};

@@ -26,8 +26,10 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
       : client_(std::move(client)),
         upstream_(io),
         wait_timer_(io),
-        to_upstream_(buffer),
-        to_client_(buffer),
+        // Not zeroed: a connection per request must not cost two memsets of `buffer`.
+        size_(buffer),
+        to_upstream_(new char[buffer]),
+        to_client_(new char[buffer]),
         front_(front),
         accepted_at_(std::chrono::steady_clock::now()) {}
 
@@ -40,7 +42,7 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
     boost::system::error_code ignored;
     upstream_.close(ignored);  // after a failed try: a fresh socket
     auto self = shared_from_this();
-    upstream_.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)),
+    upstream_.async_connect(tcp::endpoint(asio::ip::address_v4::loopback(), static_cast<unsigned short>(port)),
                             [self, gen = generation_](const boost::system::error_code& ec) {
                               if (self->stale(gen)) return;
                               if (ec) return self->front_.connect_failed(self);
@@ -86,7 +88,7 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   // client → upstream. Keeps a copy of the request while it may be replayed.
   void pump_to_upstream() {
     auto self = shared_from_this();
-    client_.async_read_some(asio::buffer(to_upstream_),
+    client_.async_read_some(asio::buffer(to_upstream_.get(), size_),
                             [self, gen = generation_](const boost::system::error_code& ec, size_t n) {
                               if (self->stale(gen)) return;
                               if (ec) {
@@ -97,7 +99,7 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
                                 return self->direction_done();
                               }
                               self->remember(n);
-                              asio::async_write(self->upstream_, asio::buffer(self->to_upstream_.data(), n),
+                              asio::async_write(self->upstream_, asio::buffer(self->to_upstream_.get(), n),
                                                 [self, gen](const boost::system::error_code& ec, size_t) {
                                                   if (self->stale(gen)) return;
                                                   if (ec) return self->upstream_failed();
@@ -109,7 +111,7 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   // upstream → client.
   void pump_to_client() {
     auto self = shared_from_this();
-    upstream_.async_read_some(asio::buffer(to_client_),
+    upstream_.async_read_some(asio::buffer(to_client_.get(), size_),
                               [self, gen = generation_](const boost::system::error_code& ec, size_t n) {
                                 if (self->stale(gen)) return;
                                 if (ec) {
@@ -122,7 +124,7 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
                                 }
                                 self->answered_ = true;
                                 self->sent_.clear();  // answered: never replayed
-                                asio::async_write(self->client_, asio::buffer(self->to_client_.data(), n),
+                                asio::async_write(self->client_, asio::buffer(self->to_client_.get(), n),
                                                   [self, gen](const boost::system::error_code& ec, size_t) {
                                                     if (self->stale(gen)) return;
                                                     if (ec) return self->close();
@@ -134,11 +136,11 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   void remember(size_t n) {
     if (!replayable_ || answered_) return;
     if (sent_.empty()) {
-      std::string_view head(to_upstream_.data(), n);
+      std::string_view head(to_upstream_.get(), n);
       replayable_ = head.rfind("GET ", 0) == 0 || head.rfind("HEAD ", 0) == 0;
     }
-    if (replayable_ && sent_.size() + n <= to_upstream_.size()) {
-      sent_.append(to_upstream_.data(), n);
+    if (replayable_ && sent_.size() + n <= size_) {
+      sent_.append(to_upstream_.get(), n);
     } else {
       replayable_ = false;
       sent_.clear();
@@ -164,8 +166,9 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   tcp::socket client_;
   tcp::socket upstream_;
   asio::steady_timer wait_timer_;
-  std::vector<char> to_upstream_;
-  std::vector<char> to_client_;
+  size_t size_;
+  std::unique_ptr<char[]> to_upstream_;
+  std::unique_ptr<char[]> to_client_;
   TcpFront& front_;
   std::chrono::steady_clock::time_point accepted_at_;
   std::string sent_;  // the request so far, while it may be replayed
@@ -204,7 +207,7 @@ TcpFront::~TcpFront() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   auto all = open_;
-  for (const auto& c : all) c->close();
+  for (const auto& [raw, c] : all) c->close();
 }
 
 void TcpFront::accept() {
@@ -214,7 +217,7 @@ void TcpFront::accept() {
       ++accepted_;
       socket.set_option(tcp::no_delay(true));
       auto c = std::make_shared<FrontConnection>(io_, std::move(socket), config_.buffer, *this);
-      open_.insert(c);
+      open_.emplace(c.get(), c);
       dispatch(c);
     }
     accept();
@@ -277,13 +280,12 @@ void TcpFront::flush_waiting() {
 }
 
 void TcpFront::connection_closed(FrontConnection* c) {
-  for (auto it = open_.begin(); it != open_.end(); ++it) {
-    if (it->get() == c) {
-      open_.erase(it);
-      break;
-    }
-  }
-  check_drains();
+  // The map's reference may be the last: keep it alive until this call returns.
+  auto it = open_.find(c);
+  if (it == open_.end()) return;
+  auto keep = std::move(it->second);
+  open_.erase(it);
+  if (!drains_.empty()) check_drains();
 }
 
 void TcpFront::drain(int port, Duration timeout, std::function<void()> done) {
@@ -293,7 +295,7 @@ void TcpFront::drain(int port, Duration timeout, std::function<void()> done) {
   timer->async_wait([this, port](const boost::system::error_code& ec) {
     if (ec) return;
     std::vector<std::shared_ptr<FrontConnection>> left;
-    for (const auto& c : open_) {
+    for (const auto& [raw, c] : open_) {
       if (c->port() == port) left.push_back(c);
     }
     if (!left.empty()) {
@@ -308,7 +310,8 @@ void TcpFront::drain(int port, Duration timeout, std::function<void()> done) {
 void TcpFront::check_drains() {
   for (size_t i = 0; i < drains_.size();) {
     int port = drains_[i].port;
-    bool busy = std::any_of(open_.begin(), open_.end(), [port](const auto& c) { return c->port() == port; });
+    bool busy =
+        std::any_of(open_.begin(), open_.end(), [port](const auto& entry) { return entry.second->port() == port; });
     if (busy) {
       ++i;
       continue;
@@ -323,7 +326,7 @@ void TcpFront::check_drains() {
 nlohmann::json TcpFront::status() const {
   std::map<std::string, int> per_port;
   int waiting = 0;
-  for (const auto& c : open_) {
+  for (const auto& [raw, c] : open_) {
     if (c->port() == 0)
       ++waiting;
     else

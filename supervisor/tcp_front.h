@@ -18,7 +18,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <set>
+#include <unordered_map>
 #include <string>
 
 #include "common/result.h"
@@ -61,7 +61,7 @@ class TcpFront {
   boost::asio::ip::tcp::acceptor acceptor_;
   int active_port_ = 0;
   std::string active_instance_;
-  std::set<std::shared_ptr<FrontConnection>> open_;
+  std::unordered_map<FrontConnection*, std::shared_ptr<FrontConnection>> open_;
   std::deque<std::shared_ptr<FrontConnection>> waiting_;
   struct Drain {
     int port;

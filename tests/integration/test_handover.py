@@ -329,3 +329,13 @@ def test_a_request_file_owned_by_another_user_is_refused(env):
     outcome, detail = e.wait_outcome("theirs")
     assert outcome == "rejected" and "is owned by uid 65534, not the supervisor's user" in detail
     assert_old_still_serves(e, old_pid)
+
+
+def test_without_verification_a_handover_is_refused(env):
+    e = env(health={"verification": "none"})
+    s = e.supervisor.start()
+    old_pid, _ = s.started_pid()
+    s.wait_log(r"instance \S+ ready")
+    outcome, detail = e.wait_outcome(e.request(e.commit()))
+    assert outcome == "rejected" and 'verification = "none": a handover could not verify' in detail
+    assert e.supervisor.status()["pid"] == old_pid
