@@ -17,3 +17,21 @@ def supervisor(tmp_path):
     for s in started:
         s.close()
         s.kill_leftover_app()
+
+
+@pytest.fixture
+def handover_envs(tmp_path):
+    """A factory: handover_envs(**HandoverEnv kwargs) → a HandoverEnv (not started),
+    its supervisor and apps stopped after the test."""
+    from handover_env import HandoverEnv
+    made = []
+
+    def make(**kwargs):
+        e = HandoverEnv(tmp_path, **kwargs)
+        made.append(e)
+        return e
+
+    yield make
+    for e in made:
+        e.supervisor.close()
+        e.supervisor.kill_leftover_app()

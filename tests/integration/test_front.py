@@ -6,7 +6,6 @@ import json
 import signal
 import socket
 import threading
-import time
 
 import pytest
 
@@ -61,23 +60,17 @@ class Client(threading.Thread):
 
 
 @pytest.fixture
-def front_env(tmp_path):
-    made = []
-
+def front_env(handover_envs):
     def make(**kwargs):
         first, last = free_range()
         listen = free_port()
-        e = HandoverEnv(tmp_path, proxy={"listen": f"127.0.0.1:{listen}", "instance_ports": f"{first}-{last}",
-                                         "drain_timeout": "1s", **kwargs.pop("proxy", {})}, **kwargs)
+        e = handover_envs(proxy={"listen": f"127.0.0.1:{listen}", "instance_ports": f"{first}-{last}",
+                                 "drain_timeout": "1s", **kwargs.pop("proxy", {})}, **kwargs)
         e.listen = listen
         e.ports = (first, last)
-        made.append(e)
         return e
 
-    yield make
-    for e in made:
-        e.supervisor.close()
-        e.supervisor.kill_leftover_app()
+    return make
 
 
 def test_requests_through_the_front_never_fail_across_a_handover(front_env):

@@ -3,27 +3,16 @@ fixture app. Every failure ends with the old instance serving (same pid), the da
 intact and a history row that says why."""
 import os
 import signal
-import stat
 
 import pytest
 
-from handover_env import BRANCH, HandoverEnv
+from handover_env import BRANCH
 from harness import http_get, pid_alive, poll_until
 
 
 @pytest.fixture
-def env(tmp_path):
-    made = []
-
-    def make(**kwargs):
-        e = HandoverEnv(tmp_path, **kwargs)
-        made.append(e)
-        return e
-
-    yield make
-    for e in made:
-        e.supervisor.close()
-        e.supervisor.kill_leftover_app()
+def env(handover_envs):
+    return handover_envs
 
 
 def start_serving(e):
