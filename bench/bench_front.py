@@ -40,10 +40,12 @@ def raise_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def wrk(port, connections, seconds, path="/api/fixture/info"):
+def wrk(port, connections, seconds, path="/api/fixture/info", keep_alive=False):
     threads = max(1, min(2, connections))
+    close = [] if keep_alive else ["-H", "Connection: close"]
     r = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-                        f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, preexec_fn=raise_nofile)
+                        *close, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
+                       preexec_fn=raise_nofile)
     out = r.stdout
 
     def ms(label):
@@ -83,10 +85,11 @@ def part_a(tmp):
         s.wait_log(r"instance \S+ ready")
         direct = s.status()["port"]
         rows = []
-        for c in (1, 64, 1000):
-            d = wrk(direct, c, 5)
-            f = wrk(e.listen, c, 5)
-            rows.append((c, d, f))
+        for keep_alive in (False, True):
+            for c in (1, 64, 1000):
+                d = wrk(direct, c, 5, keep_alive=keep_alive)
+                f = wrk(e.listen, c, 5, keep_alive=keep_alive)
+                rows.append(("keep-alive" if keep_alive else "new connection per request", c, d, f))
         return rows
     finally:
         s.close()
@@ -218,11 +221,11 @@ def main():
     with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
         tmp = Path(d)
         print(f"Measured {time.strftime('%Y-%m-%d')} on {platform.node()} ({os.cpu_count()} CPUs), one run.\n")
-        print("(a) GET /api/fixture/info, wrk 5 s per row, a new connection per request:\n")
-        print("| connections | direct req/s | front req/s | front / direct | direct p50 / p99 | front p50 / p99 | errors direct / front |")
-        print("|---|---|---|---|---|---|---|")
-        for c, dr, fr in part_a(tmp):
-            print(f"| {c} | {dr['rps']:.0f} | {fr['rps']:.0f} | {fr['rps'] / dr['rps']:.0%} | "
+        print("(a) GET /api/fixture/info, wrk 5 s per row:\n")
+        print("| requests | connections | direct req/s | front req/s | front / direct | direct p50 / p99 | front p50 / p99 | errors direct / front |")
+        print("|---|---|---|---|---|---|---|---|")
+        for mode, c, dr, fr in part_a(tmp):
+            print(f"| {mode} | {c} | {dr['rps']:.0f} | {fr['rps']:.0f} | {fr['rps'] / dr['rps']:.0%} | "
                   f"{dr['p50']:.2f} / {dr['p99']:.2f} ms | {fr['p50']:.2f} / {fr['p99']:.2f} ms | "
                   f"{dr['errors']} / {fr['errors']} |")
         print("\n(b) wrk, 64 connections, 10 s; the upgrade at 3 s:\n")

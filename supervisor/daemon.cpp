@@ -1,4 +1,6 @@
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -6,6 +8,7 @@
 #include <csignal>
 
 #include "backup/catalog.h"
+#include "common/unique_fd.h"
 #include "common/utc_time.h"
 #include "config/placeholders.h"
 #include "healthcheck/http_probe.h"
@@ -495,16 +498,35 @@ nlohmann::json Daemon::status_json() {
   return j;
 }
 
+namespace {
+
+// True if nothing listens on (or holds) 127.0.0.1:port right now.
+bool port_is_free(int port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as the app will
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+}  // namespace
+
 // Without [proxy]: the [app] port. With it: the first port of the range that no
-// other slot uses.
+// other slot uses and nothing else holds (a client's ephemeral port can be in it).
 int Daemon::free_instance_port() const {
   if (!config_.proxy.configured) return config_.app.port;
   for (int port = config_.proxy.first_port; port <= config_.proxy.last_port; ++port) {
     bool used = false;
     for (const Slot* slot : {current_.get(), candidate_.get(), retiring_.get()})
       used = used || (slot && slot->port == port);
-    if (!used) return port;
+    if (!used && port_is_free(port)) return port;
   }
+  spdlog::error("[proxy] instance_ports {}-{}: no free port; trying {}", config_.proxy.first_port,
+                config_.proxy.last_port, config_.proxy.first_port);
   return config_.proxy.first_port;
 }
 
