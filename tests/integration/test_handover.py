@@ -328,3 +328,22 @@ def test_without_verification_a_handover_is_refused(env):
     outcome, detail = e.wait_outcome(e.request(e.commit()))
     assert outcome == "rejected" and 'verification = "none": a handover could not verify' in detail
     assert e.supervisor.status()["pid"] == old_pid
+
+
+def test_sigusr2_rescans_the_requests_folder(env, tmp_path):
+    """A file that appears without a write or a rename into the folder (a hard link:
+    inotify reports only its creation, which the intake does not act on) is taken
+    when SIGUSR2 asks for a rescan."""
+    e = env()
+    start_serving(e)
+    requests = e.data_dir / ".supervisor" / "requests"
+    outside = e.data_dir / ".supervisor" / "late.json"  # same file system, not watched
+    outside.write_text('{"branch":"agent-improvement/faster","commit":"%s","summary":"late"}' % e.commit())
+    os.link(outside, requests / "late.json")
+    e.supervisor.signal(signal.SIGUSR2)
+    rescan = e.supervisor.wait_log(r"SIGUSR2: rescanning .*requests")
+    assert e.wait_outcome("late")[0] == "done"
+    lines = e.supervisor.lines
+    first_request_line = next(i for i, l in enumerate(lines) if "request late: requested" in l)
+    rescan_line = next(i for i, l in enumerate(lines) if rescan.group(0) in l)
+    assert rescan_line < first_request_line  # taken by the rescan, not by an event
