@@ -53,6 +53,27 @@ void print_human(const nlohmann::json& d) {
         v.value("ok", false) ? "ok: " + counts + ", integrity " + text(v, "integrity") : "FAILED: " + text(v, "detail");
     row("verified:", what + " (instance " + text(v, "instance_id") + ", " + text(v, "at") + ")");
   }
+  if (d.contains("handover") && d["handover"].is_object()) {
+    const nlohmann::json& h = d["handover"];
+    std::string what = text(h, "id") + ": " + text(h, "state");
+    if (!text(h, "branch").empty()) what += " (" + text(h, "branch") + " @ " + text(h, "commit").substr(0, 12) + ")";
+    if (!text(h, "reason").empty()) what += " — " + text(h, "reason");
+    row("handover:", what);
+  }
+  if (d.contains("new_instance") && d["new_instance"].is_object()) {
+    const nlohmann::json& n = d["new_instance"];
+    row("new:", text(n, "state") + " " + text(n, "instance_id") +
+                    (n["pid"].is_number() ? " (pid " + std::to_string(n["pid"].get<long>()) + ")" : ""));
+  }
+  if (d.contains("front") && d["front"].is_object()) {
+    const nlohmann::json& f = d["front"];
+    std::string conns;
+    for (const auto& [port, n] : f["connections"].items())
+      conns += (conns.empty() ? "" : ", ") + port + ": " + n.dump();
+    row("front:", text(f, "listen") + " → " +
+                      (f["active_port"].is_number() ? "port " + f["active_port"].dump() : std::string("(waiting)")) +
+                      "; connections " + (conns.empty() ? "none" : conns) + "; waiting " + f["waiting"].dump());
+  }
   row("data dir:", text(d, "data_dir"));
   row("release:", text(d, "release") + (text(d, "commit").empty() ? "" : " (commit " + text(d, "commit") + ")"));
   row("config:", text(d, "config"));

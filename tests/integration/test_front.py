@@ -91,6 +91,9 @@ def test_requests_through_the_front_never_fail_across_a_handover(front_env):
     st = s.status()
     assert st["front"]["listen"] == f"127.0.0.1:{e.listen}"
     assert st["front"]["active_port"] == st["port"] and st["port"] in e.ports
+    human = s.cli("status", "--data-dir", str(e.data_dir)).stdout
+    assert f"front:       127.0.0.1:{e.listen} → port {st['port']}" in human
+    assert f"handover:    {rid}: done" in human
 
 
 def test_a_stream_to_the_old_instance_lasts_until_it_is_drained(front_env):
