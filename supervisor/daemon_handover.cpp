@@ -154,6 +154,18 @@ void Daemon::on_handover_finished(HandoverPhase outcome, const std::string& reas
     // Probation: a crash this soon after the switch is the new release's, not chance.
     if (config_.handover.probation > Duration(0)) probation_until_ = clock_.now() + config_.handover.probation;
   } else {
+    if (outcome == HandoverPhase::rejected) {
+      // Refused after all (denied, or a commit the fork does not have): the file goes
+      // where every refused request goes, with its reason.
+      fs::path requests = state_dir(config_.app) / "requests";
+      fs::path processed = requests / "processed" / (r.id + ".json");
+      std::error_code ec;
+      if (fs::exists(processed, ec)) {
+        fs::create_directories(requests / "rejected", ec);
+        fs::rename(processed, requests / "rejected" / processed.filename(), ec);
+        (void)write_file_atomically(requests / "rejected" / (r.id + ".reason"), reason + "\n", 0600);
+      }
+    }
     spdlog::error("request {}: {}: {}", r.id, to_string(outcome), reason);
   }
 }

@@ -114,7 +114,8 @@ class HandoverEnv:
             db.close()
 
     def db_count(self, sql):
-        db = sqlite3.connect(f"file:{self.data_dir / 'agentron.sqlite'}?mode=ro", uri=True)
+        # Read-write: a hot journal left by a SIGKILLed instance is rolled back, as by the app.
+        db = sqlite3.connect(self.data_dir / "agentron.sqlite", timeout=10)
         try:
             return db.execute(sql).fetchone()[0]
         finally:

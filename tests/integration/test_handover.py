@@ -112,6 +112,9 @@ def test_a_commit_not_pushed_to_the_fork_is_rejected(env):
     assert outcome == "rejected"
     assert "is not on the fork's branch agent-improvement/faster" in detail or "no commit" in detail
     assert_old_still_serves(e, old_pid)
+    rejected = e.data_dir / ".supervisor" / "requests" / "rejected"
+    poll_until(lambda: (rejected / f"{rid}.reason").exists(), 5, "the .reason beside the rejected request")
+    assert (rejected / f"{rid}.json").exists()
 
 
 def test_requests_are_refused_when_the_folder_is_world_writable(env):

@@ -34,7 +34,9 @@ def fixtures_on(data_dir):
 
 
 def executions(data_dir):
-    db = sqlite3.connect(f"file:{data_dir / 'agentron.sqlite'}?mode=ro", uri=True, timeout=10)
+    # Read-write on purpose: an instance SIGKILLed mid-write leaves a hot journal, which
+    # only a connection that may write can roll back (as the next app start would).
+    db = sqlite3.connect(data_dir / "agentron.sqlite", timeout=10)
     try:
         return db.execute("SELECT count(*) FROM executions").fetchone()[0]
     finally:
