@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/config_source.h"
+#include "healthcheck/verification_record.h"
 #include "history/history.h"
 #include "launcher/instance_spec.h"
 
@@ -28,12 +29,6 @@ std::string readable_time(const std::string& at) {
   return t;
 }
 
-std::string counts_text(const std::map<std::string, std::int64_t>& counts) {
-  std::string out;
-  for (const auto& [name, n] : counts) out += (out.empty() ? "" : ", ") + name + " " + std::to_string(n);
-  return out;
-}
-
 std::string counts_change(const HistoryRequest& r) {
   if (r.baseline_counts.empty() && r.verified_counts.empty()) return "";
   std::string out;
@@ -42,11 +37,11 @@ std::string counts_change(const HistoryRequest& r) {
     out += (out.empty() ? "" : ", ") + name + " " + std::to_string(before) + " → " +
            (after == r.verified_counts.end() ? "?" : std::to_string(after->second));
   }
-  return out.empty() ? counts_text(r.verified_counts) : out;
+  return out.empty() ? describe_counts(r.verified_counts) : out;
 }
 
 Line line_of(const HistoryEvent& e) {
-  Line l{readable_time(e.at), "", "", short_commit(e.commit), "", counts_text(e.counts), "", ""};
+  Line l{readable_time(e.at), "", "", short_commit(e.commit), "", describe_counts(e.counts), "", ""};
   std::string instance = e.instance_id.empty() ? "" : " " + e.instance_id;
   std::string pid = e.pid ? " (pid " + std::to_string(e.pid) + ")" : "";
   const std::string& k = e.kind;

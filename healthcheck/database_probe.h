@@ -31,7 +31,9 @@ struct DatabaseProbe {
 // corruption on disk shows in any read), and only problems are checked again under
 // the lock, which dismisses the torn reads a concurrent write can cause. In WAL mode
 // readers never block writers, and it runs under the lock directly.
+// `check_integrity` false: counts only (a handover's baseline), integrity left empty.
 Result<DatabaseProbe> probe_database(const std::filesystem::path& database,
-                                     const std::map<std::string, std::string>& counts, Duration busy_timeout);
+                                     const std::map<std::string, std::string>& counts, Duration busy_timeout,
+                                     bool check_integrity = true);
 
 }  // namespace agentron

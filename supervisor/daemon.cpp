@@ -181,19 +181,19 @@ std::unique_ptr<Slot> Daemon::make_slot(std::string role, ReleaseInfo release, i
 
 void Daemon::apply_health_config(Slot& slot) {
   int port = slot.port;
-  slot.controller->set_readiness([this, port](const std::string& id) { return make_probe(id, port); },
+  fs::path release = slot.release.dir;
+  slot.controller->set_readiness([this, port, release](const std::string& id) { return make_probe(id, port, release); },
                                  ReadinessSettings{config_.health.interval, config_.health.timeout});
 }
 
 // [health] readiness for a new instance; nullptr when it is ready once started.
-std::unique_ptr<Probe> Daemon::make_probe(const std::string& id, int port) {
+std::unique_ptr<Probe> Daemon::make_probe(const std::string& id, int port, const fs::path& release) {
   const HealthConfig& h = config_.health;
   if (h.readiness == ReadinessKind::none) return nullptr;
   if (h.readiness == ReadinessKind::record) {
     return make_record_probe(io_, instance_paths(config_.app, id).verification_file(), id);
   }
-  PlaceholderValues values{current_ ? current_->release.dir.string() : "", std::to_string(port),
-                           config_.app.data_dir.string(), id};
+  PlaceholderValues values{release.string(), std::to_string(port), config_.app.data_dir.string(), id};
   auto url = parse_http_url(expand_placeholders(h.url, values));
   if (!url) {
     // Checked at load; an expansion can still make it unusable. Never ready, said why.
@@ -391,10 +391,7 @@ void Daemon::shut_down(int signo) {
   sd_notify("STOPPING=1");
   spdlog::info("{}: stopping the app, then exiting", signal_name(signo));
   if (fork_pid_ > 0) ::kill(-fork_pid_, SIGTERM);
-  if (handover_ && !is_finished(handover_->phase())) {
-    on_handover_finished(HandoverPhase::rolled_back,
-                         std::string("the supervisor was stopped during ") + to_string(handover_->phase()));
-  }
+  if (handover_) handover_->abandon(std::string("the supervisor was stopped during ") + to_string(handover_->phase()));
   // Everything that runs stops; the supervisor exits when the last one is gone.
   auto remaining = std::make_shared<int>(0);
   auto one_done = [this, remaining] {
@@ -410,7 +407,7 @@ void Daemon::shut_down(int signo) {
   for (auto* slot : {current_.get(), candidate_.get(), retiring_.get()}) {
     if (slot) all.push_back(slot->controller.get());
   }
-  for (auto& slot : leftovers_) all.push_back(slot->controller.get());
+  for (auto& leftover : leftovers_) all.push_back(leftover.slot->controller.get());
   *remaining = static_cast<int>(all.size());
   for (auto* controller : all) controller->stop(one_done);
 }

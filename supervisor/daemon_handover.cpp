@@ -57,15 +57,14 @@ Status Daemon::open_intake() {
   return ok_status();
 }
 
-void Daemon::reject_request(const fs::path& file, const std::string& id, const std::string& reason) {
+// `text`: the file's content when it was read (not for a file refused unread), so the
+// row says what was refused.
+void Daemon::reject_request(const fs::path& file, const std::string& id, const std::string& reason,
+                            const std::string& text) {
   reject_request_file(file, reason);
   RestartRequest r;
   r.id = id;
-  // What the file said, when it could be read: the row should say what was refused.
-  std::ifstream in(state_dir(config_.app) / "requests" / "rejected" / file.filename());
-  std::stringstream text;
-  text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_object()) {
     auto text_of = [&](const char* key) {
       return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
@@ -91,18 +90,20 @@ void Daemon::on_request_file(const fs::path& file, Status trusted) {
   std::error_code ec;
   if (fs::file_size(file, ec) > kMaxRequestBytes) return reject_request(file, id, "larger than 64 KiB");
   std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto request = parse_restart_request(text.str(), id);
-  if (!request) return reject_request(file, id, request.error().message);
+  std::stringstream read;
+  read << in.rdbuf();
+  std::string text = read.str();
+  auto request = parse_restart_request(text, id);
+  if (!request) return reject_request(file, id, request.error().message, text);
   if (handover_ && !is_finished(handover_->phase())) {
     return reject_request(file, id,
                           "another handover (" + handover_->request().id + ", " + to_string(handover_->phase()) +
-                              ") is in flight; one at a time: send this again when it has finished");
+                              ") is in flight; one at a time: send this again when it has finished",
+                          text);
   }
-  if (stopping_) return reject_request(file, id, "the supervisor is shutting down");
+  if (stopping_) return reject_request(file, id, "the supervisor is shutting down", text);
   if (config_.health.verification == VerificationKind::none) {
-    return reject_request(file, id, kCannotVerify);
+    return reject_request(file, id, kCannotVerify, text);
   }
   archive_request_file(file);
   spdlog::info("request {}: restart from {} @ {} ({})", id, request->branch, request->commit, request->summary);
@@ -220,7 +221,6 @@ nlohmann::json Daemon::handover_json() {
 void Daemon::journal(HandoverPhase phase, const std::string& detail) {
   const Handover& h = *handover_;
   HistoryRequest row = history_row(h.request(), to_string(phase), "");
-  if (is_finished(phase) || phase == HandoverPhase::verifying) row.reason = h.reason();
   if (is_finished(phase)) row.reason = detail;
   if (!h.release().commit.empty()) row.commit = h.release().commit;
   row.backup_path = h.backup();
@@ -289,7 +289,7 @@ void Daemon::count_live(Then<Counts> then) {
     std::error_code ec;
     Result<Counts> result = Counts{};
     if (!counts.empty() && fs::exists(database, ec)) {
-      auto probe = probe_database(database, counts, busy);
+      auto probe = probe_database(database, counts, busy, /*check_integrity=*/false);
       result = probe ? Result<Counts>(probe->counts) : Result<Counts>(probe.error());
     }
     asio::post(io_, [alive, result = std::move(result), then] {
@@ -484,8 +484,7 @@ void Daemon::reconcile() {
       never.policy = RestartPolicyKind::never;
       return never;
     }());
-    leftovers_.push_back(std::move(slot));
-    leftover_records_.push_back(*r);
+    leftovers_.push_back({std::move(slot), *r});
     done.push_back(std::string("stopping the ") + what + " instance " + r->instance_id + " (pid " +
                    std::to_string(r->pid) + ")");
   };
@@ -535,14 +534,14 @@ void Daemon::reconcile() {
 }
 
 void Daemon::stop_leftovers() {
-  for (size_t i = 0; i < leftovers_.size(); ++i) {
-    Slot* slot = leftovers_[i].get();
-    const InstanceRecord& r = leftover_records_[i];
-    if (!slot->controller->adopt(r.pid, r.instance_id)) continue;
+  for (auto& leftover : leftovers_) {
+    Slot* slot = leftover.slot.get();
+    if (!slot->controller->adopt(leftover.record.pid, leftover.record.instance_id)) continue;
     slot->controller->stop([this, slot] {
-      auto it = std::find_if(leftovers_.begin(), leftovers_.end(), [slot](const auto& p) { return p.get() == slot; });
+      auto it =
+          std::find_if(leftovers_.begin(), leftovers_.end(), [slot](const auto& l) { return l.slot.get() == slot; });
       if (it == leftovers_.end()) return;
-      auto owned = std::move(*it);
+      auto owned = std::move(it->slot);
       leftovers_.erase(it);
       post_destroy(std::move(owned));
     });

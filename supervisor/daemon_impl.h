@@ -54,7 +54,7 @@ class Daemon : private HandoverSteps {
   Status prepare();
   std::unique_ptr<Slot> make_slot(std::string role, ReleaseInfo release, int port, RestartConfig restart);
   void apply_health_config(Slot& slot);
-  std::unique_ptr<Probe> make_probe(const std::string& id, int port);
+  std::unique_ptr<Probe> make_probe(const std::string& id, int port, const std::filesystem::path& release);
   SpawnSpec spawn_spec(const Slot& slot, const std::string& id);
   std::string new_instance_id();
   void on_slot_change(Slot& slot, const InstanceStatus& s);
@@ -79,7 +79,8 @@ class Daemon : private HandoverSteps {
   // daemon_handover.cpp: requests and the handover's steps
   Status open_intake();
   void on_request_file(const std::filesystem::path& file, Status trusted);
-  void reject_request(const std::filesystem::path& file, const std::string& id, const std::string& reason);
+  void reject_request(const std::filesystem::path& file, const std::string& id, const std::string& reason,
+                      const std::string& text = "");
   void on_handover_finished(HandoverPhase outcome, const std::string& reason);
   void handle_approval(const nlohmann::json& request, ControlServer::Responder respond);
   nlohmann::json handover_json();
@@ -123,8 +124,11 @@ class Daemon : private HandoverSteps {
   std::unique_ptr<Slot> current_;
   std::unique_ptr<Slot> candidate_;
   std::unique_ptr<Slot> retiring_;
-  std::vector<std::unique_ptr<Slot>> leftovers_;  // found running at start, to be stopped
-  std::vector<InstanceRecord> leftover_records_;
+  struct Leftover {
+    std::unique_ptr<Slot> slot;
+    InstanceRecord record;
+  };
+  std::vector<Leftover> leftovers_;              // found running at start, to be stopped
   std::optional<InstanceRecord> adopt_current_;  // found serving at start: taken over, not restarted
   std::unique_ptr<Handover> handover_;
   std::optional<HistoryRequest> last_request_;  // the handover in flight or the last one, for status

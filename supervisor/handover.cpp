@@ -71,6 +71,11 @@ bool Handover::deny(const std::string& why) {
   return true;
 }
 
+void Handover::abandon(const std::string& why) {
+  if (is_finished(phase_)) return;
+  finish(switched_ ? HandoverPhase::done : HandoverPhase::rolled_back, why);
+}
+
 void Handover::build() {
   enter(HandoverPhase::building_release, request_.branch + " @ " + request_.commit);
   steps_.build_release(request_, [this](Result<ReleaseInfo> release) {
@@ -147,6 +152,7 @@ void Handover::accept(const NewInstance& instance) {
   enter(HandoverPhase::switching, "verified " + instance.instance_id);
   if (auto s = steps_.make_current(release_); !s) return fail("cannot make the release current: " + s.error().message);
   new_started_ = false;  // it is the current instance now
+  switched_ = true;
   if (old_stopped_) return finish(HandoverPhase::done, "");
   enter(HandoverPhase::stopping_old, "");
   steps_.stop_old([this] { finish(HandoverPhase::done, ""); });

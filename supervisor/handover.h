@@ -101,6 +101,9 @@ class Handover {
   // Only in awaiting_approval; false otherwise.
   bool approve();
   bool deny(const std::string& why);
+  // The supervisor is stopping everything: ends the handover now, journaled — done if
+  // the switch had happened (the new release is current), else rolled_back.
+  void abandon(const std::string& why);
 
   HandoverPhase phase() const { return phase_; }
   const RestartRequest& request() const { return request_; }
@@ -137,6 +140,7 @@ class Handover {
   std::filesystem::path new_logs_;
   bool new_started_ = false;
   bool old_stopped_ = false;
+  bool switched_ = false;  // the new release is current
   Timer verify_timer_;
 };
 

@@ -74,8 +74,7 @@ void InstanceVerifier::probe_database_then_check(const Config& config, VerifyTar
 void InstanceVerifier::look_for_record(VerifyTarget target) {
   auto record = read_verification_record(target.record_path);
   bool waiting = !record && record.error().code == "no_record";
-  bool stale = record && record->instance_id != target.instance_id;  // an earlier instance's: not yet ours
-  if (!waiting && !stale) return check(target, data_dir_);
+  if (!waiting) return check(target, data_dir_);  // there: accepted or rejected with the reason
   if (clock_.now() + interval_ > deadline_) {
     VerificationResult result;
     result.instance_id = target.instance_id;

@@ -18,8 +18,8 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 
 #include "common/result.h"
 #include "config/config.h"

@@ -215,14 +215,27 @@ TEST_CASE("not verified within verify_timeout rolls back; a late answer is ignor
   CHECK(f.steps.calls.back() == "stop_new");
 }
 
+namespace {
+
+// A stop-first handover driven up to its request to stop the old instance.
+struct StopFirstFixture : Fixture {
+  StopFirstFixture() : Fixture(stop_first()) {
+    handover->start();
+    steps.release_then(ReleaseInfo{"abcdef1234", "/releases/abcdef1234"});
+    steps.snapshot_then(std::string("/backups/pre"));
+    steps.count_then(Counts{{"agents", 1}});
+  }
+  static HandoverConfig stop_first() {
+    HandoverConfig config;
+    config.strategy = HandoverStrategy::stop_first;
+    return config;
+  }
+};
+
+}  // namespace
+
 TEST_CASE("stop-first: old stops before new starts, and comes back on failure", "[handover]") {
-  HandoverConfig config;
-  config.strategy = HandoverStrategy::stop_first;
-  Fixture f(config);
-  f.handover->start();
-  f.steps.release_then(ReleaseInfo{"abcdef1234", "/releases/abcdef1234"});
-  f.steps.snapshot_then(std::string("/backups/pre"));
-  f.steps.count_then(Counts{{"agents", 1}});
+  StopFirstFixture f;
   CHECK(f.steps.calls.back() == "stop_old");
   f.steps.stop_old_done();
   CHECK(f.steps.calls.back() == "start_new abcdef1234");
@@ -249,13 +262,7 @@ TEST_CASE("a rollback uses the existing release: no build, no approval", "[hando
 }
 
 TEST_CASE("stop-first: a failed integrity check restores the snapshot before the old release starts", "[handover]") {
-  HandoverConfig config;
-  config.strategy = HandoverStrategy::stop_first;
-  Fixture f(config);
-  f.handover->start();
-  f.steps.release_then(ReleaseInfo{"abcdef1234", "/releases/abcdef1234"});
-  f.steps.snapshot_then(std::string("/backups/pre"));
-  f.steps.count_then(Counts{{"agents", 1}});
+  StopFirstFixture f;
   f.steps.stop_old_done();
   f.steps.new_then(NewInstance{"new", {{"agents", 1}}, "Page 3: btree page corrupt", "/logs"});
   f.steps.stop_new_done();
@@ -267,4 +274,30 @@ TEST_CASE("stop-first: a failed integrity check restores the snapshot before the
   CHECK(f.reason ==
         "the new instance's integrity check failed: Page 3: btree page corrupt; restored /backups/pre; the previous "
         "release runs again");
+}
+
+TEST_CASE("abandoned by a stopping supervisor: rolled back before the switch, done after", "[handover]") {
+  SECTION("before") {
+    Fixture f;
+    f.up_to_new_instance();
+    f.handover->abandon("the supervisor was stopped during verifying");
+    REQUIRE(f.outcome);
+    CHECK(*f.outcome == HandoverPhase::rolled_back);
+    CHECK(f.steps.journal_lines.back() == "rolled_back");
+    f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "ok", "/logs"});  // late: ignored
+    CHECK(f.steps.calls.back() == "start_new abcdef1234");
+  }
+  SECTION("after") {
+    Fixture f;
+    f.up_to_new_instance();
+    f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "ok", "/logs"});
+    f.handover->abandon("the supervisor was stopped during stopping_old");
+    REQUIRE(f.outcome);
+    CHECK(*f.outcome == HandoverPhase::done);
+  }
+  SECTION("stop-first before the switch") {
+    StopFirstFixture f;  // in stopping_old, but nothing was switched
+    f.handover->abandon("stopped");
+    CHECK(*f.outcome == HandoverPhase::rolled_back);
+  }
 }
