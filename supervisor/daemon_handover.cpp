@@ -468,16 +468,33 @@ void Daemon::reconcile() {
   auto current = live_recorded_instance(state, "current");
   auto candidate = live_recorded_instance(state, "candidate");
   auto retiring = live_recorded_instance(state, "retiring");
+  auto unfinished = history_->unfinished_request();
+  std::optional<HistoryRequest> request;
+  if (unfinished && *unfinished) request = **unfinished;
+  // The switch is the release file: make_current persists it before it rewrites any
+  // record, so a kill between those steps still counts as switched.
   std::error_code ec;
-  bool switched = fs::exists(state / "retiring.json", ec);
+  bool switched = false;
+  if (request && !request->commit.empty()) {
+    std::ifstream in(current_release_file(config_.app));
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    switched = j.is_object() && j.value("commit", "") == request->commit;
+  }
   for (const char* role : {"current", "candidate", "retiring"}) {
     bool live = (std::string(role) == "current" && current) || (std::string(role) == "candidate" && candidate) ||
                 (std::string(role) == "retiring" && retiring);
     if (!live) remove_instance_record(state, role);  // its process is gone
   }
+  // Which one serves: after a switch the new instance (its record may still say
+  // candidate), else the current one. Every other live instance is stopped.
+  std::optional<InstanceRecord> serving = switched ? (candidate ? candidate : current) : current;
+  if (switched && serving && retiring && serving->pid == retiring->pid) serving = current;
   std::vector<std::string> done;
+  std::vector<pid_t> handled;
   auto leave = [&](const std::optional<InstanceRecord>& r, const char* role, const char* what) {
-    if (!r) return;
+    if (!r || (serving && r->pid == serving->pid)) return;
+    if (std::find(handled.begin(), handled.end(), r->pid) != handled.end()) return;
+    handled.push_back(r->pid);
     auto slot = make_slot(role, ReleaseInfo{}, config_.app.port, RestartConfig{});
     slot->controller->set_restart_config([] {
       RestartConfig never;
@@ -488,8 +505,9 @@ void Daemon::reconcile() {
     done.push_back(std::string("stopping the ") + what + " instance " + r->instance_id + " (pid " +
                    std::to_string(r->pid) + ")");
   };
-  leave(candidate, "candidate", "unverified new");
+  leave(candidate, "candidate", switched ? "new" : "unverified new");
   leave(retiring, "retiring", "old");
+  leave(current, "retiring", "old");
   std::vector<pid_t> recorded;
   for (const auto* r : {&current, &candidate, &retiring}) {
     if (*r) recorded.push_back((*r)->pid);
@@ -498,17 +516,18 @@ void Daemon::reconcile() {
     // Started, then the supervisor died before recording it: never serving, stopped.
     leave(orphan, "orphan", "unrecorded");
   }
-  if (current) {
-    adopt_current_ = *current;
-    done.push_back("kept instance " + current->instance_id + " (pid " + std::to_string(current->pid) + ") serving");
+  if (serving) {
+    adopt_current_ = *serving;
+    write_instance_record(state, *serving, "current");
+    if (candidate && candidate->pid == serving->pid) remove_instance_record(state, "candidate");
+    done.push_back("kept instance " + serving->instance_id + " (pid " + std::to_string(serving->pid) + ") serving");
   }
   std::string summary;
   for (const auto& d : done) summary += (summary.empty() ? "" : "; ") + d;
   if (!summary.empty()) spdlog::warn("an earlier supervisor left instances running: {}", summary);
 
-  auto unfinished = history_->unfinished_request();
-  if (!unfinished || !*unfinished) return;
-  HistoryRequest r = **unfinished;
+  if (!request) return;
+  HistoryRequest r = *request;
   std::string phase = r.state;
   if (!switched) {
     // The switch never completed: the release file goes back with it.
