@@ -2,16 +2,19 @@
 """The zero-downtime front (issue: zero-downtime front). Writes a Markdown report.
 
 (a) Throughput and latency through the front vs straight to the app, with wrk, at 1,
-    64 and 1,000 concurrent connections (GET /api/fixture/info; the fixture closes
-    every connection after its answer, so each request is a new connection — through
-    the front that is two connects).
+    64 and 1,000 concurrent connections (GET /api/fixture/info), with keep-alive
+    connections (wrk's default, and what browsers and Next.js do) and with a new
+    connection per request (through a front that is two connects). Direct, front and
+    HAProxy (Debian's, `mode tcp`, one thread: a reference layer-4 proxy) take turns,
+    ROUNDS times 3 s each, and each cell is the median of its rounds: this VM's
+    neighbours move single runs by ±30%.
 (b) Failed requests during an upgrade under steady load (wrk, 64 connections, 10 s,
     the upgrade at 3 s): this supervisor's handover with [proxy], PM2 (npm registry,
     fork mode, `pm2 reload`) and supervisord (Debian's `supervisor`, `supervisorctl
     restart`), each on the same fixture app.
 (c) The supervisor's RSS with 1,000 open connections through the front.
 
-Needs wrk and supervisor (Debian) and npm; installs PM2 into a cache folder.
+Needs wrk, haproxy and supervisor (Debian) and npm; installs PM2 into a cache folder.
 """
 import json
 import os
@@ -19,6 +22,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import socket
 import subprocess
 import sys
@@ -67,33 +71,78 @@ def wrk(port, connections, seconds, path="/api/fixture/info", keep_alive=False):
     return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "total": total, "errors": errors, "raw": out}
 
 
-def front_env(tmp):
+def front_env(tmp, **proxy):
+    """A supervisor with [proxy]; `proxy` overrides its keys (busy_poll, nice, ...)."""
     listen = free_port()
     first = free_port()
     last = first + 1
     e = HandoverEnv(tmp, health={"interval": "20ms"},
                     proxy={"listen": f"127.0.0.1:{listen}", "instance_ports": f"{first}-{last + 20}",
-                           "drain_timeout": "5s"})
+                           "drain_timeout": "5s", **proxy})
     e.listen = listen
     return e
 
 
+ROUNDS = 3
+
+
+def haproxy(tmp, listen, instance_port):
+    """HAProxy forwarding `listen` to the instance, like the front (layer 4, one thread)."""
+    cfg = tmp / "haproxy.cfg"
+    cfg.write_text(f"""global
+  maxconn 8000
+  nbthread 1
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+listen front
+  bind 127.0.0.1:{listen}
+  server app 127.0.0.1:{instance_port}
+""")
+    p = subprocess.Popen([shutil.which("haproxy") or "/usr/sbin/haproxy", "-f", str(cfg)], preexec_fn=raise_nofile, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    poll_until(lambda: ok(listen), 10, "haproxy forwarding")
+    return p
+
+
+TARGETS = ("direct", "front", "front, nice -5", "haproxy")
+
+
 def part_a(tmp):
-    e = front_env(tmp / "a")
+    e = front_env(tmp / "a")  # the defaults: busy_poll 50us, nice 0
+    boosted = front_env(tmp / "a-nice", nice=-5)
     s = e.supervisor.start()
+    s2 = boosted.supervisor.start()
+    proxy = None
     try:
         s.wait_log(r"instance \S+ ready")
-        direct = s.status()["port"]
+        s2.wait_log(r"instance \S+ ready")
+        assert s2.status()["front"]["thread_priority"] == "nice -5", "run the bench as root for the nice -5 column"
+        ports = {"direct": s.status()["port"], "front": e.listen, "front, nice -5": boosted.listen,
+                 "haproxy": free_port()}
+        proxy = haproxy(tmp / "a", ports["haproxy"], ports["direct"])
         rows = []
-        for keep_alive in (False, True):
+        for keep_alive in (True, False):
             for c in (1, 64, 1000):
-                d = wrk(direct, c, 5, keep_alive=keep_alive)
-                f = wrk(e.listen, c, 5, keep_alive=keep_alive)
-                rows.append(("keep-alive" if keep_alive else "new connection per request", c, d, f))
+                runs = {name: [] for name in ports}
+                for _ in range(ROUNDS):
+                    for name, port in ports.items():
+                        runs[name].append(wrk(port, c, 3, keep_alive=keep_alive))
+                cells = {}
+                for name, rs in runs.items():
+                    cells[name] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
+                    cells[name]["errors"] = sum(r["errors"] for r in rs)
+                    cells[name]["p99s"] = sorted(r["p99"] for r in rs)
+                rows.append(("keep-alive" if keep_alive else "new connection per request", c, cells))
         return rows
     finally:
-        s.close()
-        s.kill_leftover_app()
+        if proxy:
+            proxy.kill()
+        for sup in (s, s2):
+            sup.close()
+            sup.kill_leftover_app()
 
 
 def load_during(port, action, at=3, seconds=10):
@@ -205,6 +254,48 @@ def part_c(tmp):
         s.kill_leftover_app()
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of every thread of pid so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def paced_requests(port, per_second, seconds):
+    """GETs on one keep-alive connection at a fixed rate (a light load with gaps)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    start = time.monotonic()
+    for i in range(int(per_second * seconds)):
+        delay = start + i / per_second - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)  # a bench: the pace of the load
+        conn.request("GET", "/api/fixture/info")
+        conn.getresponse().read()
+    conn.close()
+
+
+def part_d(tmp):
+    """The supervisor's CPU use idle and under a light load, with and without busy polling."""
+    rows = []
+    for busy_poll in ("50us", "0s"):
+        e = front_env(tmp / f"d-{busy_poll}", busy_poll=busy_poll)
+        s = e.supervisor.start()
+        try:
+            s.wait_log(r"instance \S+ ready")
+            pid = s.proc.pid
+            before = cpu_seconds(pid)
+            time.sleep(5)  # a bench: idle for a fixed time
+            idle = cpu_seconds(pid) - before
+            before = cpu_seconds(pid)
+            paced_requests(e.listen, 500, 5)
+            light = cpu_seconds(pid) - before
+            rows.append((busy_poll, idle / 5, light / 5))
+        finally:
+            s.close()
+            s.kill_leftover_app()
+    return rows
+
+
 def rss(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -214,20 +305,32 @@ def rss(pid):
 
 
 def main():
-    for tool in ("wrk", "supervisord", "npm"):
-        if not shutil.which(tool):
-            sys.exit(f"bench_front.py needs {tool}: apt-get install wrk supervisor npm")
+    for tool in ("wrk", "haproxy", "supervisord", "npm"):
+        if not shutil.which(tool) and not Path("/usr/sbin", tool).exists():
+            sys.exit(f"bench_front.py needs {tool}: apt-get install wrk haproxy supervisor npm")
     raise_nofile()
     with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
         tmp = Path(d)
         print(f"Measured {time.strftime('%Y-%m-%d')} on {platform.node()} ({os.cpu_count()} CPUs), one run.\n")
-        print("(a) GET /api/fixture/info, wrk 5 s per row:\n")
-        print("| requests | connections | direct req/s | front req/s | front / direct | direct p50 / p99 | front p50 / p99 | errors direct / front |")
-        print("|---|---|---|---|---|---|---|---|")
-        for mode, c, dr, fr in part_a(tmp):
-            print(f"| {mode} | {c} | {dr['rps']:.0f} | {fr['rps']:.0f} | {fr['rps'] / dr['rps']:.0%} | "
-                  f"{dr['p50']:.2f} / {dr['p99']:.2f} ms | {fr['p50']:.2f} / {fr['p99']:.2f} ms | "
-                  f"{dr['errors']} / {fr['errors']} |")
+        print(f"(a) GET /api/fixture/info, wrk; median of {ROUNDS} interleaved 3 s runs per cell "
+              "(front: the defaults, busy_poll 50us and nice 0):\n")
+        print("| requests | connections | " + " | ".join(f"{t} req/s" for t in TARGETS) + " | "
+              + " | ".join(f"{t} p50 / p99" for t in TARGETS) + " |")
+        print("|---|---|" + "---|" * (2 * len(TARGETS)))
+        rows = part_a(tmp)
+        for mode, c, cells in rows:
+            d = cells["direct"]["rps"]
+            rps = [f"{cells[t]['rps']:.0f}" + ("" if t == "direct" else f" ({cells[t]['rps'] / d:.0%})")
+                   for t in TARGETS]
+            lat = [f"{cells[t]['p50']:.2f} / {cells[t]['p99']:.2f} ms" for t in TARGETS]
+            print(f"| {mode} | {c} | " + " | ".join(rps) + " | " + " | ".join(lat) + " |")
+        print("\np99 of each run (ms), and errors over all runs:\n")
+        print("| requests | connections | " + " | ".join(TARGETS) + " | errors |")
+        print("|---|---|" + "---|" * (len(TARGETS) + 1))
+        for mode, c, cells in rows:
+            p99s = [", ".join(f"{x:.2f}" for x in cells[t]["p99s"]) for t in TARGETS]
+            errors = " / ".join(str(cells[t]["errors"]) for t in TARGETS)
+            print(f"| {mode} | {c} | " + " | ".join(p99s) + f" | {errors} |")
         print("\n(b) wrk, 64 connections, 10 s; the upgrade at 3 s:\n")
         print("| supervisor | requests | failed (socket errors + non-2xx) |")
         print("|---|---|---|")
@@ -239,6 +342,12 @@ def main():
         before, during = part_c(tmp)
         print(f"\n(c) supervisor RSS: {before:.1f} MiB idle, {during:.1f} MiB with 1,000 open connections "
               "through the front.")
+        print("\n(d) the supervisor's CPU use (share of one core), idle and under 500 req/s on one keep-alive "
+              "connection:\n")
+        print("| busy_poll | idle | 500 req/s |")
+        print("|---|---|---|")
+        for busy_poll, idle, light in part_d(tmp):
+            print(f"| {busy_poll} | {idle:.1%} | {light:.1%} |")
 
 
 if __name__ == "__main__":

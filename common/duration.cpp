@@ -24,7 +24,9 @@ std::optional<Duration> parse_duration(std::string_view text) {
   std::string_view unit;
   if (!split_number(text, number, unit)) return std::nullopt;
   double ns_per_unit = 0;
-  if (unit == "ms")
+  if (unit == "us")
+    ns_per_unit = 1e3;
+  else if (unit == "ms")
     ns_per_unit = 1e6;
   else if (unit == "s")
     ns_per_unit = 1e9;
@@ -46,6 +48,7 @@ std::string format_duration(Duration d) {
   if (ns % 60'000'000'000LL == 0 && ns != 0) return std::to_string(ns / 60'000'000'000LL) + "m";
   if (ns % 1'000'000'000LL == 0) return std::to_string(ns / 1'000'000'000LL) + "s";
   if (ns % 1'000'000LL == 0) return std::to_string(ns / 1'000'000LL) + "ms";
+  if (ns % 1'000LL == 0) return std::to_string(ns / 1'000LL) + "us";
   return std::to_string(static_cast<double>(ns) / 1e6) + "ms";
 }
 

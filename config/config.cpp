@@ -187,6 +187,13 @@ void read_proxy(SectionReader& r, int app_port, ProxyConfig& proxy) {
   r.duration("queue_timeout", proxy.queue_timeout);
   r.integer("queue_limit", proxy.queue_limit, 1, 1'000'000);
   r.size("buffer", proxy.buffer);
+  r.duration("busy_poll", proxy.busy_poll);
+  r.integer("nice", proxy.nice, -20, 19);
+  if (proxy.busy_poll > std::chrono::milliseconds(1)) {
+    r.error_at("busy_poll", "[proxy] busy_poll = \"" + format_duration(proxy.busy_poll) +
+                                "\" is too long: it is a spin after each event, 10us-200us helps, more only "
+                                "burns CPU (\"0s\" turns it off)");
+  }
   auto colon = listen.rfind(':');
   char* end = nullptr;
   long port = colon == std::string::npos ? 0 : std::strtol(listen.c_str() + colon + 1, &end, 10);
@@ -477,6 +484,8 @@ std::string to_toml(const Config& c) {
     out << "queue_timeout  = " << quote(format_duration(c.proxy.queue_timeout)) << "\n";
     out << "queue_limit    = " << c.proxy.queue_limit << "\n";
     out << "buffer         = " << quote(format_size(c.proxy.buffer)) << "\n";
+    out << "busy_poll      = " << quote(format_duration(c.proxy.busy_poll)) << "\n";
+    out << "nice           = " << c.proxy.nice << "\n";
   }
   if (c.fork.configured) {
     auto list = [&](const std::vector<std::string>& v) {

@@ -106,9 +106,11 @@ struct ProxyConfig {
   int first_port = 0;  // instance_ports = "first-last": each instance gets a free one as PORT
   int last_port = 0;
   Duration drain_timeout = std::chrono::seconds(30);
-  Duration queue_timeout = std::chrono::seconds(30);  // a connection waits this long for a ready instance
-  int queue_limit = 4096;                             // connections waiting at most; more are closed
-  std::uint64_t buffer = 64 * 1024;                   // per connection and direction
+  Duration queue_timeout = std::chrono::seconds(30);   // a connection waits this long for a ready instance
+  int queue_limit = 4096;                              // connections waiting at most; more are closed
+  std::uint64_t buffer = 64 * 1024;                    // per connection and direction
+  Duration busy_poll = std::chrono::microseconds(50);  // the front's loop spins this long after an event (0: never)
+  int nice = 0;  // the front thread's priority (below 0 needs CAP_SYS_NICE or RLIMIT_NICE)
 };
 
 struct Config {

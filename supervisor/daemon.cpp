@@ -155,7 +155,7 @@ Status Daemon::prepare() {
   }
   if (config_.proxy.configured) {
     long files = raise_open_files_limit();
-    auto front = TcpFront::open(io_, config_.proxy);
+    auto front = TcpFront::open(config_.proxy, io_.get_executor());
     if (!front) return front.error();
     front_ = std::move(front.value());
     spdlog::info("front: listening on {}:{}, instances on ports {}-{} (open files limit {})", config_.proxy.listen_host,

@@ -108,7 +108,7 @@ class Daemon : private HandoverSteps {
   Config config_;
   ConfigLoader reload_;
   std::filesystem::path config_path_;  // absolute, for agentron-fork
-  boost::asio::io_context io_;
+  boost::asio::io_context io_{1};      // one thread runs it (workers only post to it)
   AsioClock clock_;
   ChildReaper reaper_;
   PosixSpawner spawner_;

@@ -1,18 +1,79 @@
 #include "supervisor/tcp_front.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
+
+#include "common/busy_poll.h"
 
 namespace agentron {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+
+class FrontConnection;
+
+// The front's work, all on its own thread's loop (TcpFront hands calls over to it).
+class FrontLoop {
+ public:
+  FrontLoop(asio::io_context& io, const ProxyConfig& config) : io_(io), config_(config), acceptor_(io) {}
+  ~FrontLoop() { shut_down(); }
+
+  // Binds [proxy] listen; an address in use is a clear error naming it.
+  Status bind();
+  void accept();
+  // Stops accepting and closes every connection: the loop runs out of work.
+  void shut_down();
+
+  void set_active(int port, const std::string& instance_id);
+  void clear_active();
+  void drain(int port, Duration timeout, std::function<void()> done);
+  nlohmann::json status() const;
+  void set_priority_note(std::string note) { priority_ = std::move(note); }
+
+  // For FrontConnection.
+  void connection_closed(FrontConnection* c);
+  void connect_failed(std::shared_ptr<FrontConnection> c);
+
+ private:
+  void dispatch(std::shared_ptr<FrontConnection> c);
+  void flush_waiting();
+  void check_drains();
+
+  asio::io_context& io_;
+  ProxyConfig config_;
+  tcp::acceptor acceptor_;
+  int active_port_ = 0;
+  std::string active_instance_;
+  std::unordered_map<FrontConnection*, std::shared_ptr<FrontConnection>> open_;
+  std::deque<std::shared_ptr<FrontConnection>> waiting_;
+  struct Drain {
+    int port;
+    std::shared_ptr<asio::steady_timer> timer;
+    std::function<void()> done;
+  };
+  std::vector<Drain> drains_;
+  long long accepted_ = 0;
+  long long refused_ = 0;
+  std::string priority_;
+};
 
 // One client connection and, once dispatched, its upstream to an instance.
 //
@@ -22,7 +83,7 @@ using tcp = asio::ip::tcp;
 // buffer). Anything else is closed, as the client would see it without the front.
 class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
  public:
-  FrontConnection(asio::io_context& io, tcp::socket client, size_t buffer, TcpFront& front)
+  FrontConnection(asio::io_context& io, tcp::socket client, size_t buffer, FrontLoop& front)
       : client_(std::move(client)),
         upstream_(io),
         wait_timer_(io),
@@ -64,6 +125,10 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   bool stale(unsigned gen) const { return closed_ || gen != generation_; }
 
   void connected() {
+    // What the front writes is what it just read: holding it back (Nagle) only delays it.
+    boost::system::error_code ignored;
+    upstream_.set_option(tcp::no_delay(true), ignored);
+    upstream_.non_blocking(true, ignored);  // forward() must never block the loop
     if (sent_.empty()) return start_pumps();
     // A replay: what the client sent, again, to this instance.
     auto self = shared_from_this();
@@ -99,12 +164,11 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
                                 return self->direction_done();
                               }
                               self->remember(n);
-                              asio::async_write(self->upstream_, asio::buffer(self->to_upstream_.get(), n),
-                                                [self, gen](const boost::system::error_code& ec, size_t) {
-                                                  if (self->stale(gen)) return;
-                                                  if (ec) return self->upstream_failed();
-                                                  self->pump_to_upstream();
-                                                });
+                              self->forward(self->upstream_, self->to_upstream_.get(), n, gen,
+                                            [self](const boost::system::error_code& ec) {
+                                              if (ec) return self->upstream_failed();
+                                              self->pump_to_upstream();
+                                            });
                             });
   }
 
@@ -124,13 +188,29 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
                                 }
                                 self->answered_ = true;
                                 self->sent_.clear();  // answered: never replayed
-                                asio::async_write(self->client_, asio::buffer(self->to_client_.get(), n),
-                                                  [self, gen](const boost::system::error_code& ec, size_t) {
-                                                    if (self->stale(gen)) return;
-                                                    if (ec) return self->close();
-                                                    self->pump_to_client();
-                                                  });
+                                self->forward(self->client_, self->to_client_.get(), n, gen,
+                                              [self](const boost::system::error_code& ec) {
+                                                if (ec) return self->close();
+                                                self->pump_to_client();
+                                              });
                               });
+  }
+
+  // Writes data[0, n) to `to`, then runs `next` (not if the connection went stale).
+  // Loopback sockets nearly always take it at once: written here, that saves a trip
+  // through the loop per message; what they do not take is written asynchronously.
+  template <typename Next>
+  void forward(tcp::socket& to, const char* data, size_t n, unsigned gen, Next next) {
+    boost::system::error_code ec;
+    size_t written = to.write_some(asio::buffer(data, n), ec);
+    if (ec == asio::error::would_block) ec.clear();
+    if (ec || written == n) return next(ec);
+    auto self = shared_from_this();
+    asio::async_write(to, asio::buffer(data + written, n - written),
+                      [self, gen, next](const boost::system::error_code& ec, size_t) {
+                        if (self->stale(gen)) return;
+                        next(ec);
+                      });
   }
 
   void remember(size_t n) {
@@ -169,7 +249,7 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   size_t size_;
   std::unique_ptr<char[]> to_upstream_;
   std::unique_ptr<char[]> to_client_;
-  TcpFront& front_;
+  FrontLoop& front_;
   std::chrono::steady_clock::time_point accepted_at_;
   std::string sent_;  // the request so far, while it may be replayed
   unsigned generation_ = 0;
@@ -181,41 +261,42 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   bool closed_ = false;
 };
 
-Result<std::unique_ptr<TcpFront>> TcpFront::open(asio::io_context& io, const ProxyConfig& config) {
-  auto front = std::unique_ptr<TcpFront>(new TcpFront(io, config));
+Status FrontLoop::bind() {
   boost::system::error_code ec;
-  auto address = asio::ip::make_address(config.listen_host, ec);
-  if (ec) return Error{"bad_listen", "[proxy] listen: '" + config.listen_host + "' is not an IP address"};
-  tcp::endpoint endpoint(address, static_cast<unsigned short>(config.listen_port));
-  std::string where = config.listen_host + ":" + std::to_string(config.listen_port);
-  front->acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) front->acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) front->acceptor_.bind(endpoint, ec);
-  if (!ec) front->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  auto address = asio::ip::make_address(config_.listen_host, ec);
+  if (ec) return Error{"bad_listen", "[proxy] listen: '" + config_.listen_host + "' is not an IP address"};
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(config_.listen_port));
+  std::string where = config_.listen_host + ":" + std::to_string(config_.listen_port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec == asio::error::address_in_use) {
     return Error{"listen_in_use", "[proxy] listen " + where +
                                       " is already in use by another program; stop it or choose another address"};
   }
   if (ec) return Error{"listen_failed", "[proxy] cannot listen on " + where + ": " + ec.message()};
-  front->accept();
-  return front;
+  return ok_status();
 }
 
-TcpFront::TcpFront(asio::io_context& io, const ProxyConfig& config) : io_(io), config_(config), acceptor_(io) {}
-
-TcpFront::~TcpFront() {
+void FrontLoop::shut_down() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  for (auto& d : drains_) d.timer->cancel();
+  drains_.clear();
   auto all = open_;
   for (const auto& [raw, c] : all) c->close();
+  waiting_.clear();
 }
 
-void TcpFront::accept() {
+void FrontLoop::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
       ++accepted_;
-      socket.set_option(tcp::no_delay(true));
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      socket.non_blocking(true, ignored);  // forward() must never block the loop
       auto c = std::make_shared<FrontConnection>(io_, std::move(socket), config_.buffer, *this);
       open_.emplace(c.get(), c);
       dispatch(c);
@@ -224,7 +305,7 @@ void TcpFront::accept() {
   });
 }
 
-void TcpFront::dispatch(std::shared_ptr<FrontConnection> c) {
+void FrontLoop::dispatch(std::shared_ptr<FrontConnection> c) {
   if (active_port_ != 0) return c->connect(active_port_);
   if (static_cast<int>(waiting_.size()) >= config_.queue_limit) {
     ++refused_;
@@ -244,7 +325,7 @@ void TcpFront::dispatch(std::shared_ptr<FrontConnection> c) {
   });
 }
 
-void TcpFront::connect_failed(std::shared_ptr<FrontConnection> c) {
+void FrontLoop::connect_failed(std::shared_ptr<FrontConnection> c) {
   // The instance went away between its last "ready" and this connect (a crash the
   // supervisor is about to see): try again shortly — by then the connection waits for
   // the next ready instance — rather than fail the client, within queue_timeout.
@@ -259,18 +340,18 @@ void TcpFront::connect_failed(std::shared_ptr<FrontConnection> c) {
   });
 }
 
-void TcpFront::set_active(int port, const std::string& instance_id) {
+void FrontLoop::set_active(int port, const std::string& instance_id) {
   active_port_ = port;
   active_instance_ = instance_id;
   flush_waiting();
 }
 
-void TcpFront::clear_active() {
+void FrontLoop::clear_active() {
   active_port_ = 0;
   active_instance_.clear();
 }
 
-void TcpFront::flush_waiting() {
+void FrontLoop::flush_waiting() {
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& c : waiting) {
@@ -279,7 +360,7 @@ void TcpFront::flush_waiting() {
   }
 }
 
-void TcpFront::connection_closed(FrontConnection* c) {
+void FrontLoop::connection_closed(FrontConnection* c) {
   // The map's reference may be the last: keep it alive until this call returns.
   auto it = open_.find(c);
   if (it == open_.end()) return;
@@ -288,7 +369,7 @@ void TcpFront::connection_closed(FrontConnection* c) {
   if (!drains_.empty()) check_drains();
 }
 
-void TcpFront::drain(int port, Duration timeout, std::function<void()> done) {
+void FrontLoop::drain(int port, Duration timeout, std::function<void()> done) {
   auto timer = std::make_shared<asio::steady_timer>(io_);
   drains_.push_back({port, timer, std::move(done)});
   timer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
@@ -307,7 +388,7 @@ void TcpFront::drain(int port, Duration timeout, std::function<void()> done) {
   check_drains();
 }
 
-void TcpFront::check_drains() {
+void FrontLoop::check_drains() {
   for (size_t i = 0; i < drains_.size();) {
     int port = drains_[i].port;
     bool busy =
@@ -323,7 +404,7 @@ void TcpFront::check_drains() {
   }
 }
 
-nlohmann::json TcpFront::status() const {
+nlohmann::json FrontLoop::status() const {
   std::map<std::string, int> per_port;
   int waiting = 0;
   for (const auto& [raw, c] : open_) {
@@ -338,7 +419,79 @@ nlohmann::json TcpFront::status() const {
           {"connections", per_port},
           {"waiting", waiting},
           {"accepted", accepted_},
-          {"refused", refused_}};
+          {"refused", refused_},
+          {"thread_priority", priority_}};
+}
+
+// Runs on the front's thread: asks for [proxy] nice. A thread's nice value is its
+// own on Linux, so the supervisor's loop — and the apps it spawns — keep theirs.
+std::string request_priority(int nice) {
+  if (nice == 0) return "nice 0";
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) == 0) return "nice " + std::to_string(nice);
+  int error = errno;
+  std::string note = "nice 0 (nice " + std::to_string(nice) + " refused: " + std::strerror(error) + ")";
+  spdlog::info(
+      "front: its thread runs at normal priority: nice {} needs CAP_SYS_NICE or RLIMIT_NICE (systemd LimitNICE={})",
+      nice, nice);
+  return note;
+}
+
+Result<std::unique_ptr<TcpFront>> TcpFront::open(const ProxyConfig& config, asio::any_io_executor owner) {
+  auto front = std::unique_ptr<TcpFront>(new TcpFront(config, std::move(owner)));
+  if (auto s = front->loop_->bind(); !s) return s.error();
+  front->loop_->accept();
+  front->keep_running_.emplace(front->io_.get_executor());
+  // Signals are the supervisor loop's business: the front's thread never takes one.
+  sigset_t all, previous;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &previous);
+  front->thread_ = std::thread([f = front.get()] {
+    f->loop_->set_priority_note(request_priority(f->config_.nice));
+    run_busy_polling(f->io_, f->config_.busy_poll);
+  });
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return front;
+}
+
+TcpFront::TcpFront(const ProxyConfig& config, asio::any_io_executor owner)
+    : config_(config), owner_(std::move(owner)), loop_(std::make_unique<FrontLoop>(io_, config)) {}
+
+TcpFront::~TcpFront() {
+  if (thread_.joinable()) {
+    asio::post(io_, [this] { loop_->shut_down(); });
+    keep_running_.reset();
+    asio::post(io_, [this] { io_.stop(); });  // whatever shut_down left pending is not waited for
+    thread_.join();
+  }
+  loop_.reset();
+}
+
+void TcpFront::set_active(int port, const std::string& instance_id) {
+  active_port_ = port;
+  asio::post(io_, [this, port, instance_id] { loop_->set_active(port, instance_id); });
+}
+
+void TcpFront::clear_active() {
+  active_port_ = 0;
+  asio::post(io_, [this] { loop_->clear_active(); });
+}
+
+void TcpFront::drain(int port, Duration timeout, std::function<void()> done) {
+  asio::post(io_, [this, port, timeout, done = std::move(done)]() mutable {
+    loop_->drain(port, timeout,
+                 [owner = owner_, done = std::move(done)]() mutable { asio::post(owner, std::move(done)); });
+  });
+}
+
+nlohmann::json TcpFront::status() const {
+  auto answer = std::make_shared<std::promise<nlohmann::json>>();
+  auto future = answer->get_future();
+  asio::post(const_cast<asio::io_context&>(io_), [this, answer] { answer->set_value(loop_->status()); });
+  if (future.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
+    return {{"listen", config_.listen_host + ":" + std::to_string(config_.listen_port)},
+            {"error", "the front's thread did not answer within 1s"}};
+  }
+  return future.get();
 }
 
 long raise_open_files_limit() {

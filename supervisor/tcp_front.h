@@ -8,30 +8,37 @@
 // Each direction of a connection has one fixed buffer: nothing more is read from one
 // side until the other has taken what was read, so a slow reader slows its writer
 // (TCP backpressure) and memory stays bounded by connections × 2 × buffer.
+//
+// The front runs on a thread of its own, with its own event loop: nothing the
+// supervisor's loop does (an fsync of the history, a verification) delays a forwarded
+// byte, and the thread can be scheduled ahead of the app ([proxy] nice) so that on a
+// busy machine it is not the one waiting for a CPU. Its methods are called from the
+// supervisor's loop and hand the work over to the front's thread.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
-#include <unordered_map>
+#include <thread>
 
 #include "common/result.h"
 #include "config/config.h"
 
 namespace agentron {
 
-class FrontConnection;
+class FrontLoop;
 
 class TcpFront {
  public:
-  // Binds [proxy] listen; an address in use is a clear error naming it.
-  static Result<std::unique_ptr<TcpFront>> open(boost::asio::io_context& io, const ProxyConfig& config);
+  // Binds [proxy] listen (an address in use is a clear error naming it) and starts
+  // the front's thread. `owner` is the supervisor's loop: drain callbacks run there.
+  static Result<std::unique_ptr<TcpFront>> open(const ProxyConfig& config, boost::asio::any_io_executor owner);
+  // Closes every connection and joins the thread.
   ~TcpFront();
 
   // New connections (and those waiting) go to 127.0.0.1:port from now on.
@@ -39,38 +46,25 @@ class TcpFront {
   // No instance is ready: new connections wait, up to queue_timeout.
   void clear_active();
   // Connections to `port` may finish; those still open after `timeout` are closed.
-  // `done` runs once none is left.
+  // `done` runs on the owner's loop once none is left.
   void drain(int port, Duration timeout, std::function<void()> done);
 
+  // The port last made active (0: none) — as the owner set it.
   int active_port() const { return active_port_; }
+  // Asks the front's thread; waits at most a second for it.
   nlohmann::json status() const;
 
-  // For FrontConnection.
-  void connection_closed(FrontConnection* c);
-  void connect_failed(std::shared_ptr<FrontConnection> c);
-
  private:
-  TcpFront(boost::asio::io_context& io, const ProxyConfig& config);
-  void accept();
-  void dispatch(std::shared_ptr<FrontConnection> c);
-  void flush_waiting();
-  void check_drains();
+  TcpFront(const ProxyConfig& config, boost::asio::any_io_executor owner);
 
-  boost::asio::io_context& io_;
   ProxyConfig config_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::any_io_executor owner_;
+  boost::asio::io_context io_{1};  // the front's own loop, run by thread_ only
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> keep_running_;
+  std::unique_ptr<FrontLoop> loop_;
+  std::thread thread_;
   int active_port_ = 0;
-  std::string active_instance_;
-  std::unordered_map<FrontConnection*, std::shared_ptr<FrontConnection>> open_;
-  std::deque<std::shared_ptr<FrontConnection>> waiting_;
-  struct Drain {
-    int port;
-    std::shared_ptr<boost::asio::steady_timer> timer;
-    std::function<void()> done;
-  };
-  std::vector<Drain> drains_;
-  long long accepted_ = 0;
-  long long refused_ = 0;
+  std::string nice_note_;  // how the thread's priority request went, for status
 };
 
 // Raises the soft RLIMIT_NOFILE to the hard limit (a front holds two descriptors per

@@ -5,7 +5,8 @@
 using namespace agentron;
 using namespace std::chrono_literals;
 
-TEST_CASE("durations parse in ms, s, m and h", "[duration]") {
+TEST_CASE("durations parse in us, ms, s, m and h", "[duration]") {
+  CHECK(parse_duration("50us") == 50us);
   CHECK(parse_duration("250ms") == 250ms);
   CHECK(parse_duration("10s") == 10s);
   CHECK(parse_duration("5m") == 5min);
@@ -23,6 +24,8 @@ TEST_CASE("malformed durations are rejected", "[duration]") {
 
 TEST_CASE("durations format back to their shortest exact spelling", "[duration]") {
   CHECK(format_duration(100ms) == "100ms");
+  CHECK(format_duration(50us) == "50us");
+  CHECK(format_duration(1500us) == "1500us");
   CHECK(format_duration(30s) == "30s");
   CHECK(format_duration(5min) == "5m");
   CHECK(format_duration(2h) == "2h");

@@ -225,3 +225,30 @@ TEST_CASE("[proxy] parses listen and the instance port range, and says what is w
   CHECK_THAT(errors, Catch::Contains("test.toml:5:10: [proxy] listen = \"3000\" is not host:port"));
   CHECK_THAT(errors, Catch::Contains("[proxy] instance_ports = \"3101\" is not a range of at least two ports"));
 }
+
+TEST_CASE("[proxy] busy_poll defaults to 50us, can be turned off, and is bounded", "[config]") {
+  std::string proxy = std::string(kMinimal) + "[proxy]\nlisten = \"127.0.0.1:3000\"\ninstance_ports = \"3101-3199\"\n";
+  auto by_default = parse(proxy);
+  REQUIRE(by_default.config);
+  CHECK(by_default.config->proxy.busy_poll == std::chrono::microseconds(50));
+  auto off = parse(proxy + "busy_poll = \"0s\"\n");
+  REQUIRE(off.config);
+  CHECK(off.config->proxy.busy_poll == Duration::zero());
+  auto burning = parse(proxy + "busy_poll = \"5ms\"\n");
+  REQUIRE_FALSE(burning.config);
+  CHECK_THAT(burning.errors.front().to_string(),
+             Catch::Contains("test.toml:7:13: [proxy] busy_poll = \"5ms\" is too long"));
+}
+
+TEST_CASE("[proxy] nice defaults to 0 and is a nice value", "[config]") {
+  std::string proxy = std::string(kMinimal) + "[proxy]\nlisten = \"127.0.0.1:3000\"\ninstance_ports = \"3101-3199\"\n";
+  auto by_default = parse(proxy);
+  REQUIRE(by_default.config);
+  CHECK(by_default.config->proxy.nice == 0);
+  auto asked = parse(proxy + "nice = -10\n");
+  REQUIRE(asked.config);
+  CHECK(asked.config->proxy.nice == -10);
+  auto bad = parse(proxy + "nice = -30\n");
+  REQUIRE_FALSE(bad.config);
+  CHECK_THAT(bad.errors.front().to_string(), Catch::Contains("test.toml:7:8"));
+}

@@ -123,6 +123,7 @@ class Supervisor:
         write_config(self.config, sections)
         self.env = dict(os.environ)
         self.env.update(env or {})
+        self.preexec = None  # runs in the child before the supervisor is exec'd
         self.proc = None
         self.lines = []
         self._partial = b""
@@ -131,7 +132,8 @@ class Supervisor:
     def start(self, *extra_args):
         self.proc = subprocess.Popen(
             [str(SUPERVISOR), "run", "--config", str(self.config), *extra_args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self.env)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self.env,
+            preexec_fn=self.preexec)
         os.set_blocking(self.proc.stderr.fileno(), False)
         return self
 

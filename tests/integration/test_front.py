@@ -1,8 +1,11 @@
 """The zero-downtime front ([proxy]): the public port stays with the supervisor and
 connections follow the active instance — through a handover and a crash restart —
 while a long-lived stream to the old instance keeps working until it is drained."""
+import ctypes
 import http.client
 import json
+import os
+import resource
 import signal
 import socket
 import threading
@@ -133,7 +136,6 @@ def test_connections_wait_for_a_ready_instance_instead_of_being_refused(front_en
     client = Client(e.listen)
     client.start()
     s.wait_until(lambda: client.ok > 5, what="requests")
-    import os
     os.killpg(first, signal.SIGKILL)
     second, _ = s.started_pid(s.lines.index(next(l for l in s.lines if f"pid {first}" in l)) + 1)
     s.wait_until(lambda: second in client.pids, timeout=20, what="requests served by the restarted instance")
@@ -153,3 +155,54 @@ def test_a_taken_listen_address_is_a_clear_error(tmp_path):
         s = e.supervisor.start()
         assert s.wait_exit() == 1
         assert f"[proxy] listen 127.0.0.1:{port} is already in use by another program" in s.log()
+
+
+def thread_nices(pid):
+    """{thread id: nice value} of every thread of pid."""
+    nices = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        nices[int(task)] = int(fields[16])  # field 19 of stat; fields[0] is field 3
+    return nices
+
+
+def test_the_front_thread_alone_takes_its_priority(front_env):
+    # A lower priority (nice 5) is allowed to anyone: the per-thread claim can be
+    # checked without privileges.
+    e = front_env(proxy={"nice": 5})
+    s = e.supervisor.start()
+    app, _ = s.started_pid()
+    s.wait_until(lambda: s.status()["front"].get("thread_priority") == "nice 5", what="the front's priority")
+    nices = thread_nices(s.proc.pid)
+    assert sorted(nices.values()).count(5) == 1, nices  # the front's thread
+    assert nices[s.proc.pid] == 0  # the supervisor's loop
+    assert all(n == 0 for n in thread_nices(app).values())  # the app keeps its own
+    c = http.client.HTTPConnection("127.0.0.1", e.listen, timeout=10)
+    c.request("GET", "/api/fixture/info")
+    assert c.getresponse().status == 200
+
+
+CAP_SYS_NICE = 23
+PR_CAPBSET_DROP = 24
+
+
+def drop_cap_sys_nice():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+    resource.setrlimit(resource.RLIMIT_NICE, (0, 0))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="checks a refusal by taking CAP_SYS_NICE away from root")
+def test_a_refused_priority_is_said_and_the_front_still_works(front_env):
+    e = front_env(proxy={"nice": -5})
+    e.supervisor.preexec = drop_cap_sys_nice
+    s = e.supervisor.start()
+    s.wait_log(r"front: its thread runs at normal priority: nice -5 needs CAP_SYS_NICE")
+    s.wait_log(r"instance \S+ ready")
+    assert "refused" in s.status()["front"]["thread_priority"]
+    assert all(n == 0 for n in thread_nices(s.proc.pid).values())
+    c = http.client.HTTPConnection("127.0.0.1", e.listen, timeout=10)
+    c.request("GET", "/api/fixture/info")
+    assert c.getresponse().status == 200
