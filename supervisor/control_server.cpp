@@ -79,7 +79,7 @@ nlohmann::json error_response(const std::string& code, const std::string& messag
 }
 
 ControlServer::ControlServer(asio::io_context& io, std::filesystem::path path, Handler handler)
-    : path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {}
+    : path_(std::move(path)), handler_(std::move(handler)), acceptor_(io), retry_(io) {}
 
 Result<std::unique_ptr<ControlServer>> ControlServer::listen(asio::io_context& io,
                                                              const std::filesystem::path& socket_path,
@@ -104,6 +104,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::listen(asio::io_context& i
 ControlServer::~ControlServer() {
   boost::system::error_code ec;
   acceptor_.close(ec);
+  retry_.cancel();
   std::error_code fs_ec;
   std::filesystem::remove(path_, fs_ec);
 }
@@ -111,11 +112,16 @@ ControlServer::~ControlServer() {
 void ControlServer::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, local::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec)
-      std::make_shared<Session>(std::move(socket), handler_)->start();
-    else
-      spdlog::warn("control socket: accept failed: {}", ec.message());
-    accept();
+    if (!ec || ec == asio::error::connection_aborted) {
+      if (!ec) std::make_shared<Session>(std::move(socket), handler_)->start();
+      return accept();
+    }
+    // Out of descriptors or memory: accepting again at once would spin on the error.
+    spdlog::warn("control socket: accept failed: {}; trying again in 100ms", ec.message());
+    retry_.expires_after(std::chrono::milliseconds(100));
+    retry_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) accept();
+    });
   });
 }
 

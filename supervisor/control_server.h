@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -37,6 +38,7 @@ class ControlServer {
   std::filesystem::path path_;
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // after an accept error (EMFILE): not at once
 };
 
 nlohmann::json ok_response(nlohmann::json data);

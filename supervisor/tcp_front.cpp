@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -15,6 +16,7 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <string>
@@ -33,7 +35,8 @@ class FrontConnection;
 // The front's work, all on its own thread's loop (TcpFront hands calls over to it).
 class FrontLoop {
  public:
-  FrontLoop(asio::io_context& io, const ProxyConfig& config) : io_(io), config_(config), acceptor_(io) {}
+  FrontLoop(asio::io_context& io, const ProxyConfig& config)
+      : io_(io), config_(config), acceptor_(io), accept_retry_(io) {}
   ~FrontLoop() { shut_down(); }
 
   // Binds [proxy] listen; an address in use is a clear error naming it.
@@ -53,6 +56,12 @@ class FrontLoop {
   void connect_failed(std::shared_ptr<FrontConnection> c);
 
  private:
+  static constexpr int kAcceptBatch = 256;  // at most, per turn of the loop
+
+  bool full() const { return static_cast<long>(open_.size()) >= max_connections_; }
+  void pause_accepting();
+  void take(tcp::socket socket);
+  void accept_failed(const boost::system::error_code& ec);
   void dispatch(std::shared_ptr<FrontConnection> c);
   void flush_waiting();
   void check_drains();
@@ -60,6 +69,12 @@ class FrontLoop {
   asio::io_context& io_;
   ProxyConfig config_;
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_;
+  bool accepting_ = false;  // an accept or its retry is pending
+  long reserve_ = 0;        // descriptors kept for the supervisor's own work
+  long max_connections_ = 0;
+  long long limited_ = 0;  // times accepting paused at max_connections_
+  long long accept_errors_ = 0;
   int active_port_ = 0;
   std::string active_instance_;
   std::unordered_map<FrontConnection*, std::shared_ptr<FrontConnection>> open_;
@@ -80,7 +95,9 @@ class FrontLoop {
 // A request the instance never answered — it died first, or was not there — is sent
 // again to the next instance if it is safe to: an idempotent method (GET, HEAD),
 // nothing of an answer passed on yet, and the whole request still held (at most one
-// buffer). Anything else is closed, as the client would see it without the front.
+// buffer) — at most kMaxReplays times. Anything else is closed, as the client would
+// see it without the front; so is a client that closed without sending anything (a
+// browser's preconnect, a port check): there is nothing to send again.
 class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
  public:
   FrontConnection(asio::io_context& io, tcp::socket client, size_t buffer, FrontLoop& front)
@@ -233,7 +250,8 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
 
   // The instance went away before answering (perhaps before the request even came).
   void upstream_failed() {
-    if (!replayable_ || answered_) return close();
+    bool nothing_to_send = client_eof_ && sent_.empty();
+    if (!replayable_ || answered_ || nothing_to_send || ++replays_ > kMaxReplays) return close();
     ++generation_;  // what is in flight on either socket is not ours any more
     boost::system::error_code ignored;
     client_.cancel(ignored);
@@ -242,6 +260,10 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
     directions_done_ = client_eof_ ? 1 : 0;
     front_.connect_failed(shared_from_this());
   }
+
+  // An instance that closes the same GET unanswered again and again is not crashing:
+  // the client gets the close after this many tries.
+  static constexpr int kMaxReplays = 3;
 
   tcp::socket client_;
   tcp::socket upstream_;
@@ -255,6 +277,7 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   unsigned generation_ = 0;
   int port_ = 0;
   int directions_done_ = 0;
+  int replays_ = 0;
   bool replayable_ = true;
   bool answered_ = false;
   bool client_eof_ = false;
@@ -271,6 +294,20 @@ Status FrontLoop::bind() {
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor_.non_blocking(true, ec);
+  // The front never takes the last descriptors: the control socket, the history, logs,
+  // a handover's second instance need theirs (out of them, `status` could not even
+  // connect). Of what the limit leaves free now, half (at most 256) stays in reserve.
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  long limit = files.rlim_cur == RLIM_INFINITY ? (1L << 20) : static_cast<long>(files.rlim_cur);
+  long in_use = 0;
+  std::error_code fs_ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", fs_ec), end; !fs_ec && it != end; it.increment(fs_ec))
+    ++in_use;
+  long free = std::max(0L, limit - in_use);
+  reserve_ = std::min(256L, free / 2);
+  max_connections_ = std::max(1L, (free - reserve_) / 2);
   if (ec == asio::error::address_in_use) {
     return Error{"listen_in_use", "[proxy] listen " + where +
                                       " is already in use by another program; stop it or choose another address"};
@@ -282,6 +319,8 @@ Status FrontLoop::bind() {
 void FrontLoop::shut_down() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  accept_retry_.cancel();
+  accepting_ = false;
   for (auto& d : drains_) d.timer->cancel();
   drains_.clear();
   auto all = open_;
@@ -290,18 +329,61 @@ void FrontLoop::shut_down() {
 }
 
 void FrontLoop::accept() {
+  if (full()) return pause_accepting();
+  accepting_ = true;
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      ++accepted_;
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      socket.non_blocking(true, ignored);  // forward() must never block the loop
-      auto c = std::make_shared<FrontConnection>(io_, std::move(socket), config_.buffer, *this);
-      open_.emplace(c.get(), c);
-      dispatch(c);
+    if (ec == asio::error::operation_aborted) {
+      accepting_ = false;
+      return;
+    }
+    if (ec) return accept_failed(ec);
+    take(std::move(socket));
+    // Every connection already waiting, not one per turn of the loop (as libuv does):
+    // a thousand clients connecting at once are not served seconds apart.
+    for (int i = 0; i < kAcceptBatch && !full(); ++i) {
+      boost::system::error_code again;
+      tcp::socket next = acceptor_.accept(again);  // the acceptor is non-blocking
+      if (again == asio::error::would_block) break;
+      if (again) return accept_failed(again);
+      take(std::move(next));
     }
     accept();
+  });
+}
+
+void FrontLoop::pause_accepting() {
+  accepting_ = false;
+  if (limited_++ % 100 == 0) {
+    spdlog::warn(
+        "front: {} connections open, the most the open-files limit leaves room for (2 descriptors each, {} kept "
+        "for the supervisor); more wait in the listen backlog until one closes. Raise the limit (LimitNOFILE=) "
+        "for more",
+        open_.size(), reserve_);
+  }
+}
+
+void FrontLoop::take(tcp::socket socket) {
+  ++accepted_;
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  socket.non_blocking(true, ignored);  // forward() must never block the loop
+  auto c = std::make_shared<FrontConnection>(io_, std::move(socket), config_.buffer, *this);
+  open_.emplace(c.get(), c);
+  dispatch(c);
+}
+
+void FrontLoop::accept_failed(const boost::system::error_code& ec) {
+  if (ec == asio::error::connection_aborted) return accept();  // that client gave up; the next
+  // With the reserve this is rare: another process may have used the system's files.
+  // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS): accepting again at once
+  // would spin on the same error. Clients wait in the listen backlog meanwhile.
+  if (accept_errors_++ % 100 == 0) {
+    spdlog::warn("front: cannot accept connections: {} ({} time(s)); trying again every 100ms", ec.message(),
+                 accept_errors_);
+  }
+  accept_retry_.expires_after(std::chrono::milliseconds(100));
+  accept_retry_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) accept();
   });
 }
 
@@ -366,6 +448,7 @@ void FrontLoop::connection_closed(FrontConnection* c) {
   if (it == open_.end()) return;
   auto keep = std::move(it->second);
   open_.erase(it);
+  if (!accepting_ && acceptor_.is_open() && !full()) accept();
   if (!drains_.empty()) check_drains();
 }
 
@@ -420,6 +503,8 @@ nlohmann::json FrontLoop::status() const {
           {"waiting", waiting},
           {"accepted", accepted_},
           {"refused", refused_},
+          {"max_connections", max_connections_},
+          {"accept_errors", accept_errors_},
           {"thread_priority", priority_}};
 }
 

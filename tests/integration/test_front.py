@@ -9,6 +9,7 @@ import resource
 import signal
 import socket
 import threading
+import time
 
 import pytest
 
@@ -206,3 +207,36 @@ def test_a_refused_priority_is_said_and_the_front_still_works(front_env):
     c = http.client.HTTPConnection("127.0.0.1", e.listen, timeout=10)
     c.request("GET", "/api/fixture/info")
     assert c.getresponse().status == 200
+
+
+def ok_through(port):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", "/api/fixture/info")
+        return c.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def test_the_front_leaves_descriptors_for_the_supervisor_and_resumes(front_env):
+    e = front_env()
+    # 64 descriptors: of those not yet open at start, half kept for the supervisor and
+    # two per forwarded connection.
+    e.supervisor.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    s = e.supervisor.start()
+    s.wait_log(r"instance \S+ ready")
+    clients = [socket.create_connection(("127.0.0.1", e.listen), timeout=10) for _ in range(60)]
+    try:
+        most = int(s.wait_log(r"front: (\d+) connections open, the most the open-files limit leaves").group(1))
+        # The supervisor still answers (its control socket has descriptors left), the
+        # front's connections all reached the instance, the rest wait in the backlog.
+        front = s.status()["front"]
+        assert front["max_connections"] == most and 4 <= most < 16
+        assert sum(front["connections"].values()) == most and front["waiting"] == 0
+        assert front["accept_errors"] == 0
+    finally:
+        for c in clients:
+            c.close()
+    # Room again: the clients' closes are passed on (they sent nothing: nothing is
+    # sent again), the front accepts and forwards again.
+    s.wait_until(lambda: ok_through(e.listen), what="a request through the front")
