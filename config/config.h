@@ -110,7 +110,7 @@ struct ProxyConfig {
   int queue_limit = 4096;                              // connections waiting at most; more are closed
   std::uint64_t buffer = 64 * 1024;                    // per connection and direction
   Duration busy_poll = std::chrono::microseconds(50);  // the front's loop spins this long after an event (0: never)
-  int nice = 0;  // the front thread's priority (below 0 needs CAP_SYS_NICE or RLIMIT_NICE)
+  int nice = -5;  // the front thread's priority (below 0 needs CAP_SYS_NICE or RLIMIT_NICE)
 };
 
 struct Config {

@@ -240,11 +240,11 @@ TEST_CASE("[proxy] busy_poll defaults to 50us, can be turned off, and is bounded
              Catch::Contains("test.toml:7:13: [proxy] busy_poll = \"5ms\" is too long"));
 }
 
-TEST_CASE("[proxy] nice defaults to 0 and is a nice value", "[config]") {
+TEST_CASE("[proxy] nice defaults to -5 and is a nice value", "[config]") {
   std::string proxy = std::string(kMinimal) + "[proxy]\nlisten = \"127.0.0.1:3000\"\ninstance_ports = \"3101-3199\"\n";
   auto by_default = parse(proxy);
   REQUIRE(by_default.config);
-  CHECK(by_default.config->proxy.nice == 0);
+  CHECK(by_default.config->proxy.nice == -5);
   auto asked = parse(proxy + "nice = -10\n");
   REQUIRE(asked.config);
   CHECK(asked.config->proxy.nice == -10);
