@@ -13,8 +13,11 @@
     fork mode, `pm2 reload`) and supervisord (Debian's `supervisor`, `supervisorctl
     restart`), each on the same fixture app.
 (c) The supervisor's RSS with 1,000 open connections through the front.
+(d) The supervisor's CPU use idle and under a light paced load, with busy polling on
+    and off (what [proxy] busy_poll costs).
 
 Needs wrk, haproxy and supervisor (Debian) and npm; installs PM2 into a cache folder.
+Run as root (or with RLIMIT_NICE allowing -5): the default [proxy] nice = -5 is measured.
 """
 import json
 import os
