@@ -14,7 +14,7 @@ import time
 import pytest
 
 from handover_env import HandoverEnv
-from harness import free_port, pid_alive
+from harness import free_port, http_get, pid_alive
 
 
 def free_range():
@@ -240,3 +240,17 @@ def test_the_front_leaves_descriptors_for_the_supervisor_and_resumes(front_env):
     # Room again: the clients' closes are passed on (they sent nothing: nothing is
     # sent again), the front accepts and forwards again.
     s.wait_until(lambda: ok_through(e.listen), what="a request through the front")
+
+
+def test_a_get_the_instance_keeps_closing_unanswered_is_given_up_after_three_replays(front_env):
+    e = front_env()
+    s = e.supervisor.start()
+    s.wait_log(r"instance \S+ ready")
+    c = http.client.HTTPConnection("127.0.0.1", e.listen, timeout=10)
+    c.request("GET", "/api/fixture/hang-up")
+    # The instance is alive and closes this GET every time: not a crash to ride out.
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+        c.getresponse()
+    _, body = http_get(s.status()["port"], "/api/fixture/info")
+    assert json.loads(body)["hang_ups"] == 4  # the request and three replays
+    assert ok_through(e.listen)
