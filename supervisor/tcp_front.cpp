@@ -571,7 +571,7 @@ void TcpFront::drain(int port, Duration timeout, std::function<void()> done) {
 nlohmann::json TcpFront::status() const {
   auto answer = std::make_shared<std::promise<nlohmann::json>>();
   auto future = answer->get_future();
-  asio::post(const_cast<asio::io_context&>(io_), [this, answer] { answer->set_value(loop_->status()); });
+  asio::post(io_, [this, answer] { answer->set_value(loop_->status()); });
   if (future.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
     return {{"listen", config_.listen_host + ":" + std::to_string(config_.listen_port)},
             {"error", "the front's thread did not answer within 1s"}};

@@ -59,7 +59,7 @@ class TcpFront {
 
   ProxyConfig config_;
   boost::asio::any_io_executor owner_;
-  boost::asio::io_context io_{1};  // the front's own loop, run by thread_ only
+  mutable boost::asio::io_context io_{1};  // the front's own loop, run by thread_ only (status posts to it)
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> keep_running_;
   std::unique_ptr<FrontLoop> loop_;
   std::thread thread_;
