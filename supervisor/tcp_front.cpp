@@ -32,6 +32,21 @@ using tcp = asio::ip::tcp;
 
 class FrontConnection;
 
+namespace {
+
+// Descriptors this process may still open: RLIMIT_NOFILE less those open now.
+long free_descriptors() {
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  long limit = files.rlim_cur == RLIM_INFINITY ? (1L << 20) : static_cast<long>(files.rlim_cur);
+  long in_use = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) ++in_use;
+  return std::max(0L, limit - in_use);
+}
+
+}  // namespace
+
 // The front's work, all on its own thread's loop (TcpFront hands calls over to it).
 class FrontLoop {
  public:
@@ -295,24 +310,17 @@ Status FrontLoop::bind() {
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (!ec) acceptor_.non_blocking(true, ec);
-  // The front never takes the last descriptors: the control socket, the history, logs,
-  // a handover's second instance need theirs (out of them, `status` could not even
-  // connect). Of what the limit leaves free now, half (at most 256) stays in reserve.
-  rlimit files{};
-  ::getrlimit(RLIMIT_NOFILE, &files);
-  long limit = files.rlim_cur == RLIM_INFINITY ? (1L << 20) : static_cast<long>(files.rlim_cur);
-  long in_use = 0;
-  std::error_code fs_ec;
-  for (std::filesystem::directory_iterator it("/proc/self/fd", fs_ec), end; !fs_ec && it != end; it.increment(fs_ec))
-    ++in_use;
-  long free = std::max(0L, limit - in_use);
-  reserve_ = std::min(256L, free / 2);
-  max_connections_ = std::max(1L, (free - reserve_) / 2);
   if (ec == asio::error::address_in_use) {
     return Error{"listen_in_use", "[proxy] listen " + where +
                                       " is already in use by another program; stop it or choose another address"};
   }
   if (ec) return Error{"listen_failed", "[proxy] cannot listen on " + where + ": " + ec.message()};
+  // The front never takes the last descriptors: the control socket, the history, logs,
+  // a handover's second instance need theirs (out of them, `status` could not even
+  // connect). Of what the limit leaves free now, half (at most 256) stays in reserve.
+  long free = free_descriptors();
+  reserve_ = std::min(256L, free / 2);
+  max_connections_ = std::max(1L, (free - reserve_) / 2);
   return ok_status();
 }
 
@@ -508,6 +516,8 @@ nlohmann::json FrontLoop::status() const {
           {"thread_priority", priority_}};
 }
 
+namespace {
+
 // Runs on the front's thread: asks for [proxy] nice. A thread's nice value is its
 // own on Linux, so the supervisor's loop — and the apps it spawns — keep theirs.
 std::string request_priority(int nice) {
@@ -520,6 +530,8 @@ std::string request_priority(int nice) {
       nice, nice);
   return note;
 }
+
+}  // namespace
 
 Result<std::unique_ptr<TcpFront>> TcpFront::open(const ProxyConfig& config, asio::any_io_executor owner) {
   auto front = std::unique_ptr<TcpFront>(new TcpFront(config, std::move(owner)));
