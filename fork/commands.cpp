@@ -142,11 +142,18 @@ Result<json> fork_ensure(ForkContext& ctx, bool create, Duration wait) {
     auto answer = request_fork({ctx.fork.api_url, owner, repo, "", ctx.token});
     if (!answer) return answer.error();
     created = true;
-    // GitHub creates forks asynchronously: wait until the fork answers.
+    // GitHub creates forks asynchronously: the fork may answer before its branches are copied,
+    // so wait until it answers with a branch.
     auto deadline = std::chrono::steady_clock::now() + wait;
-    while (!(listed = GitRepo::list_remote(ctx.fork.fork_url, credentials(ctx))) &&
+    auto copied = [](const auto& l) { return l && !l->first.empty(); };
+    while (!copied(listed = GitRepo::list_remote(ctx.fork.fork_url, credentials(ctx))) &&
            std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    if (listed && listed->first.empty()) {
+      return Error{"fork_not_ready", "the fork " + redact_git_url(ctx.fork.fork_url) +
+                                         " exists but has no branches yet (GitHub is still copying it); "
+                                         "try again in a minute"};
     }
   }
   if (!listed) {

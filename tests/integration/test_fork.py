@@ -342,7 +342,8 @@ def test_over_https_style_basic_auth_the_token_goes_to_the_fork_only(tmp_path):
 
 def test_ensure_fork_creates_a_missing_fork_through_the_github_api(tmp_path):
     """A loopback stand-in for api.github.com: POST /repos/{owner}/{repo}/forks answers
-    202 and makes the fork a moment later, as GitHub does."""
+    202 and makes the fork as GitHub does — reachable at once but empty, its branches
+    copied a moment later. The helper waits for the branches."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     served = tmp_path / "served"
@@ -364,9 +365,10 @@ def test_ensure_fork_creates_a_missing_fork_through_the_github_api(tmp_path):
             self.end_headers()
             self.wfile.write(b'{"clone_url": "..."}')
             if ok:
-                threading.Timer(0.5, lambda: git("clone", "-q", "--bare",
-                                                 str(served / "cap-jmk-real" / "agentron.git"),
-                                                 str(served / "agentron-bot" / "agentron.git"))).start()
+                fork = served / "agentron-bot" / "agentron.git"
+                git("init", "-q", "--bare", "--initial-branch=main", str(fork))
+                threading.Timer(1.0, lambda: git("push", "-q", str(fork), "refs/heads/*:refs/heads/*",
+                                                 cwd=served / "cap-jmk-real" / "agentron.git")).start()
 
     api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
     threading.Thread(target=api.serve_forever, daemon=True).start()
@@ -377,7 +379,7 @@ def test_ensure_fork_creates_a_missing_fork_through_the_github_api(tmp_path):
         err = r.run("ensure-fork", ok=False)["error"]
         assert err["code"] == "fork_unreachable" and "ensure-fork --create" in err["message"]
         out = r.run("ensure-fork", "--create", "--wait", "30s")["data"]
-        assert out["created"] is True and out["default_branch"] == "main"
+        assert out["created"] is True and out["default_branch"] == "main" and out["branches"] >= 1
         assert calls == [("/repos/cap-jmk-real/agentron/forks", f"Bearer {TOKEN}")]
     finally:
         api.shutdown()
