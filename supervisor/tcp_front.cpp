@@ -1,16 +1,20 @@
 #include "supervisor/tcp_front.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "common/busy_poll.h"
+#include "common/unique_fd.h"
 
 namespace agentron {
 namespace asio = boost::asio;
@@ -51,12 +56,13 @@ long free_descriptors() {
 class FrontLoop {
  public:
   FrontLoop(asio::io_context& io, const ProxyConfig& config)
-      : io_(io), config_(config), acceptor_(io), accept_retry_(io) {}
+      : io_(io), config_(config), acceptor_(io), accept_retry_(io), epoll_(io) {}
   ~FrontLoop() { shut_down(); }
 
   // Binds [proxy] listen; an address in use is a clear error naming it.
   Status bind();
-  void accept();
+  // Accepts connections and forwards their bytes from now on.
+  void start();
   // Stops accepting and closes every connection: the loop runs out of work.
   void shut_down();
 
@@ -67,15 +73,20 @@ class FrontLoop {
   void set_priority_note(std::string note) { priority_ = std::move(note); }
 
   // For FrontConnection.
+  int epoll_fd() { return epoll_.native_handle(); }
   void connection_closed(FrontConnection* c);
   void connect_failed(std::shared_ptr<FrontConnection> c);
 
  private:
   static constexpr int kAcceptBatch = 256;  // at most, per turn of the loop
+  static constexpr int kEventBatch = 256;
 
+  void watch_sockets();
+  void run_ready();
   bool full() const { return static_cast<long>(open_.size()) >= max_connections_; }
+  void accept();
   void pause_accepting();
-  void take(tcp::socket socket);
+  void take(UniqueFd socket);
   void accept_failed(const boost::system::error_code& ec);
   void dispatch(std::shared_ptr<FrontConnection> c);
   void flush_waiting();
@@ -85,8 +96,9 @@ class FrontLoop {
   ProxyConfig config_;
   tcp::acceptor acceptor_;
   asio::steady_timer accept_retry_;
-  bool accepting_ = false;  // an accept or its retry is pending
-  long reserve_ = 0;        // descriptors kept for the supervisor's own work
+  asio::posix::stream_descriptor epoll_;  // the connections' sockets, edge-triggered
+  bool accepting_ = false;                // an accept or its retry is pending
+  long reserve_ = 0;                      // descriptors kept for the supervisor's own work
   long max_connections_ = 0;
   long long limited_ = 0;  // times accepting paused at max_connections_
   long long accept_errors_ = 0;
@@ -105,7 +117,34 @@ class FrontLoop {
   std::string priority_;
 };
 
+// One socket of a connection, as edge-triggered epoll reports it: an event sets
+// `readable`/`writable`, a read or write that finds the socket empty or full clears
+// them — so each message costs one read and one write, and no read that finds nothing.
+struct Side {
+  UniqueFd fd;
+  bool readable = false;
+  bool writable = false;
+  bool hung_up = false;  // the peer closed or failed: read to the end, a short read is not it
+};
+
+// One direction: bytes [start, end) read from one side and not yet written to the other.
+struct Pipe {
+  explicit Pipe(size_t size) : data(new char[size]) {}  // not zeroed: a connection per request must not pay for it
+  size_t pending() const { return end - start; }
+  void reset() { start = end = 0, eof = shut = false; }
+
+  std::unique_ptr<char[]> data;
+  size_t start = 0;
+  size_t end = 0;
+  bool eof = false;   // the reading side sent its FIN
+  bool shut = false;  // and it was passed on: the writing side was shut down
+};
+
 // One client connection and, once dispatched, its upstream to an instance.
+//
+// Its sockets are not Asio's: the front's loop registers both once with its own
+// edge-triggered epoll set (FrontLoop::run_ready), because Asio's reads cost a third
+// system call per message — after each read it tries again and finds nothing.
 //
 // A request the instance never answered — it died first, or was not there — is sent
 // again to the next instance if it is safe to: an idempotent method (GET, HEAD),
@@ -115,187 +154,207 @@ class FrontLoop {
 // browser's preconnect, a port check): there is nothing to send again.
 class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
  public:
-  FrontConnection(asio::io_context& io, tcp::socket client, size_t buffer, FrontLoop& front)
-      : client_(std::move(client)),
-        upstream_(io),
-        wait_timer_(io),
-        // Not zeroed: a connection per request must not cost two memsets of `buffer`.
+  enum Which : std::uintptr_t { kClient = 0, kUpstream = 1 };  // the low bit of an epoll token
+
+  FrontConnection(asio::io_context& io, UniqueFd client, size_t buffer, FrontLoop& front)
+      : wait_timer_(io),
         size_(buffer),
-        to_upstream_(new char[buffer]),
-        to_client_(new char[buffer]),
+        to_upstream_(buffer),
+        to_client_(buffer),
         front_(front),
-        accepted_at_(std::chrono::steady_clock::now()) {}
+        accepted_at_(std::chrono::steady_clock::now()) {
+    client_.fd = std::move(client);
+  }
 
   int port() const { return port_; }
   std::chrono::steady_clock::time_point accepted_at() const { return accepted_at_; }
   asio::steady_timer& wait_timer() { return wait_timer_; }
 
+  bool watch_client() { return watch(client_, kClient); }
+
   void connect(int port) {
     port_ = port;
-    boost::system::error_code ignored;
-    upstream_.close(ignored);  // after a failed try: a fresh socket
-    auto self = shared_from_this();
-    upstream_.async_connect(tcp::endpoint(asio::ip::address_v4::loopback(), static_cast<unsigned short>(port)),
-                            [self, gen = generation_](const boost::system::error_code& ec) {
-                              if (self->stale(gen)) return;
-                              if (ec) return self->front_.connect_failed(self);
-                              self->connected();
-                            });
+    upstream_ = Side{};
+    upstream_.fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!upstream_.fd.valid()) return retry_later();
+    // What the front writes is what it just read: holding it back (Nagle) only delays it.
+    int one = 1;
+    ::setsockopt(upstream_.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = ::connect(upstream_.fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    if ((rc != 0 && errno != EINPROGRESS) || !watch(upstream_, kUpstream)) return retry_later();
+    connecting_ = rc != 0;
+    if (!connecting_) connected();
+  }
+
+  // An epoll event for one of this connection's sockets.
+  void on_event(Which which, std::uint32_t events) {
+    if (closed_) return;
+    Side& side = which == kClient ? client_ : upstream_;
+    if (!side.fd.valid()) return;  // its upstream was closed for a replay earlier in this batch
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) side.hung_up = true;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) side.readable = true;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) side.writable = true;
+    if (which == kUpstream && connecting_) {
+      int error = 0;
+      socklen_t length = sizeof error;
+      ::getsockopt(upstream_.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+      if (error != 0 || (events & (EPOLLHUP | EPOLLERR))) return retry_later();
+      if (!(events & EPOLLOUT)) return;  // not connected yet
+      connecting_ = false;
+      return connected();
+    }
+    pump();
   }
 
   void close() {
     if (closed_) return;
     closed_ = true;
-    boost::system::error_code ignored;
     wait_timer_.cancel();
-    client_.close(ignored);
-    upstream_.close(ignored);
+    client_ = Side{};  // closing a descriptor takes it out of the epoll set
+    upstream_ = Side{};
     front_.connection_closed(this);
   }
 
  private:
-  bool stale(unsigned gen) const { return closed_ || gen != generation_; }
+  bool watch(Side& side, Which which) {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.data.u64 = reinterpret_cast<std::uintptr_t>(this) | which;
+    return ::epoll_ctl(front_.epoll_fd(), EPOLL_CTL_ADD, side.fd.get(), &event) == 0;
+  }
 
   void connected() {
-    // What the front writes is what it just read: holding it back (Nagle) only delays it.
-    boost::system::error_code ignored;
-    upstream_.set_option(tcp::no_delay(true), ignored);
-    upstream_.non_blocking(true, ignored);  // forward() must never block the loop
-    if (sent_.empty()) return start_pumps();
-    // A replay: what the client sent, again, to this instance.
-    auto self = shared_from_this();
-    asio::async_write(upstream_, asio::buffer(sent_),
-                      [self, gen = generation_](const boost::system::error_code& ec, size_t) {
-                        if (self->stale(gen)) return;
-                        if (ec) return self->upstream_failed();
-                        self->start_pumps();
-                      });
-  }
-
-  void start_pumps() {
-    if (client_eof_) {
-      boost::system::error_code ignored;
-      upstream_.shutdown(tcp::socket::shutdown_send, ignored);
-    } else {
-      pump_to_upstream();
+    if (!sent_.empty()) {  // a replay: what the client sent, again, to this instance
+      std::memcpy(to_upstream_.data.get(), sent_.data(), sent_.size());
+      to_upstream_.start = 0;
+      to_upstream_.end = sent_.size();
     }
-    pump_to_client();
+    pump();
   }
 
-  // client → upstream. Keeps a copy of the request while it may be replayed.
-  void pump_to_upstream() {
-    auto self = shared_from_this();
-    client_.async_read_some(asio::buffer(to_upstream_.get(), size_),
-                            [self, gen = generation_](const boost::system::error_code& ec, size_t n) {
-                              if (self->stale(gen)) return;
-                              if (ec) {
-                                if (ec != asio::error::eof) return self->close();
-                                self->client_eof_ = true;
-                                boost::system::error_code ignored;
-                                self->upstream_.shutdown(tcp::socket::shutdown_send, ignored);
-                                return self->direction_done();
-                              }
-                              self->remember(n);
-                              self->forward(self->upstream_, self->to_upstream_.get(), n, gen,
-                                            [self](const boost::system::error_code& ec) {
-                                              if (ec) return self->upstream_failed();
-                                              self->pump_to_upstream();
-                                            });
-                            });
+  void pump() {
+    if (connecting_ || !upstream_.fd.valid()) return;  // not dispatched yet: the client's bytes wait in its socket
+    if (!move(to_upstream_, client_, upstream_, kClient)) return;
+    if (!move(to_client_, upstream_, client_, kUpstream)) return;
+    if (to_upstream_.shut && to_client_.shut) close();
   }
 
-  // upstream → client.
-  void pump_to_client() {
-    auto self = shared_from_this();
-    upstream_.async_read_some(asio::buffer(to_client_.get(), size_),
-                              [self, gen = generation_](const boost::system::error_code& ec, size_t n) {
-                                if (self->stale(gen)) return;
-                                if (ec) {
-                                  if (!self->answered_) return self->upstream_failed();
-                                  if (ec != asio::error::eof)
-                                    return self->close();  // a reset: pass it on by closing both
-                                  boost::system::error_code ignored;
-                                  self->client_.shutdown(tcp::socket::shutdown_send, ignored);
-                                  return self->direction_done();
-                                }
-                                self->answered_ = true;
-                                self->sent_.clear();  // answered: never replayed
-                                self->forward(self->client_, self->to_client_.get(), n, gen,
-                                              [self](const boost::system::error_code& ec) {
-                                                if (ec) return self->close();
-                                                self->pump_to_client();
-                                              });
-                              });
+  // Moves what `from` has to `to` through `pipe`, as far as the sockets allow.
+  // False when the connection failed (closed, or its upstream lost).
+  bool move(Pipe& pipe, Side& from, Side& to, Which reading) {
+    for (;;) {
+      if (pipe.pending() > 0) {
+        if (!to.writable) return true;
+        ssize_t n = ::send(to.fd.get(), pipe.data.get() + pipe.start, pipe.pending(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != EAGAIN) return failed(reading == kClient ? kUpstream : kClient);
+        if (n > 0) pipe.start += static_cast<size_t>(n);
+        if (pipe.pending() > 0) {
+          to.writable = false;  // its send buffer is full: wait for EPOLLOUT (the reader's backpressure)
+          return true;
+        }
+        pipe.start = pipe.end = 0;
+      }
+      if (pipe.shut) return true;
+      if (pipe.eof) {
+        ::shutdown(to.fd.get(), SHUT_WR);
+        pipe.shut = true;
+        return true;
+      }
+      if (!from.readable) return true;
+      ssize_t n = ::recv(from.fd.get(), pipe.data.get(), size_, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        from.readable = false;
+        return true;
+      }
+      if (n < 0) return failed(reading);
+      if (n == 0) {
+        from.readable = false;
+        if (reading == kUpstream && !answered_) return failed(kUpstream);  // closed unanswered
+        pipe.eof = true;
+        continue;
+      }
+      // A read shorter than the buffer emptied the socket: the next bytes bring an event.
+      if (static_cast<size_t>(n) < size_ && !from.hung_up) from.readable = false;
+      pipe.end = static_cast<size_t>(n);
+      if (reading == kClient) {
+        remember(n);
+      } else {
+        answered_ = true;
+        sent_.clear();  // answered: never replayed
+      }
+    }
   }
 
-  // Writes data[0, n) to `to`, then runs `next` (not if the connection went stale).
-  // Loopback sockets nearly always take it at once: written here, that saves a trip
-  // through the loop per message; what they do not take is written asynchronously.
-  template <typename Next>
-  void forward(tcp::socket& to, const char* data, size_t n, unsigned gen, Next next) {
-    boost::system::error_code ec;
-    size_t written = to.write_some(asio::buffer(data, n), ec);
-    if (ec == asio::error::would_block) ec.clear();
-    if (ec || written == n) return next(ec);
-    auto self = shared_from_this();
-    asio::async_write(to, asio::buffer(data + written, n - written),
-                      [self, gen, next](const boost::system::error_code& ec, size_t) {
-                        if (self->stale(gen)) return;
-                        next(ec);
-                      });
+  // A socket failed: a reset of the client, or a write error on it, closes; on the
+  // upstream side, an instance that went away unanswered may get the request again.
+  bool failed(Which which) {
+    if (which == kUpstream && !answered_) {
+      upstream_lost();
+    } else {
+      close();
+    }
+    return false;
   }
 
-  void remember(size_t n) {
+  void remember(ssize_t read) {
+    auto n = static_cast<size_t>(read);
     if (!replayable_ || answered_) return;
     if (sent_.empty()) {
-      std::string_view head(to_upstream_.get(), n);
-      replayable_ = head.rfind("GET ", 0) == 0 || head.rfind("HEAD ", 0) == 0;
+      std::string_view head(to_upstream_.data.get(), n);
+      replayable_ = head.starts_with("GET ") || head.starts_with("HEAD ");
     }
     if (replayable_ && sent_.size() + n <= size_) {
-      sent_.append(to_upstream_.get(), n);
+      sent_.append(to_upstream_.data.get(), n);
     } else {
       replayable_ = false;
       sent_.clear();
     }
   }
 
-  void direction_done() {
-    if (++directions_done_ == 2) close();
+  // Dispatches the connection again shortly (FrontLoop::connect_failed). For a refused
+  // connect — the instance went away since its last "ready" — this is no replay.
+  void retry_later() {
+    upstream_ = Side{};
+    connecting_ = false;
+    port_ = 0;
+    front_.connect_failed(shared_from_this());
   }
 
   // The instance went away before answering (perhaps before the request even came).
-  void upstream_failed() {
-    bool nothing_to_send = client_eof_ && sent_.empty();
+  void upstream_lost() {
+    bool nothing_to_send = to_upstream_.eof && sent_.empty();
     if (!replayable_ || answered_ || nothing_to_send || ++replays_ > kMaxReplays) return close();
-    ++generation_;  // what is in flight on either socket is not ours any more
-    boost::system::error_code ignored;
-    client_.cancel(ignored);
-    upstream_.close(ignored);
-    port_ = 0;
-    directions_done_ = client_eof_ ? 1 : 0;
-    front_.connect_failed(shared_from_this());
+    bool client_eof = to_upstream_.eof;
+    to_upstream_.reset();           // connected() puts the request back from sent_
+    to_upstream_.eof = client_eof;  // and the client's FIN is passed on again
+    to_client_.reset();
+    retry_later();
   }
 
   // An instance that closes the same GET unanswered again and again is not crashing:
   // the client gets the close after this many tries.
   static constexpr int kMaxReplays = 3;
 
-  tcp::socket client_;
-  tcp::socket upstream_;
+  Side client_;
+  Side upstream_;
   asio::steady_timer wait_timer_;
   size_t size_;
-  std::unique_ptr<char[]> to_upstream_;
-  std::unique_ptr<char[]> to_client_;
+  Pipe to_upstream_;
+  Pipe to_client_;
   FrontLoop& front_;
   std::chrono::steady_clock::time_point accepted_at_;
   std::string sent_;  // the request so far, while it may be replayed
-  unsigned generation_ = 0;
   int port_ = 0;
-  int directions_done_ = 0;
   int replays_ = 0;
+  bool connecting_ = false;
   bool replayable_ = true;
   bool answered_ = false;
-  bool client_eof_ = false;
   bool closed_ = false;
 };
 
@@ -315,6 +374,10 @@ Status FrontLoop::bind() {
                                       " is already in use by another program; stop it or choose another address"};
   }
   if (ec) return Error{"listen_failed", "[proxy] cannot listen on " + where + ": " + ec.message()};
+  int epoll = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll < 0)
+    return Error{"listen_failed", std::string("the front cannot create an epoll set: ") + std::strerror(errno)};
+  epoll_.assign(epoll);
   // The front never takes the last descriptors: the control socket, the history, logs,
   // a handover's second instance need theirs (out of them, `status` could not even
   // connect). Of what the limit leaves free now, half (at most 256) stays in reserve.
@@ -328,6 +391,7 @@ void FrontLoop::shut_down() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   accept_retry_.cancel();
+  epoll_.cancel(ignored);
   accepting_ = false;
   for (auto& d : drains_) d.timer->cancel();
   drains_.clear();
@@ -336,24 +400,31 @@ void FrontLoop::shut_down() {
   waiting_.clear();
 }
 
+void FrontLoop::start() {
+  accept();
+  watch_sockets();
+}
+
 void FrontLoop::accept() {
   if (full()) return pause_accepting();
   accepting_ = true;
-  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+  acceptor_.async_wait(tcp::acceptor::wait_read, [this](const boost::system::error_code& ec) {
     if (ec == asio::error::operation_aborted) {
       accepting_ = false;
       return;
     }
     if (ec) return accept_failed(ec);
-    take(std::move(socket));
     // Every connection already waiting, not one per turn of the loop (as libuv does):
     // a thousand clients connecting at once are not served seconds apart.
     for (int i = 0; i < kAcceptBatch && !full(); ++i) {
-      boost::system::error_code again;
-      tcp::socket next = acceptor_.accept(again);  // the acceptor is non-blocking
-      if (again == asio::error::would_block) break;
-      if (again) return accept_failed(again);
-      take(std::move(next));
+      int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        take(UniqueFd(fd));
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        break;
+      } else if (errno != ECONNABORTED && errno != EINTR) {  // those: that client gave up; the next
+        return accept_failed(boost::system::error_code(errno, boost::system::system_category()));
+      }
     }
     accept();
   });
@@ -370,18 +441,35 @@ void FrontLoop::pause_accepting() {
   }
 }
 
-void FrontLoop::take(tcp::socket socket) {
+void FrontLoop::take(UniqueFd socket) {
   ++accepted_;
-  boost::system::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  socket.non_blocking(true, ignored);  // forward() must never block the loop
+  int one = 1;
+  ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   auto c = std::make_shared<FrontConnection>(io_, std::move(socket), config_.buffer, *this);
   open_.emplace(c.get(), c);
+  if (!c->watch_client()) return c->close();  // the epoll set is out of memory or watches
   dispatch(c);
 }
 
+void FrontLoop::watch_sockets() {
+  epoll_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+    if (ec) return;
+    run_ready();
+    watch_sockets();
+  });
+}
+
+void FrontLoop::run_ready() {
+  std::array<epoll_event, kEventBatch> events{};
+  int n = ::epoll_wait(epoll_fd(), events.data(), kEventBatch, 0);
+  for (int i = 0; i < n; ++i) {
+    auto token = static_cast<std::uintptr_t>(events[i].data.u64);
+    auto* c = reinterpret_cast<FrontConnection*>(token & ~std::uintptr_t{1});
+    c->on_event(static_cast<FrontConnection::Which>(token & 1), events[i].events);
+  }
+}
+
 void FrontLoop::accept_failed(const boost::system::error_code& ec) {
-  if (ec == asio::error::connection_aborted) return accept();  // that client gave up; the next
   // With the reserve this is rare: another process may have used the system's files.
   // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS): accepting again at once
   // would spin on the same error. Clients wait in the listen backlog meanwhile.
@@ -451,10 +539,11 @@ void FrontLoop::flush_waiting() {
 }
 
 void FrontLoop::connection_closed(FrontConnection* c) {
-  // The map's reference may be the last: keep it alive until this call returns.
   auto it = open_.find(c);
   if (it == open_.end()) return;
-  auto keep = std::move(it->second);
+  // The map's reference may be the last, and events for the connection may still be
+  // in the batch run_ready is going through: it is destroyed after that.
+  asio::post(io_, [keep = std::move(it->second)] {});
   open_.erase(it);
   if (!accepting_ && acceptor_.is_open() && !full()) accept();
   if (!drains_.empty()) check_drains();
@@ -536,7 +625,7 @@ std::string request_priority(int nice) {
 Result<std::unique_ptr<TcpFront>> TcpFront::open(const ProxyConfig& config, asio::any_io_executor owner) {
   auto front = std::unique_ptr<TcpFront>(new TcpFront(config, std::move(owner)));
   if (auto s = front->loop_->bind(); !s) return s.error();
-  front->loop_->accept();
+  front->loop_->start();
   front->keep_running_.emplace(front->io_.get_executor());
   // Signals are the supervisor loop's business: the front's thread never takes one.
   sigset_t all, previous;
