@@ -174,7 +174,6 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
 
   void connect(int port) {
     port_ = port;
-    upstream_ = Side{};
     upstream_.fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!upstream_.fd.valid()) return retry_later();
     // What the front writes is what it just read: holding it back (Nagle) only delays it.
@@ -214,8 +213,8 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
     if (closed_) return;
     closed_ = true;
     wait_timer_.cancel();
-    client_ = Side{};  // closing a descriptor takes it out of the epoll set
-    upstream_ = Side{};
+    forget(client_);
+    forget(upstream_);
     front_.connection_closed(this);
   }
 
@@ -225,6 +224,13 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
     event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     event.data.u64 = reinterpret_cast<std::uintptr_t>(this) | which;
     return ::epoll_ctl(front_.epoll_fd(), EPOLL_CTL_ADD, side.fd.get(), &event) == 0;
+  }
+
+  // Out of the epoll set, then closed. Closing alone would not do: a child being spawned
+  // holds every descriptor until its exec, and while it does, events would still come.
+  void forget(Side& side) {
+    if (side.fd.valid()) ::epoll_ctl(front_.epoll_fd(), EPOLL_CTL_DEL, side.fd.get(), nullptr);
+    side = Side{};
   }
 
   void connected() {
@@ -320,7 +326,7 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   // Dispatches the connection again shortly (FrontLoop::connect_failed). For a refused
   // connect — the instance went away since its last "ready" — this is no replay.
   void retry_later() {
-    upstream_ = Side{};
+    forget(upstream_);
     connecting_ = false;
     port_ = 0;
     front_.connect_failed(shared_from_this());
