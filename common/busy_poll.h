@@ -8,25 +8,37 @@
 // it stops spinning when spins keep finding nothing (the gaps between events are
 // longer than the window — an idle or lightly loaded front), and starts again when a
 // blocking wait turns out shorter than the window (spinning would have caught it).
+// And it does not spin while other threads wait for a CPU: on a busy machine a spin
+// takes the CPU that the app or the clients need (measured: 40% more CPU for the
+// front, 8% less throughput at 64 busy connections on 2 vCPUs).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 
 #include "common/duration.h"
+#include "common/unique_fd.h"
 
 namespace agentron {
 
 // When to spin. Pure bookkeeping, so it is tested without a clock.
 class SpinPolicy {
  public:
+  using TimePoint = std::chrono::steady_clock::time_point;
   // Spins that find nothing in a row before spinning stops.
   static constexpr int kMissesBeforeSleeping = 8;
+  // No spinning for this long after other threads were seen waiting for a CPU.
+  static constexpr Duration kRestWhenContended = std::chrono::milliseconds(100);
 
   explicit SpinPolicy(Duration window) : window_(window) {}
 
   Duration window() const { return window_; }
   // Spin before the next blocking wait?
-  bool should_spin() const { return window_ > Duration::zero() && misses_ < kMissesBeforeSleeping; }
+  bool should_spin(TimePoint now) const {
+    return window_ > Duration::zero() && misses_ < kMissesBeforeSleeping && now >= rest_until_;
+  }
+  // More threads are runnable than there are CPUs: a spin would take one of theirs.
+  void cpus_contended(TimePoint now) { rest_until_ = now + kRestWhenContended; }
   void spin_found_work() { misses_ = 0; }
   void spin_found_nothing() { ++misses_; }
   // A blocking wait (and the handler it ran) took `d`.
@@ -37,6 +49,20 @@ class SpinPolicy {
  private:
   Duration window_;
   int misses_ = 0;
+  TimePoint rest_until_{};
+};
+
+// Whether more threads are runnable than this process may use CPUs: the running count
+// of /proc/loadavg (this thread included) against the CPU affinity mask.
+class CpuContention {
+ public:
+  CpuContention();
+  // False when it cannot tell (no /proc).
+  bool others_waiting() const;
+
+ private:
+  UniqueFd loadavg_;
+  int cpus_ = 1;
 };
 
 // io.run(), but with busy polling for `window` after each event, as SpinPolicy says.
