@@ -7,7 +7,8 @@
     connection per request (through a front that is two connects). Direct, front and
     HAProxy (Debian's, `mode tcp`, one thread: a reference layer-4 proxy) take turns,
     ROUNDS times 3 s each, and each cell is the median of its rounds: this VM's
-    neighbours move single runs by ±30%.
+    neighbours move single runs by ±30%. Keep-alive at 64 and 1,000 connections once
+    more with TAIL_ROUNDS runs per cell: the p99 the target is about.
 (b) Failed requests during an upgrade under steady load (wrk, 64 connections, 10 s,
     the upgrade at 3 s): this supervisor's handover with [proxy], PM2 (npm registry,
     fork mode, `pm2 reload`) and supervisord (Debian's `supervisor`, `supervisorctl
@@ -19,7 +20,6 @@
 Needs wrk, haproxy and supervisor (Debian) and npm; installs PM2 into a cache folder.
 Run as root (or with RLIMIT_NICE allowing -5): the default [proxy] nice = -5 is measured.
 """
-import json
 import os
 import platform
 import re
@@ -87,6 +87,7 @@ def front_env(tmp, **proxy):
 
 
 ROUNDS = 3
+TAIL_ROUNDS = 9
 
 
 def haproxy(tmp, listen, instance_port):
@@ -113,6 +114,20 @@ listen front
 TARGETS = ("direct", "front", "front, nice 0", "haproxy")
 
 
+def interleaved(ports, connections, keep_alive, rounds):
+    """Each target in turn, `rounds` times: the median of its runs, and every run's p99."""
+    runs = {name: [] for name in ports}
+    for _ in range(rounds):
+        for name, port in ports.items():
+            runs[name].append(wrk(port, connections, 3, keep_alive=keep_alive))
+    cells = {}
+    for name, rs in runs.items():
+        cells[name] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
+        cells[name]["errors"] = sum(r["errors"] for r in rs)
+        cells[name]["p99s"] = sorted(r["p99"] for r in rs)
+    return cells
+
+
 def part_a(tmp):
     e = front_env(tmp / "a")  # the defaults: busy_poll 50us, nice -5
     plain = front_env(tmp / "a-nice", nice=0)
@@ -126,20 +141,14 @@ def part_a(tmp):
         ports = {"direct": s.status()["port"], "front": e.listen, "front, nice 0": plain.listen,
                  "haproxy": free_port()}
         proxy = haproxy(tmp / "a", ports["haproxy"], ports["direct"])
-        rows = []
-        for keep_alive in (True, False):
-            for c in (1, 64, 1000):
-                runs = {name: [] for name in ports}
-                for _ in range(ROUNDS):
-                    for name, port in ports.items():
-                        runs[name].append(wrk(port, c, 3, keep_alive=keep_alive))
-                cells = {}
-                for name, rs in runs.items():
-                    cells[name] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
-                    cells[name]["errors"] = sum(r["errors"] for r in rs)
-                    cells[name]["p99s"] = sorted(r["p99"] for r in rs)
-                rows.append(("keep-alive" if keep_alive else "new connection per request", c, cells))
-        return rows
+        rows = [("keep-alive" if keep_alive else "new connection per request", c,
+                 interleaved(ports, c, keep_alive, ROUNDS))
+                for keep_alive in (True, False) for c in (1, 64, 1000)]
+        # The tails the target is about, once more with more runs: at 1,000 connections
+        # a single run's p99 moves by more than the target.
+        tail = {name: ports[name] for name in ("direct", "front", "haproxy")}
+        tails = [(c, interleaved(tail, c, True, TAIL_ROUNDS)) for c in (64, 1000)]
+        return rows, tails
     finally:
         if proxy:
             proxy.kill()
@@ -320,7 +329,7 @@ def main():
         print("| requests | connections | " + " | ".join(f"{t} req/s" for t in TARGETS) + " | "
               + " | ".join(f"{t} p50 / p99" for t in TARGETS) + " |")
         print("|---|---|" + "---|" * (2 * len(TARGETS)))
-        rows = part_a(tmp)
+        rows, tails = part_a(tmp)
         for mode, c, cells in rows:
             d = cells["direct"]["rps"]
             rps = [f"{cells[t]['rps']:.0f}" + ("" if t == "direct" else f" ({cells[t]['rps'] / d:.0%})")
@@ -334,6 +343,16 @@ def main():
             p99s = [", ".join(f"{x:.2f}" for x in cells[t]["p99s"]) for t in TARGETS]
             errors = " / ".join(str(cells[t]["errors"]) for t in TARGETS)
             print(f"| {mode} | {c} | " + " | ".join(p99s) + f" | {errors} |")
+        print(f"\nKeep-alive again, {TAIL_ROUNDS} interleaved runs per cell (median req/s and p99, every run's "
+              "p99 from lowest to highest):\n")
+        print("| connections | direct | front | haproxy |")
+        print("|---|---|---|---|")
+        for c, cells in tails:
+            d = cells["direct"]["rps"]
+            print(f"| {c} | " + " | ".join(
+                f"{cells[t]['rps']:.0f} ({cells[t]['rps'] / d:.0%}), p99 {cells[t]['p99']:.2f} ms "
+                f"({', '.join(f'{x:.1f}' for x in cells[t]['p99s'])}), {cells[t]['errors']} errors"
+                for t in ("direct", "front", "haproxy")) + " |")
         print("\n(b) wrk, 64 connections, 10 s; the upgrade at 3 s:\n")
         print("| supervisor | requests | failed (socket errors + non-2xx) |")
         print("|---|---|---|")
