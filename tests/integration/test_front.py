@@ -107,6 +107,30 @@ def test_requests_through_the_front_never_fail_across_a_handover(front_env):
     assert f"handover:    {rid}: done" in human
 
 
+def test_a_rolled_back_handover_switches_nothing(front_env):
+    """The new release's instance gets ready but reports a corrupt database: it is never
+    made active, and the old instance serves every request throughout."""
+    e = front_env(health={"verification": "record"})
+    e.write_release_files(e.initial, "export FIXTURE_SEED_AGENTS=3 FIXTURE_WRITE_VERIFICATION=1", "")
+    s = e.supervisor.start()
+    old_pid, _ = s.started_pid()
+    s.wait_log(r"instance \S+ verified")
+    old_port = s.status()["front"]["active_port"]
+    client = Client(e.listen)
+    client.start()
+    s.wait_until(lambda: client.ok > 20, what="requests through the front")
+    rid = e.request(e.commit(exports="export FIXTURE_WRITE_VERIFICATION=corrupt"))
+    outcome, detail = e.wait_outcome(rid)
+    assert outcome == "rolled_back" and "integrity check failed" in detail
+    served = client.ok
+    s.wait_until(lambda: client.ok > served + 20, what="requests after the rollback")
+    client.finish()
+    assert client.failures == []
+    assert client.pids == {old_pid}
+    front = s.status()["front"]
+    assert front["active_port"] == old_port and front["refused"] == 0
+
+
 def test_a_stream_to_the_old_instance_lasts_until_it_is_drained(front_env):
     e = front_env(proxy={"drain_timeout": "2s"})
     s = e.supervisor.start()
