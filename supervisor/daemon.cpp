@@ -447,18 +447,19 @@ void Daemon::reload() {
 void Daemon::handle(const nlohmann::json& request, ControlServer::Responder respond) {
   std::string method = request["method"].get<std::string>();
   InstanceController& c = *current_->controller;
-  if (method == "status") return respond(ok_response(status_json()));
+  auto answer_status = [respond](nlohmann::json status) { respond(ok_response(std::move(status))); };
+  if (method == "status") return with_status(answer_status);
   if (stopping_ && method != "status") {
     return respond(error_response("shutting_down", "the supervisor is shutting down"));
   }
   if (method == "stop") {
     spdlog::info("control: stop requested ({})", request.value("reason", "no reason given"));
-    return c.stop([this, respond] { respond(ok_response(status_json())); });
+    return c.stop([this, answer_status] { with_status(answer_status); });
   }
   if (method == "start") {
     spdlog::info("control: start requested ({})", request.value("reason", "no reason given"));
     c.start();
-    return respond(ok_response(status_json()));
+    return with_status(answer_status);
   }
   if (method == "verify") {
     InstanceStatus st = c.status();
@@ -477,7 +478,30 @@ void Daemon::handle(const nlohmann::json& request, ControlServer::Responder resp
       "unknown method '" + method + "'; this supervisor knows: status, stop, start, verify, approve, deny, rollback"));
 }
 
-nlohmann::json Daemon::status_json() {
+void Daemon::with_status(std::function<void(nlohmann::json)> done) {
+  if (!front_) return done(status_json(nullptr));
+  // The front's part comes from its thread, without holding up this loop; an answer
+  // that does not come within a second (the thread is stuck) is reported as such.
+  struct Pending {
+    std::function<void(nlohmann::json)> done;
+    Timer timeout;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->done = std::move(done);
+  auto finish = [this, pending](nlohmann::json front) {
+    if (!pending->done) return;  // the other one came first
+    auto done = std::exchange(pending->done, nullptr);
+    pending->timeout.reset();
+    done(status_json(std::move(front)));
+  };
+  std::string listen = config_.proxy.listen_host + ":" + std::to_string(config_.proxy.listen_port);
+  pending->timeout = clock_.start_timer(std::chrono::seconds(1), [finish, listen] {
+    finish({{"listen", listen}, {"error", "the front's thread did not answer within 1s"}});
+  });
+  front_->status(finish);
+}
+
+nlohmann::json Daemon::status_json(nlohmann::json front) {
   nlohmann::json j = to_json(current_->controller->status());
   j["supervisor_pid"] = ::getpid();
   j["config"] = config_.source;
@@ -490,7 +514,7 @@ nlohmann::json Daemon::status_json() {
   j["last_verification"] = last_verification_;
   j["handover"] = handover_json();
   if (candidate_) j["new_instance"] = to_json(candidate_->controller->status());
-  j["front"] = front_ ? front_->status() : nlohmann::json(nullptr);
+  j["front"] = std::move(front);
   j["shutting_down"] = stopping_;
   return j;
 }

@@ -191,7 +191,7 @@ void Daemon::handle_approval(const nlohmann::json& request, ControlServer::Respo
   } else {
     handover_->deny(request.value("reason", ""));
   }
-  respond(ok_response(status_json()));
+  with_status([respond](nlohmann::json status) { respond(ok_response(std::move(status))); });
 }
 
 nlohmann::json Daemon::handover_json() {

@@ -72,7 +72,10 @@ class Daemon : private HandoverSteps {
   void shut_down(int signo);
   void reload();
   void handle(const nlohmann::json& request, ControlServer::Responder respond);
-  nlohmann::json status_json();
+  // The status (status_json), once the front's thread gave its part: `done` runs on
+  // this loop, at once without a front.
+  void with_status(std::function<void(nlohmann::json)> done);
+  nlohmann::json status_json(nlohmann::json front);
   void post_destroy(std::unique_ptr<Slot> slot);
   int free_instance_port() const;
 

@@ -21,7 +21,6 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <future>
 #include <map>
 #include <string>
 #include <string_view>
@@ -675,15 +674,10 @@ void TcpFront::drain(int port, Duration timeout, std::function<void()> done) {
   });
 }
 
-nlohmann::json TcpFront::status() const {
-  auto answer = std::make_shared<std::promise<nlohmann::json>>();
-  auto future = answer->get_future();
-  asio::post(io_, [this, answer] { answer->set_value(loop_->status()); });
-  if (future.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
-    return {{"listen", config_.listen_host + ":" + std::to_string(config_.listen_port)},
-            {"error", "the front's thread did not answer within 1s"}};
-  }
-  return future.get();
+void TcpFront::status(std::function<void(nlohmann::json)> done) {
+  asio::post(io_, [this, done = std::move(done)]() mutable {
+    asio::post(owner_, [done = std::move(done), answer = loop_->status()]() mutable { done(std::move(answer)); });
+  });
 }
 
 long raise_open_files_limit() {

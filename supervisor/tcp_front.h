@@ -51,15 +51,16 @@ class TcpFront {
 
   // The port last made active (0: none) — as the owner set it.
   int active_port() const { return active_port_; }
-  // Asks the front's thread; waits at most a second for it.
-  nlohmann::json status() const;
+  // Asks the front's thread; `done` runs on the owner's loop with its answer (never,
+  // if the thread stopped: the caller bounds the wait).
+  void status(std::function<void(nlohmann::json)> done);
 
  private:
   TcpFront(const ProxyConfig& config, boost::asio::any_io_executor owner);
 
   ProxyConfig config_;
   boost::asio::any_io_executor owner_;
-  mutable boost::asio::io_context io_{1};  // the front's own loop, run by thread_ only (status posts to it)
+  boost::asio::io_context io_{1};  // the front's own loop, run by thread_ only
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> keep_running_;
   std::unique_ptr<FrontLoop> loop_;
   std::thread thread_;

@@ -388,3 +388,43 @@ def test_the_front_rides_out_running_out_of_descriptors_and_accepts_again(front_
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
     assert client.getresponse().status == 200
     assert s.status()["front"]["accept_errors"] >= 1
+
+
+PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+WALL = 0x40000000
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="stops one thread of the supervisor with ptrace")
+def test_status_answers_while_the_front_thread_is_stuck_and_the_supervisor_keeps_working(front_env):
+    """The front's thread stops (ptrace stops that thread alone): asking it for its part
+    does not hold up the supervisor's loop — status answers within its 1 s bound, saying
+    the front did not answer — and once the thread runs again, so does the front."""
+    e = front_env(proxy={"nice": 5})  # nice 5 tells the front's thread from the others
+    s = e.supervisor.start()
+    s.wait_log(r"instance \S+ ready")
+    s.wait_until(lambda: s.status()["front"].get("thread_priority") == "nice 5", what="the front's priority")
+    tid = next(t for t, n in thread_nices(s.proc.pid).items() if n == 5)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    assert libc.ptrace(PTRACE_SEIZE, tid, None, None) == 0, os.strerror(ctypes.get_errno())
+    try:
+        assert libc.ptrace(PTRACE_INTERRUPT, tid, None, None) == 0, os.strerror(ctypes.get_errno())
+        os.waitpid(tid, WALL)  # it is stopped
+        # Four at once: each waits its own second, not one after the other (4 s or more
+        # if waiting for the front held up the supervisor's loop).
+        answers = []
+        askers = [threading.Thread(target=lambda: answers.append(s.status())) for _ in range(4)]
+        began = time.monotonic()
+        for a in askers:
+            a.start()
+        for a in askers:
+            a.join(10)
+        took = time.monotonic() - began
+        assert len(answers) == 4 and took < 3.5, took
+        for st in answers:
+            assert st["front"]["error"] == "the front's thread did not answer within 1s"
+            assert st["state"] == "ready"  # the rest of the status is there
+    finally:
+        libc.ptrace(PTRACE_DETACH, tid, None, None)
+    s.wait_until(lambda: "error" not in s.status()["front"], what="the front answering again")
+    assert ok_through(e.listen)
