@@ -366,6 +366,8 @@ def test_a_client_that_does_not_read_holds_the_writer_back_and_memory_stays_boun
     assert got == sent
 
 
+@pytest.mark.skipif(os.environ.get("AGENTRON_SANITIZED") == "1",
+                    reason="the sanitizers' runtime needs descriptors of its own (UBSan's vptr check opens a pipe)")
 def test_the_front_rides_out_running_out_of_descriptors_and_accepts_again(front_env):
     """Another process — or the supervisor's own work — used the descriptors the reserve
     kept: accepting fails (EMFILE). The front retries every 100 ms instead of spinning on
