@@ -1,6 +1,5 @@
 #include "supervisor/tcp_front.h"
 
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
@@ -23,18 +22,16 @@
 #include <filesystem>
 #include <map>
 #include <string>
-#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "common/busy_poll.h"
 #include "common/unique_fd.h"
+#include "supervisor/front_connection.h"
 
 namespace agentron {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-
-class FrontConnection;
 
 namespace {
 
@@ -52,11 +49,11 @@ long free_descriptors() {
 }  // namespace
 
 // The front's work, all on its own thread's loop (TcpFront hands calls over to it).
-class FrontLoop {
+class FrontLoop : public FrontConnectionOwner {
  public:
   FrontLoop(asio::io_context& io, const ProxyConfig& config)
       : io_(io), config_(config), acceptor_(io), accept_retry_(io), epoll_(io) {}
-  ~FrontLoop() { shut_down(); }
+  ~FrontLoop() override { shut_down(); }
 
   // Binds [proxy] listen; an address in use is a clear error naming it.
   Status bind();
@@ -71,10 +68,9 @@ class FrontLoop {
   nlohmann::json status() const;
   void set_priority_note(std::string note) { priority_ = std::move(note); }
 
-  // For FrontConnection.
-  int epoll_fd() { return epoll_.native_handle(); }
-  void connection_closed(FrontConnection* c);
-  void connect_failed(std::shared_ptr<FrontConnection> c);
+  int epoll_fd() override { return epoll_.native_handle(); }
+  void connection_closed(FrontConnection* c) override;
+  void connect_failed(std::shared_ptr<FrontConnection> c) override;
 
  private:
   static constexpr int kAcceptBatch = 256;  // at most, per turn of the loop
@@ -114,253 +110,6 @@ class FrontLoop {
   long long accepted_ = 0;
   long long refused_ = 0;
   std::string priority_;
-};
-
-// One socket of a connection, as edge-triggered epoll reports it: an event sets
-// `readable`/`writable`, a read or write that finds the socket empty or full clears
-// them — so each message costs one read and one write, and no read that finds nothing.
-struct Side {
-  UniqueFd fd;
-  bool readable = false;
-  bool writable = false;
-  bool hung_up = false;  // the peer closed or failed: read to the end, a short read is not it
-};
-
-// One direction: bytes [start, end) read from one side and not yet written to the other.
-struct Pipe {
-  explicit Pipe(size_t size) : data(new char[size]) {}  // not zeroed: a connection per request must not pay for it
-  size_t pending() const { return end - start; }
-  void reset() { start = end = 0, eof = shut = false; }
-
-  std::unique_ptr<char[]> data;
-  size_t start = 0;
-  size_t end = 0;
-  bool eof = false;   // the reading side sent its FIN
-  bool shut = false;  // and it was passed on: the writing side was shut down
-};
-
-// One client connection and, once dispatched, its upstream to an instance.
-//
-// Its sockets are not Asio's: the front's loop registers both once with its own
-// edge-triggered epoll set (FrontLoop::run_ready), because Asio's reads cost a third
-// system call per message — after each read it tries again and finds nothing.
-//
-// A request the instance never answered — it died first, or was not there — is sent
-// again to the next instance if it is safe to: an idempotent method (GET, HEAD),
-// nothing of an answer passed on yet, and the whole request still held (at most one
-// buffer) — at most kMaxReplays times. Anything else is closed, as the client would
-// see it without the front; so is a client that closed without sending anything (a
-// browser's preconnect, a port check): there is nothing to send again.
-class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
- public:
-  enum Which : std::uintptr_t { kClient = 0, kUpstream = 1 };  // the low bit of an epoll token
-
-  FrontConnection(asio::io_context& io, UniqueFd client, size_t buffer, FrontLoop& front)
-      : wait_timer_(io),
-        size_(buffer),
-        to_upstream_(buffer),
-        to_client_(buffer),
-        front_(front),
-        accepted_at_(std::chrono::steady_clock::now()) {
-    client_.fd = std::move(client);
-  }
-
-  int port() const { return port_; }
-  std::chrono::steady_clock::time_point accepted_at() const { return accepted_at_; }
-  asio::steady_timer& wait_timer() { return wait_timer_; }
-
-  bool watch_client() { return watch(client_, kClient); }
-
-  void connect(int port) {
-    port_ = port;
-    upstream_.fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!upstream_.fd.valid()) return retry_later();
-    // What the front writes is what it just read: holding it back (Nagle) only delays it.
-    int one = 1;
-    ::setsockopt(upstream_.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<std::uint16_t>(port));
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int rc = ::connect(upstream_.fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to);
-    if ((rc != 0 && errno != EINPROGRESS) || !watch(upstream_, kUpstream)) return retry_later();
-    connecting_ = rc != 0;
-    if (!connecting_) connected();
-  }
-
-  // An epoll event for one of this connection's sockets.
-  void on_event(Which which, std::uint32_t events) {
-    if (closed_) return;
-    Side& side = which == kClient ? client_ : upstream_;
-    if (!side.fd.valid()) return;  // its upstream was closed for a replay earlier in this batch
-    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) side.hung_up = true;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) side.readable = true;
-    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) side.writable = true;
-    if (which == kUpstream && connecting_) {
-      int error = 0;
-      socklen_t length = sizeof error;
-      ::getsockopt(upstream_.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-      if (error != 0 || (events & (EPOLLHUP | EPOLLERR))) return retry_later();
-      if (!(events & EPOLLOUT)) return;  // not connected yet
-      connecting_ = false;
-      return connected();
-    }
-    pump();
-  }
-
-  void close() {
-    if (closed_) return;
-    closed_ = true;
-    wait_timer_.cancel();
-    forget(client_);
-    forget(upstream_);
-    front_.connection_closed(this);
-  }
-
- private:
-  bool watch(Side& side, Which which) {
-    epoll_event event{};
-    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    event.data.u64 = reinterpret_cast<std::uintptr_t>(this) | which;
-    return ::epoll_ctl(front_.epoll_fd(), EPOLL_CTL_ADD, side.fd.get(), &event) == 0;
-  }
-
-  // Out of the epoll set, then closed. Closing alone would not do: a child being spawned
-  // holds every descriptor until its exec, and while it does, events would still come.
-  void forget(Side& side) {
-    if (side.fd.valid()) ::epoll_ctl(front_.epoll_fd(), EPOLL_CTL_DEL, side.fd.get(), nullptr);
-    side = Side{};
-  }
-
-  void connected() {
-    if (!sent_.empty()) {  // a replay: what the client sent, again, to this instance
-      std::memcpy(to_upstream_.data.get(), sent_.data(), sent_.size());
-      to_upstream_.start = 0;
-      to_upstream_.end = sent_.size();
-    }
-    pump();
-  }
-
-  void pump() {
-    if (connecting_ || !upstream_.fd.valid()) return;  // not dispatched yet: the client's bytes wait in its socket
-    if (!move(to_upstream_, client_, upstream_, kClient)) return;
-    if (!move(to_client_, upstream_, client_, kUpstream)) return;
-    if (to_upstream_.shut && to_client_.shut) close();
-  }
-
-  // Moves what `from` has to `to` through `pipe`, as far as the sockets allow.
-  // False when the connection failed (closed, or its upstream lost).
-  bool move(Pipe& pipe, Side& from, Side& to, Which reading) {
-    for (;;) {
-      if (pipe.pending() > 0) {
-        if (!to.writable) return true;
-        ssize_t n = ::send(to.fd.get(), pipe.data.get() + pipe.start, pipe.pending(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno != EAGAIN) return failed(reading == kClient ? kUpstream : kClient);
-        if (n > 0) pipe.start += static_cast<size_t>(n);
-        if (pipe.pending() > 0) {
-          to.writable = false;  // its send buffer is full: wait for EPOLLOUT (the reader's backpressure)
-          return true;
-        }
-        pipe.start = pipe.end = 0;
-      }
-      if (pipe.shut) return true;
-      if (pipe.eof) {
-        ::shutdown(to.fd.get(), SHUT_WR);
-        pipe.shut = true;
-        return true;
-      }
-      if (!from.readable) return true;
-      ssize_t n = ::recv(from.fd.get(), pipe.data.get(), size_, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) {
-        from.readable = false;
-        return true;
-      }
-      if (n < 0) return failed(reading);
-      if (n == 0) {
-        from.readable = false;
-        if (reading == kUpstream && !answered_) return failed(kUpstream);  // closed unanswered
-        pipe.eof = true;
-        continue;
-      }
-      // A read shorter than the buffer emptied the socket: the next bytes bring an event.
-      if (static_cast<size_t>(n) < size_ && !from.hung_up) from.readable = false;
-      pipe.end = static_cast<size_t>(n);
-      if (reading == kClient) {
-        remember(n);
-      } else {
-        answered_ = true;
-        sent_.clear();  // answered: never replayed
-      }
-    }
-  }
-
-  // A socket failed: a reset of the client, or a write error on it, closes; on the
-  // upstream side, an instance that went away unanswered may get the request again.
-  bool failed(Which which) {
-    if (which == kUpstream && !answered_) {
-      upstream_lost();
-    } else {
-      close();
-    }
-    return false;
-  }
-
-  void remember(ssize_t read) {
-    auto n = static_cast<size_t>(read);
-    if (!replayable_ || answered_) return;
-    if (sent_.empty()) {
-      std::string_view head(to_upstream_.data.get(), n);
-      replayable_ = head.starts_with("GET ") || head.starts_with("HEAD ");
-    }
-    if (replayable_ && sent_.size() + n <= size_) {
-      sent_.append(to_upstream_.data.get(), n);
-    } else {
-      replayable_ = false;
-      sent_.clear();
-    }
-  }
-
-  // Dispatches the connection again shortly (FrontLoop::connect_failed). For a refused
-  // connect — the instance went away since its last "ready" — this is no replay.
-  void retry_later() {
-    forget(upstream_);
-    connecting_ = false;
-    port_ = 0;
-    front_.connect_failed(shared_from_this());
-  }
-
-  // The instance went away before answering (perhaps before the request even came).
-  void upstream_lost() {
-    bool nothing_to_send = to_upstream_.eof && sent_.empty();
-    if (!replayable_ || answered_ || nothing_to_send || ++replays_ > kMaxReplays) return close();
-    bool client_eof = to_upstream_.eof;
-    to_upstream_.reset();           // connected() puts the request back from sent_
-    to_upstream_.eof = client_eof;  // and the client's FIN is passed on again
-    to_client_.reset();
-    retry_later();
-  }
-
-  // An instance that closes the same GET unanswered again and again is not crashing:
-  // the client gets the close after this many tries.
-  static constexpr int kMaxReplays = 3;
-
-  Side client_;
-  Side upstream_;
-  asio::steady_timer wait_timer_;
-  size_t size_;
-  Pipe to_upstream_;
-  Pipe to_client_;
-  FrontLoop& front_;
-  std::chrono::steady_clock::time_point accepted_at_;
-  std::string sent_;  // the request so far, while it may be replayed
-  int port_ = 0;
-  int replays_ = 0;
-  bool connecting_ = false;
-  bool replayable_ = true;
-  bool answered_ = false;
-  bool closed_ = false;
 };
 
 Status FrontLoop::bind() {
@@ -468,9 +217,8 @@ void FrontLoop::run_ready() {
   std::array<epoll_event, kEventBatch> events{};
   int n = ::epoll_wait(epoll_fd(), events.data(), kEventBatch, 0);
   for (int i = 0; i < n; ++i) {
-    auto token = static_cast<std::uintptr_t>(events[i].data.u64);
-    auto* c = reinterpret_cast<FrontConnection*>(token & ~std::uintptr_t{1});
-    c->on_event(static_cast<FrontConnection::Which>(token & 1), events[i].events);
+    auto [c, which] = FrontConnection::from_token(events[i].data.u64);
+    c->on_event(which, events[i].events);
   }
 }
 
