@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from handover_env import HandoverEnv  # noqa: E402
-from harness import FIXTURE, free_port, http_get, poll_until  # noqa: E402
+from harness import FIXTURE, free_port, http_get, poll_until, rss_kib  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
 
@@ -251,13 +251,13 @@ def part_c(tmp):
     raise_nofile()
     try:
         s.wait_log(r"instance \S+ ready")
-        before = rss(s.proc.pid)
+        before = rss_kib(s.proc.pid) / 1024
         conns = []
         for _ in range(1000):
             c = socket.create_connection(("127.0.0.1", e.listen))
             conns.append(c)
         poll_until(lambda: sum(s.status()["front"]["connections"].values()) == 1000, 20, "1000 connections forwarded")
-        during = rss(s.proc.pid)
+        during = rss_kib(s.proc.pid) / 1024
         for c in conns:
             c.close()
         return before, during
@@ -306,14 +306,6 @@ def part_d(tmp):
             s.close()
             s.kill_leftover_app()
     return rows
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main():

@@ -447,19 +447,18 @@ void Daemon::reload() {
 void Daemon::handle(const nlohmann::json& request, ControlServer::Responder respond) {
   std::string method = request["method"].get<std::string>();
   InstanceController& c = *current_->controller;
-  auto answer_status = [respond](nlohmann::json status) { respond(ok_response(std::move(status))); };
-  if (method == "status") return with_status(answer_status);
+  if (method == "status") return respond_with_status(respond);
   if (stopping_ && method != "status") {
     return respond(error_response("shutting_down", "the supervisor is shutting down"));
   }
   if (method == "stop") {
     spdlog::info("control: stop requested ({})", request.value("reason", "no reason given"));
-    return c.stop([this, answer_status] { with_status(answer_status); });
+    return c.stop([this, respond] { respond_with_status(respond); });
   }
   if (method == "start") {
     spdlog::info("control: start requested ({})", request.value("reason", "no reason given"));
     c.start();
-    return with_status(answer_status);
+    return respond_with_status(respond);
   }
   if (method == "verify") {
     InstanceStatus st = c.status();
@@ -478,21 +477,21 @@ void Daemon::handle(const nlohmann::json& request, ControlServer::Responder resp
       "unknown method '" + method + "'; this supervisor knows: status, stop, start, verify, approve, deny, rollback"));
 }
 
-void Daemon::with_status(std::function<void(nlohmann::json)> done) {
-  if (!front_) return done(status_json(nullptr));
+void Daemon::respond_with_status(ControlServer::Responder respond) {
+  if (!front_) return respond(ok_response(status_json(nullptr)));
   // The front's part comes from its thread, without holding up this loop; an answer
   // that does not come within a second (the thread is stuck) is reported as such.
   struct Pending {
-    std::function<void(nlohmann::json)> done;
+    ControlServer::Responder respond;
     Timer timeout;
   };
   auto pending = std::make_shared<Pending>();
-  pending->done = std::move(done);
+  pending->respond = std::move(respond);
   auto finish = [this, pending](nlohmann::json front) {
-    if (!pending->done) return;  // the other one came first
-    auto done = std::exchange(pending->done, nullptr);
+    if (!pending->respond) return;  // the other one came first
+    auto respond = std::exchange(pending->respond, nullptr);
     pending->timeout.reset();
-    done(status_json(std::move(front)));
+    respond(ok_response(status_json(std::move(front))));
   };
   std::string listen = config_.proxy.listen_host + ":" + std::to_string(config_.proxy.listen_port);
   pending->timeout = clock_.start_timer(std::chrono::seconds(1), [finish, listen] {

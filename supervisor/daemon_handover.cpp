@@ -191,7 +191,7 @@ void Daemon::handle_approval(const nlohmann::json& request, ControlServer::Respo
   } else {
     handover_->deny(request.value("reason", ""));
   }
-  with_status([respond](nlohmann::json status) { respond(ok_response(std::move(status))); });
+  respond_with_status(std::move(respond));
 }
 
 nlohmann::json Daemon::handover_json() {

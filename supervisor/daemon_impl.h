@@ -72,9 +72,9 @@ class Daemon : private HandoverSteps {
   void shut_down(int signo);
   void reload();
   void handle(const nlohmann::json& request, ControlServer::Responder respond);
-  // The status (status_json), once the front's thread gave its part: `done` runs on
-  // this loop, at once without a front.
-  void with_status(std::function<void(nlohmann::json)> done);
+  // Answers a control request with the status (status_json), once the front's thread
+  // gave its part — at once without a front, and after 1 s without its part.
+  void respond_with_status(ControlServer::Responder respond);
   nlohmann::json status_json(nlohmann::json front);
   void post_destroy(std::unique_ptr<Slot> slot);
   int free_instance_port() const;

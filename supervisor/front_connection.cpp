@@ -10,6 +10,15 @@
 #include <string_view>
 
 namespace agentron {
+namespace {
+
+// What the front writes is what it just read: holding it back (Nagle) only delays it.
+void send_at_once(int socket) {
+  int one = 1;
+  ::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+}  // namespace
 
 FrontConnection::FrontConnection(boost::asio::io_context& io, UniqueFd client, size_t buffer,
                                  FrontConnectionOwner& owner)
@@ -20,6 +29,7 @@ FrontConnection::FrontConnection(boost::asio::io_context& io, UniqueFd client, s
       owner_(owner),
       accepted_at_(std::chrono::steady_clock::now()) {
   client_.fd = std::move(client);
+  send_at_once(client_.fd.get());
 }
 
 // An epoll event's data: the connection's address, and in its low bit (free: the
@@ -50,9 +60,7 @@ void FrontConnection::connect(int port) {
   port_ = port;
   upstream_.fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!upstream_.fd.valid()) return retry_later();
-  // What the front writes is what it just read: holding it back (Nagle) only delays it.
-  int one = 1;
-  ::setsockopt(upstream_.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  send_at_once(upstream_.fd.get());
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(static_cast<std::uint16_t>(port));

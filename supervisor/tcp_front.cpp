@@ -1,6 +1,5 @@
 #include "supervisor/tcp_front.h"
 
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -197,8 +196,6 @@ void FrontLoop::pause_accepting() {
 
 void FrontLoop::take(UniqueFd socket) {
   ++accepted_;
-  int one = 1;
-  ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   auto c = std::make_shared<FrontConnection>(io_, std::move(socket), config_.buffer, *this);
   open_.emplace(c.get(), c);
   if (!c->watch_client()) return c->close();  // the epoll set is out of memory or watches

@@ -20,6 +20,12 @@ SUPERVISOR = BIN / "agentron-supervisor"
 FIXTURE = BIN / "agentron-fixture"
 
 
+def rss_kib(pid):
+    """A process's resident memory (VmRSS), in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from handover_env import HandoverEnv
-from harness import free_port, http_get, pid_alive
+from harness import free_port, http_get, pid_alive, rss_kib
 
 
 def free_range():
@@ -298,11 +298,6 @@ def upgrade_to_echo(port):
         head += chunk
     assert head.startswith(b"HTTP/1.1 101 ") and head.endswith(b"\r\n\r\n")
     return sock
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
 def test_bytes_pass_both_ways_unchanged_and_so_do_the_ends_of_sending(front_env):
