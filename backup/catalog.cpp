@@ -23,7 +23,7 @@ void read_verification(SnapshotInfo& info) {
   auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j["ok"].is_boolean()) return;
   info.verified = j["ok"].get<bool>();
-  info.verified_at = j.value("verified_at", "");
+  if (j["verified_at"].is_string()) info.verified_at = j["verified_at"].get<std::string>();
 }
 
 }  // namespace

@@ -66,11 +66,11 @@ std::string Manifest::to_json() const {
 
 Result<Manifest> Manifest::parse(const std::string& text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || j.value("tool", "") != "agentron-supervisor" || !j["entries"].is_array()) {
+  if (!j.is_object() || j["tool"] != "agentron-supervisor" || !j["entries"].is_array()) {
     return Error{"bad_manifest", "not an agentron-supervisor manifest"};
   }
-  if (j.value("format", 0) != kFormat) {
-    return Error{"bad_manifest", "manifest format " + std::to_string(j.value("format", 0)) + " is not supported"};
+  if (j["format"] != kFormat) {
+    return Error{"bad_manifest", "manifest format " + j["format"].dump() + " is not supported"};
   }
   try {
     Manifest m;

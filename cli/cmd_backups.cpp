@@ -11,9 +11,9 @@
 #include "backup/verify.h"
 #include "cli/commands.h"
 #include "cli/config_source.h"
+#include "control/control_client.h"
 #include "history/history.h"
 #include "launcher/instance_spec.h"
-#include "supervisor/control_client.h"
 #include "supervisor/data_dir_lock.h"
 #include "supervisor/instance_record.h"
 #include "supervisor/status_json.h"
@@ -190,7 +190,7 @@ int restore(const Config& config, const std::string& name, bool stop_app, bool a
   auto snapshot = find_snapshot(config.backup.dir, name);
   if (!snapshot) return fail(snapshot.error(), as_json);
   fs::path socket = state_dir(config.app) / "control.sock";
-  auto status = control_request(socket, {{"method", "status"}});
+  auto status = control_request(socket, StatusRequest{});
   bool supervised = status.ok() && status->value("ok", false);
   bool restart_after = false;
   std::optional<FileLock> data_dir_lock;
@@ -205,7 +205,7 @@ int restore(const Config& config, const std::string& name, bool stop_app, bool a
     if (app_up) {
       int wait =
           static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config.app.stop_timeout).count()) + 15;
-      auto stopped = control_request(socket, {{"method", "stop"}, {"reason", "restore of " + name}}, wait);
+      auto stopped = control_request(socket, StopRequest{"restore of " + name}, wait);
       if (!stopped || !stopped->value("ok", false)) {
         return fail({"stop_failed", "could not stop the app for the restore; nothing was changed"}, as_json);
       }
@@ -236,7 +236,7 @@ int restore(const Config& config, const std::string& name, bool stop_app, bool a
   }
   log_restore(config, entry);
   if (restart_after) {
-    auto started = control_request(socket, {{"method", "start"}, {"reason", "after restore of " + name}});
+    auto started = control_request(socket, StartRequest{"after restore of " + name});
     if (!started || !started->value("ok", false)) std::fprintf(stderr, "warning: could not start the app again\n");
   }
   if (!result) return fail(result.error(), as_json);

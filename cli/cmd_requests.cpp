@@ -6,8 +6,8 @@
 
 #include "cli/commands.h"
 #include "cli/config_source.h"
+#include "control/control_client.h"
 #include "launcher/instance_spec.h"
-#include "supervisor/control_client.h"
 #include "supervisor/restart_request.h"
 
 namespace agentron {
@@ -48,8 +48,9 @@ int cmd_approval(const std::string& verb, const RequestArgs& args) {
   if (!data_dir) return kExitConfig;
   AppConfig app;
   app.data_dir = *data_dir;
-  nlohmann::json request = {{"method", verb}, {"id", args.id}};
-  if (!args.reason.empty()) request["reason"] = args.reason;
+  ControlRequest request = RollbackRequest{args.reason, ""};
+  if (verb == "approve") request = ApproveRequest{args.id};
+  if (verb == "deny") request = DenyRequest{args.id, args.reason};
   auto response = control_request(state_dir(app) / "control.sock", request);
   if (!response) {
     std::fprintf(stderr, "%s\n", response.error().message.c_str());

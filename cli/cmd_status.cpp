@@ -4,8 +4,8 @@
 
 #include "cli/commands.h"
 #include "cli/config_source.h"
+#include "control/control_client.h"
 #include "launcher/instance_spec.h"
-#include "supervisor/control_client.h"
 
 namespace agentron {
 namespace {
@@ -88,7 +88,7 @@ int cmd_status(const std::string& config_flag, const std::string& data_dir_flag,
   AppConfig app;
   app.data_dir = *data_dir;
   auto socket = state_dir(app) / "control.sock";
-  auto response = control_request(socket, {{"method", "status"}});
+  auto response = control_request(socket, StatusRequest{});
   if (!response) {
     std::fprintf(stderr, "%s\n", response.error().message.c_str());
     return response.error().code == "not_running" ? kExitNotRunning : kExitFailure;
@@ -111,7 +111,7 @@ int cmd_verify(const std::string& config_flag, const std::string& data_dir_flag,
   AppConfig app;
   app.data_dir = *data_dir;
   // Up to [health] timeout on the supervisor's side; it answers when it has a result.
-  auto response = control_request(state_dir(app) / "control.sock", {{"method", "verify"}}, 600);
+  auto response = control_request(state_dir(app) / "control.sock", VerifyRequest{}, 600);
   if (!response) {
     std::fprintf(stderr, "%s\n", response.error().message.c_str());
     return response.error().code == "not_running" ? kExitNotRunning : kExitFailure;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/utc_time.h"
+#include "fork/fork_errors.h"
 #include "fork/git_repo.h"
 #include "fork/git_url.h"
 #include "fork/github_api.h"
@@ -27,9 +28,9 @@ Credentials credentials(const ForkContext& ctx) { return Credentials{ctx.token};
 
 Status check_fork_is_not_upstream(const ForkConfig& fork) {
   if (normalize_git_url(fork.fork_url) == normalize_git_url(fork.upstream_url)) {
-    return Error{"fork_is_upstream", "[fork] fork_url " + redact_git_url(fork.fork_url) + " is the upstream " +
-                                         redact_git_url(fork.upstream_url) +
-                                         "; the agent may only work in its own fork: set fork_url to it"};
+    return Error{fork_error::fork_is_upstream, "[fork] fork_url " + redact_git_url(fork.fork_url) +
+                                                   " is the upstream " + redact_git_url(fork.upstream_url) +
+                                                   "; the agent may only work in its own fork: set fork_url to it"};
   }
   return ok_status();
 }
@@ -38,7 +39,7 @@ Status check_fork_is_not_upstream(const ForkConfig& fork) {
 Result<GitRepo> open_workspace(const ForkContext& ctx) {
   auto repo = GitRepo::open(ctx.fork.workspace);
   if (!repo) {
-    return Error{"no_workspace",
+    return Error{fork_error::no_workspace,
                  "no workspace at " + ctx.fork.workspace.string() + "; run `agentron-fork clone-or-pull`"};
   }
   auto origin = repo->remote_config("origin");
@@ -120,7 +121,7 @@ Result<std::string> load_token(const ForkConfig& fork) {
   struct stat st {};
   if (::stat(fork.credentials_file.c_str(), &st) != 0) return std::string();
   if (st.st_mode & 077) {
-    return Error{"credentials_exposed",
+    return Error{fork_error::credentials_exposed,
                  "the credentials file " + fork.credentials_file.string() + " is readable by others; chmod 600 it"};
   }
   std::ifstream in(fork.credentials_file);
@@ -136,9 +137,9 @@ Result<json> fork_ensure(ForkContext& ctx, bool create, Duration wait) {
   bool created = false;
   if (!listed && create) {
     auto [owner, repo] = owner_and_repo(ctx.fork.upstream_url);
-    if (ctx.token.empty()) return Error{"no_token", "creating a fork needs a token: set AGENTRON_FORK_TOKEN"};
+    if (ctx.token.empty()) return Error{fork_error::no_token, "creating a fork needs a token: set AGENTRON_FORK_TOKEN"};
     if (owner.empty())
-      return Error{"bad_upstream", "cannot tell owner/repo from " + redact_git_url(ctx.fork.upstream_url)};
+      return Error{fork_error::bad_upstream, "cannot tell owner/repo from " + redact_git_url(ctx.fork.upstream_url)};
     auto answer = request_fork({ctx.fork.api_url, owner, repo, "", ctx.token});
     if (!answer) return answer.error();
     created = true;
@@ -151,13 +152,13 @@ Result<json> fork_ensure(ForkContext& ctx, bool create, Duration wait) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     if (listed && listed->first.empty()) {
-      return Error{"fork_not_ready", "the fork " + redact_git_url(ctx.fork.fork_url) +
-                                         " exists but has no branches yet (GitHub is still copying it); "
-                                         "try again in a minute"};
+      return Error{fork_error::fork_not_ready, "the fork " + redact_git_url(ctx.fork.fork_url) +
+                                                   " exists but has no branches yet (GitHub is still copying it); "
+                                                   "try again in a minute"};
     }
   }
   if (!listed) {
-    return Error{"fork_unreachable",
+    return Error{fork_error::fork_unreachable,
                  "the fork " + redact_git_url(ctx.fork.fork_url) + " cannot be reached (" + listed.error().message +
                      (created ? "), though GitHub accepted the request to create it; try again in a minute"
                               : "). Create it: `agentron-fork ensure-fork --create` (GitHub API), the Fork button "
@@ -193,14 +194,16 @@ Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {
   auto current = repo->current_branch();
   if (!current) return current.error();
   if (!branch.empty() && branch != *current) {
-    return Error{"wrong_branch", "the workspace is on '" + *current + "', not '" + branch + "'; nothing was changed"};
+    return Error{fork_error::wrong_branch,
+                 "the workspace is on '" + *current + "', not '" + branch + "'; nothing was changed"};
   }
   auto dirty = repo->dirty_paths();
   if (!dirty) return dirty.error();
   if (!dirty->empty()) {
-    return Error{"dirty", "the workspace has uncommitted changes (" + dirty->front() +
-                              (dirty->size() > 1 ? " and " + std::to_string(dirty->size() - 1) + " more" : "") +
-                              "); commit them first. Nothing was changed"};
+    return Error{fork_error::dirty,
+                 "the workspace has uncommitted changes (" + dirty->front() +
+                     (dirty->size() > 1 ? " and " + std::to_string(dirty->size() - 1) + " more" : "") +
+                     "); commit them first. Nothing was changed"};
   }
   if (auto s = repo->fetch("origin", credentials(ctx)); !s) return s.error();
   std::string remote_ref = "refs/remotes/origin/" + *current;
@@ -218,9 +221,9 @@ Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {
 Result<json> fork_create_branch(ForkContext& ctx, const std::string& name) {
   std::string full = name.rfind(ctx.fork.branch_prefix, 0) == 0 ? name : ctx.fork.branch_prefix + name;
   if (!valid_branch_name(full)) {
-    return Error{"bad_branch", "'" + full +
-                                   "' is not a valid branch name (no spaces, '..', '~', '^', ':', '?', '*', "
-                                   "'[', '\\\\', or a trailing '/' or '.lock')"};
+    return Error{fork_error::bad_branch, "'" + full +
+                                             "' is not a valid branch name (no spaces, '..', '~', '^', ':', '?', '*', "
+                                             "'[', '\\\\', or a trailing '/' or '.lock')"};
   }
   auto repo = open_workspace(ctx);
   if (!repo) return repo.error();
@@ -230,7 +233,7 @@ Result<json> fork_create_branch(ForkContext& ctx, const std::string& name) {
 }
 
 Result<json> fork_commit(ForkContext& ctx, const std::string& message, const std::vector<std::string>& paths) {
-  if (message.empty()) return Error{"no_message", "a commit needs a message: -m \"what changed and why\""};
+  if (message.empty()) return Error{fork_error::no_message, "a commit needs a message: -m \"what changed and why\""};
   auto repo = open_workspace(ctx);
   if (!repo) return repo.error();
   auto all = repo->changes();
@@ -245,9 +248,9 @@ Result<json> fork_commit(ForkContext& ctx, const std::string& message, const std
   if (code && !docs) {
     std::string note = "code changed but no documentation (README*, INSTALL*, docs/, .cursor/rules*) did";
     if (ctx.fork.docs_required) {
-      return Error{"docs_required", note +
-                                        "; [fork] docs_required = true: update the docs in the same commit. "
-                                        "Nothing was committed"};
+      return Error{fork_error::docs_required, note +
+                                                  "; [fork] docs_required = true: update the docs in the same commit. "
+                                                  "Nothing was committed"};
     }
     ctx.warnings.push_back(note + ": keep the fork self-describing");
   }
@@ -266,7 +269,7 @@ Result<json> fork_push(ForkContext& ctx) {
   if (!origin) return origin.error();
   // The guard: where would `git push origin` really go? Every target must be the fork.
   GuardVerdict verdict = judge_push(*origin, ctx.fork.fork_url, ctx.fork.upstream_url);
-  if (!verdict.allowed) return Error{"push_refused", verdict.reason};
+  if (!verdict.allowed) return Error{fork_error::push_refused, verdict.reason};
   auto branch = repo->current_branch();
   if (!branch) return branch.error();
   auto head = repo->head_commit();
@@ -285,7 +288,7 @@ Result<json> fork_sync_upstream(ForkContext& ctx, const std::string& upstream_br
   auto dirty = repo->dirty_paths();
   if (!dirty) return dirty.error();
   if (!dirty->empty())
-    return Error{"dirty", "the workspace has uncommitted changes; commit them first. Nothing was changed"};
+    return Error{fork_error::dirty, "the workspace has uncommitted changes; commit them first. Nothing was changed"};
   if (!repo->remote_config("upstream")) {
     if (auto s = repo->add_remote("upstream", ctx.fork.upstream_url); !s) return s.error();
     if (auto s = repo->set_config("remote.upstream.pushurl", "DISABLED-the-upstream-is-fetch-only"); !s)
@@ -319,7 +322,8 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec, const std::
   if (!repo) return repo.error();
   if (auto s = repo->fetch("origin", credentials(ctx)); !s) return s.error();
   auto commit = repo->resolve_commit(spec);
-  if (!commit) return Error{"unknown_commit", "no commit '" + spec + "' in the workspace: " + commit.error().message};
+  if (!commit)
+    return Error{fork_error::unknown_commit, "no commit '" + spec + "' in the workspace: " + commit.error().message};
   // Only what the fork has (pushed, so auditable) is released.
   std::string branch;
   for (const auto& b : repo->remote_branches("origin")) {
@@ -333,7 +337,7 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec, const std::
   }
   if (branch.empty()) {
     std::string where = only_branch.empty() ? "any branch of the fork" : "the fork's branch " + only_branch;
-    return Error{"not_on_fork",
+    return Error{fork_error::not_on_fork,
                  "commit " + commit->substr(0, 12) + " is not on " + where + "; push it first (`agentron-fork push`)"};
   }
   fs::create_directories(ctx.fork.releases_dir);
@@ -354,8 +358,8 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec, const std::
   if (!run || !run->ok()) {
     fs::remove_all(tmp);  // a half-built release is never left where it could be used
     if (!run) return run.error();
-    return Error{"build_failed", "the build of " + commit->substr(0, 12) + " " + run->describe() +
-                                     "; no release was made. Log: " + log.string() + "\n" + run->log_tail};
+    return Error{fork_error::build_failed, "the build of " + commit->substr(0, 12) + " " + run->describe() +
+                                               "; no release was made. Log: " + log.string() + "\n" + run->log_tail};
   }
   auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(WallClock::now().time_since_epoch()).count();
   json record = {{"built_at_ns", now_ns},
@@ -380,7 +384,7 @@ Result<json> fork_check_guard(ForkContext& ctx, const std::string& remote, const
   if (!url.empty()) {
     RemoteConfig target{remote.empty() ? "(push)" : remote, {url}, {}, {}, {}};
     GuardVerdict v = judge_push(target, ctx.fork.fork_url, ctx.fork.upstream_url);
-    if (!v.allowed) return Error{"push_refused", v.reason};
+    if (!v.allowed) return Error{fork_error::push_refused, v.reason};
     return json{{"url", redact_git_url(url)}, {"allowed", true}, {"reason", v.reason}};
   }
   auto repo = GitRepo::open(ctx.fork.workspace);
@@ -403,7 +407,7 @@ Result<json> fork_check_guard(ForkContext& ctx, const std::string& remote, const
       if (first_refusal.empty()) first_refusal = v.reason;
     }
   }
-  if (!all_allowed) return Error{"push_refused", first_refusal};
+  if (!all_allowed) return Error{fork_error::push_refused, first_refusal};
   return json{{"remotes", remotes}};
 }
 

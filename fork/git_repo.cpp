@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "fork/fork_errors.h"
 #include "fork/git_url.h"
 
 namespace agentron {
@@ -36,7 +37,7 @@ using Diff = GitPtr<git_diff, git_diff_free>;
 Error git_failure(const std::string& what, int rc) {
   const git_error* e = git_error_last();
   std::string detail = e && e->message ? e->message : "libgit2 error " + std::to_string(rc);
-  return Error{"git_error", what + ": " + detail};
+  return Error{fork_error::git_error, what + ": " + detail};
 }
 
 // Hands the token only to the fork: a fetch URL rewritten elsewhere by insteadOf,
@@ -244,7 +245,7 @@ Result<RemoteConfig> GitRepo::remote_config(const std::string& name) {
   remote.instead_of = rewrites(cfg.get(), "insteadof");
   remote.push_instead_of = rewrites(cfg.get(), "pushinsteadof");
   if (remote.urls.empty() && remote.pushurls.empty()) {
-    return Error{"no_such_remote", "the workspace has no remote '" + name + "'"};
+    return Error{fork_error::no_such_remote, "the workspace has no remote '" + name + "'"};
   }
   return remote;
 }
@@ -324,7 +325,8 @@ Result<std::string> GitRepo::current_branch() {
   if (rc != 0) return git_failure("no current branch", rc);
   Reference head(raw);
   if (!git_reference_is_branch(head.get())) {
-    return Error{"detached_head", "the workspace is not on a branch (detached HEAD); check out a branch first"};
+    return Error{fork_error::detached_head,
+                 "the workspace is not on a branch (detached HEAD); check out a branch first"};
   }
   return std::string(git_reference_shorthand(head.get()));
 }
@@ -340,7 +342,7 @@ Result<std::string> GitRepo::resolve_commit(const std::string& spec) {
 Result<bool> GitRepo::is_ancestor(const std::string& commit, const std::string& tip) {
   git_oid a, b;
   if (git_oid_fromstr(&a, commit.c_str()) != 0 || git_oid_fromstr(&b, tip.c_str()) != 0) {
-    return Error{"bad_commit", "not a full commit id"};
+    return Error{fork_error::bad_commit, "not a full commit id"};
   }
   if (git_oid_equal(&a, &b)) return true;
   int rc = git_graph_descendant_of(repo_, &b, &a);
@@ -375,8 +377,9 @@ Result<FastForward> GitRepo::fast_forward(const std::string& target) {
   if (!*behind) {
     auto ahead = is_ancestor(result.to, result.from);
     if (ahead && *ahead) return FastForward{result.from, result.from};  // ahead: nothing to take
-    return Error{"diverged", "the branch has diverged from " + target + " (local " + result.from.substr(0, 12) +
-                                 ", remote " + result.to.substr(0, 12) + "); nothing was changed"};
+    return Error{fork_error::diverged, "the branch has diverged from " + target + " (local " +
+                                           result.from.substr(0, 12) + ", remote " + result.to.substr(0, 12) +
+                                           "); nothing was changed"};
   }
   git_checkout_options options = GIT_CHECKOUT_OPTIONS_INIT;
   options.checkout_strategy = GIT_CHECKOUT_SAFE;
@@ -399,7 +402,7 @@ Result<FastForward> GitRepo::merge(const std::string& target, const Identity& id
   if (ff || ff.error().code != "diverged") return ff;
   auto ours = lookup_commit(repo_, "HEAD");
   auto theirs = lookup_commit(repo_, target);
-  if (!ours || !theirs) return Error{"git_error", "cannot read the commits to merge"};
+  if (!ours || !theirs) return Error{fork_error::git_error, "cannot read the commits to merge"};
   // Merged in memory first: a conflict is found without touching the tree or HEAD.
   git_index* raw_index = nullptr;
   git_merge_options merge_options = GIT_MERGE_OPTIONS_INIT;
@@ -421,7 +424,7 @@ Result<FastForward> GitRepo::merge(const std::string& target, const Identity& id
     }
     std::string list;
     for (const auto& p : paths) list += (list.empty() ? "" : ", ") + p;
-    return Error{"conflict", "merging " + target + " conflicts in: " + list + "; nothing was changed"};
+    return Error{fork_error::conflict, "merging " + target + " conflicts in: " + list + "; nothing was changed"};
   }
   auto tree = write_tree(merged.get(), repo_);
   if (!tree) return tree.error();
@@ -445,12 +448,12 @@ Result<FastForward> GitRepo::merge(const std::string& target, const Identity& id
 }
 
 Status GitRepo::create_branch(const std::string& name) {
-  if (!valid_branch_name(name)) return Error{"bad_branch", "'" + name + "' is not a valid branch name"};
+  if (!valid_branch_name(name)) return Error{fork_error::bad_branch, "'" + name + "' is not a valid branch name"};
   auto head = lookup_commit(repo_, "HEAD");
   if (!head) return head.error();
   git_reference* raw = nullptr;
   if (int rc = git_branch_create(&raw, repo_, name.c_str(), head->get(), 0); rc != 0) {
-    if (rc == GIT_EEXISTS) return Error{"branch_exists", "branch '" + name + "' already exists"};
+    if (rc == GIT_EEXISTS) return Error{fork_error::branch_exists, "branch '" + name + "' already exists"};
     return git_failure("cannot create branch " + name, rc);
   }
   Reference branch(raw);
@@ -462,7 +465,7 @@ Status GitRepo::create_branch(const std::string& name) {
 
 Result<std::string> GitRepo::commit(const std::string& message, const std::vector<Change>& changes,
                                     const Identity& identity) {
-  if (changes.empty()) return Error{"nothing_to_commit", "nothing to commit: no changes in the workspace"};
+  if (changes.empty()) return Error{fork_error::nothing_to_commit, "nothing to commit: no changes in the workspace"};
   // The commit's tree is HEAD's tree plus exactly these changes (git's `commit --only`):
   // something else already staged stays staged, out of this commit.
   auto head = lookup_commit(repo_, "HEAD");
@@ -551,19 +554,20 @@ Status GitRepo::push_branch(const std::string& url, const std::string& branch, c
   git_strarray refspecs{specs, 1};
   int rc = git_remote_push(remote.get(), &refspecs, &options);
   if (rc == GIT_ENONFASTFORWARD) {
-    return Error{"non_fast_forward", "the fork's branch '" + branch +
-                                         "' has commits this workspace does not have; run clone-or-pull first"};
+    return Error{
+        fork_error::non_fast_forward,
+        "the fork's branch '" + branch + "' has commits this workspace does not have; run clone-or-pull first"};
   }
   if (rc != 0) return git_failure("push to the fork failed", rc);
   if (!state.rejections.empty()) {
-    return Error{"push_rejected", "the fork rejected the push: " + state.rejections.front()};
+    return Error{fork_error::push_rejected, "the fork rejected the push: " + state.rejections.front()};
   }
   return ok_status();
 }
 
 Status GitRepo::set_remote_ref(const std::string& remote, const std::string& branch, const std::string& commit) {
   git_oid id;
-  if (git_oid_fromstr(&id, commit.c_str()) != 0) return Error{"bad_commit", "not a commit id: " + commit};
+  if (git_oid_fromstr(&id, commit.c_str()) != 0) return Error{fork_error::bad_commit, "not a commit id: " + commit};
   git_reference* raw = nullptr;
   std::string name = "refs/remotes/" + remote + "/" + branch;
   if (int rc = git_reference_create(&raw, repo_, name.c_str(), &id, 1, "push"); rc != 0) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "fork/fork_errors.h"
 #include "fork/git_url.h"
 
 namespace agentron {
@@ -43,7 +44,8 @@ struct Curl {
 
 Result<Curl> load_curl() {
   void* lib = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (!lib) return Error{"http_failed", std::string("cannot load libcurl (install libcurl4): ") + ::dlerror()};
+  if (!lib)
+    return Error{fork_error::http_failed, std::string("cannot load libcurl (install libcurl4): ") + ::dlerror()};
   Curl c{};
   bool ok = true;
   auto bind = [&](auto& fn, const char* name) {
@@ -58,7 +60,7 @@ Result<Curl> load_curl() {
   bind(c.easy_strerror, "curl_easy_strerror");
   bind(c.slist_append, "curl_slist_append");
   bind(c.slist_free_all, "curl_slist_free_all");
-  if (!ok) return Error{"http_failed", "libcurl.so.4 lacks a function agentron-fork needs"};
+  if (!ok) return Error{fork_error::http_failed, "libcurl.so.4 lacks a function agentron-fork needs"};
   return c;  // the library stays loaded for the life of the process
 }
 
@@ -69,7 +71,7 @@ Result<std::string> request_fork(const ForkRequest& r) {
   if (!loaded) return loaded.error();
   const Curl& c = *loaded;
   std::unique_ptr<CURL, decltype(c.easy_cleanup)> curl(c.easy_init(), c.easy_cleanup);
-  if (!curl) return Error{"http_failed", "cannot initialise libcurl"};
+  if (!curl) return Error{fork_error::http_failed, "cannot initialise libcurl"};
   std::string url = r.api_url + "/repos/" + r.upstream_owner + "/" + r.upstream_repo + "/forks";
   std::string body = r.organization.empty() ? "{}" : "{\"organization\":\"" + r.organization + "\"}";
   std::string response;
@@ -88,11 +90,11 @@ Result<std::string> request_fork(const ForkRequest& r) {
   c.easy_setopt(curl.get(), CURLOPT_TIMEOUT, 60L);
   c.easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "https,http");
   CURLcode rc = c.easy_perform(curl.get());
-  if (rc != CURLE_OK) return Error{"http_failed", "POST " + url + " failed: " + c.easy_strerror(rc)};
+  if (rc != CURLE_OK) return Error{fork_error::http_failed, "POST " + url + " failed: " + c.easy_strerror(rc)};
   long status = 0;
   c.easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
   if (status != 202 && status != 200) {
-    return Error{"fork_create_failed",
+    return Error{fork_error::fork_create_failed,
                  "POST " + url + " answered HTTP " + std::to_string(status) + ": " + response.substr(0, 300)};
   }
   return response;

@@ -7,6 +7,7 @@
 #include "cli/config_source.h"
 #include "common/duration.h"
 #include "fork/commands.h"
+#include "fork/fork_errors.h"
 #include "fork/git_repo.h"
 #include "launcher/posix_spawner.h"
 
@@ -105,11 +106,12 @@ int main(int argc, char** argv) {
   ctx.token = *token;
 
   GitLibrary git;
-  Result<json> result = Error{"unknown", "unknown subcommand"};
+  Result<json> result = Error{fork_error::unknown, "unknown subcommand"};
   if (verb == "ensure-fork") {
     auto bound = parse_duration(wait);
-    result = bound ? fork_ensure(ctx, create, *bound)
-                   : Result<json>(Error{"bad_duration", "--wait " + wait + " is not a duration like 30s or 5m"});
+    result =
+        bound ? fork_ensure(ctx, create, *bound)
+              : Result<json>(Error{fork_error::bad_duration, "--wait " + wait + " is not a duration like 30s or 5m"});
   } else if (verb == "clone-or-pull")
     result = fork_clone_or_pull(ctx, branch);
   else if (verb == "create-branch")

@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "common/unique_fd.h"
+#include "fork/fork_errors.h"
 
 extern char** environ;
 
@@ -59,9 +60,9 @@ std::string tail_file(const fs::path& path, int lines) {
 
 Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::path& cwd, const fs::path& log,
                               Duration timeout) {
-  if (argv.empty()) return Error{"bad_command", "empty command"};
+  if (argv.empty()) return Error{fork_error::bad_command, "empty command"};
   UniqueFd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-  if (!out.valid()) return errno_error("log_failed", "cannot open " + log.string(), errno);
+  if (!out.valid()) return errno_error(fork_error::log_failed, "cannot open " + log.string(), errno);
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
@@ -87,7 +88,7 @@ Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::pa
   int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return errno_error("spawn_failed", "cannot run '" + argv[0] + "' in " + cwd.string(), rc);
+  if (rc != 0) return errno_error(fork_error::spawn_failed, "cannot run '" + argv[0] + "' in " + cwd.string(), rc);
 
   UniqueFd pidfd(pidfd_open_(pid));
   CommandRun run;

@@ -107,10 +107,23 @@ int Daemon::run() {
     current_->controller->start();
   }
   if (intake_) intake_->rescan();  // requests written while no supervisor ran
-  io_.run();
+  run_loop();
   note(release_event(event::supervisor_stopped, current_.get(), "", ::getpid(), ""));
   spdlog::info("supervisor exits");
   return 0;
+}
+
+void Daemon::run_loop() {
+  for (;;) {
+    try {
+      io_.run();
+      return;
+    } catch (const std::exception& e) {
+      // Asio lets the exception leave run() and keeps the other handlers queued: log
+      // it and go on, rather than let std::terminate orphan the app.
+      spdlog::critical("a handler of the event loop threw (a bug; the supervisor goes on): {}", e.what());
+    }
+  }
 }
 
 Status Daemon::prepare() {
@@ -145,9 +158,7 @@ Status Daemon::prepare() {
   }
 
   clean_interrupted_snapshots();
-  auto control = ControlServer::listen(
-      io_, state / "control.sock",
-      [this](const nlohmann::json& request, ControlServer::Responder respond) { handle(request, std::move(respond)); });
+  auto control = ControlServer::listen(io_, state / "control.sock", static_cast<ControlActions&>(*this));
   if (!control) return control.error();
   control_ = std::move(control.value());
   if (config_.fork.configured) {
@@ -439,83 +450,6 @@ void Daemon::reload() {
     }
   }
   sd_notify("READY=1");
-}
-
-// status: the state. stop: stop the app (answered once it is gone) and keep it
-// stopped. start: start it again (from stopped or failed). verify: verify it again.
-// approve / deny: a request awaiting approval.
-void Daemon::handle(const nlohmann::json& request, ControlServer::Responder respond) {
-  std::string method = request["method"].get<std::string>();
-  InstanceController& c = *current_->controller;
-  if (method == "status") return respond_with_status(respond);
-  if (stopping_ && method != "status") {
-    return respond(error_response("shutting_down", "the supervisor is shutting down"));
-  }
-  if (method == "stop") {
-    spdlog::info("control: stop requested ({})", request.value("reason", "no reason given"));
-    return c.stop([this, respond] { respond_with_status(respond); });
-  }
-  if (method == "start") {
-    spdlog::info("control: start requested ({})", request.value("reason", "no reason given"));
-    c.start();
-    return respond_with_status(respond);
-  }
-  if (method == "verify") {
-    InstanceStatus st = c.status();
-    if (st.state != InstanceState::ready) {
-      return respond(error_response(
-          "not_ready", std::string("the app is ") + to_string(st.state) + "; verification needs a ready instance"));
-    }
-    verify_waiters_.push_back(std::move(respond));
-    return start_verification(st);
-  }
-  if (method == "approve" || method == "deny" || method == "rollback") {
-    return handle_approval(request, std::move(respond));
-  }
-  respond(error_response(
-      "unknown_method",
-      "unknown method '" + method + "'; this supervisor knows: status, stop, start, verify, approve, deny, rollback"));
-}
-
-void Daemon::respond_with_status(ControlServer::Responder respond) {
-  if (!front_) return respond(ok_response(status_json(nullptr)));
-  // The front's part comes from its thread, without holding up this loop; an answer
-  // that does not come within a second (the thread is stuck) is reported as such.
-  struct Pending {
-    ControlServer::Responder respond;
-    Timer timeout;
-  };
-  auto pending = std::make_shared<Pending>();
-  pending->respond = std::move(respond);
-  auto finish = [this, pending](nlohmann::json front) {
-    if (!pending->respond) return;  // the other one came first
-    auto respond = std::exchange(pending->respond, nullptr);
-    pending->timeout.reset();
-    respond(ok_response(status_json(std::move(front))));
-  };
-  std::string listen = config_.proxy.listen_host + ":" + std::to_string(config_.proxy.listen_port);
-  pending->timeout = clock_.start_timer(std::chrono::seconds(1), [finish, listen] {
-    finish({{"listen", listen}, {"error", "the front's thread did not answer within 1s"}});
-  });
-  front_->status(finish);
-}
-
-nlohmann::json Daemon::status_json(nlohmann::json front) {
-  nlohmann::json j = to_json(current_->controller->status());
-  j["supervisor_pid"] = ::getpid();
-  j["config"] = config_.source;
-  j["data_dir"] = config_.app.data_dir.string();
-  j["release"] = current_->release.dir.string();
-  j["commit"] = current_->release.commit;
-  j["port"] = current_->port;
-  j["readiness"] = to_string(config_.health.readiness);
-  j["verification"] = to_string(config_.health.verification);
-  j["last_verification"] = last_verification_;
-  j["handover"] = handover_json();
-  if (candidate_) j["new_instance"] = to_json(candidate_->controller->status());
-  j["front"] = std::move(front);
-  j["shutting_down"] = stopping_;
-  return j;
 }
 
 namespace {

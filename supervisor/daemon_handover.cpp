@@ -14,6 +14,8 @@
 #include "common/atomic_file.h"
 #include "common/utc_time.h"
 #include "db/sqlite_db.h"
+#include "fork/fork_answer.h"
+#include "fork/fork_errors.h"
 #include "healthcheck/database_probe.h"
 #include "healthcheck/verification_record.h"
 #include "launcher/instance_spec.h"
@@ -31,8 +33,6 @@ constexpr size_t kMaxRequestBytes = 64 * 1024;
 constexpr const char* kCannotVerify =
     "[health] verification = \"none\": a handover could not verify the new instance's data; set verification = "
     "\"probe\" (or \"record\") and reload";
-
-fs::path current_release_file(const AppConfig& app) { return state_dir(app) / "current-release.json"; }
 
 HistoryRequest history_row(const RestartRequest& r, const std::string& state, const std::string& reason) {
   HistoryRequest row;
@@ -126,13 +126,11 @@ Result<std::string> Daemon::start_rollback(const std::string& why, const std::st
     return Error{"handover_in_flight", "handover " + handover_->request().id + " is in flight (" +
                                            to_string(handover_->phase()) + "); roll back when it has finished"};
   }
-  std::ifstream in(current_release_file(config_.app));
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (!j.is_object() || !j.contains("previous") || !j["previous"].is_object() ||
-      j["previous"].value("dir", "").empty()) {
+  auto current = release_store().read();
+  if (!current || current->previous.dir.empty()) {
     return Error{"no_previous_release", "no previous release to roll back to: no handover has switched releases yet"};
   }
-  ReleaseInfo previous{j["previous"].value("commit", ""), fs::path(j["previous"].value("dir", ""))};
+  ReleaseInfo previous = current->previous;
   std::error_code ec;
   if (!fs::is_directory(previous.dir, ec)) {
     return Error{"previous_release_gone", "the previous release " + previous.dir.string() + " is gone"};
@@ -171,51 +169,6 @@ void Daemon::on_handover_finished(HandoverPhase outcome, const std::string& reas
   }
 }
 
-void Daemon::handle_approval(const nlohmann::json& request, ControlServer::Responder respond) {
-  if (request["method"] == "rollback") {
-    auto id = start_rollback(request.value("reason", "rollback requested"), request.value("requested_by", "operator"));
-    if (!id) return respond(error_response(id.error().code, id.error().message));
-    return respond(ok_response({{"id", *id}}));
-  }
-  std::string method = request["method"].get<std::string>();
-  std::string id = request.value("id", "");
-  if (!handover_ || handover_->request().id != id || handover_->phase() != HandoverPhase::awaiting_approval) {
-    std::string waiting = handover_ && handover_->phase() == HandoverPhase::awaiting_approval
-                              ? "; the request awaiting approval is " + handover_->request().id
-                              : "; no request is awaiting approval";
-    return respond(error_response("no_such_request", "request '" + id + "' is not awaiting approval" + waiting));
-  }
-  spdlog::info("control: {} request {}", method, id);
-  if (method == "approve") {
-    handover_->approve();
-  } else {
-    handover_->deny(request.value("reason", ""));
-  }
-  respond_with_status(std::move(respond));
-}
-
-nlohmann::json Daemon::handover_json() {
-  if (!last_request_) return nullptr;
-  const HistoryRequest& r = *last_request_;
-  nlohmann::json phases = nlohmann::json::array();
-  if (history_) {
-    if (auto list = history_->phases(r.id)) {
-      for (const auto& p : *list) phases.push_back({{"phase", p.phase}, {"at", p.at}, {"detail", p.detail}});
-    }
-  }
-  return {{"id", r.id},
-          {"state", r.state},
-          {"branch", r.branch},
-          {"commit", r.commit},
-          {"summary", r.summary},
-          {"reason", r.reason},
-          {"backup", r.backup_path},
-          {"counts_before", r.baseline_counts},
-          {"counts_after", r.verified_counts},
-          {"updated_at", r.updated_at},
-          {"phases", phases}};
-}
-
 // --- the steps --------------------------------------------------------------
 
 void Daemon::journal(HandoverPhase phase, const std::string& detail) {
@@ -250,17 +203,13 @@ void Daemon::build_release(const RestartRequest& request, Then<ReleaseInfo> then
     std::ifstream in(out);
     std::stringstream text;
     text << in.rdbuf();
-    auto j = nlohmann::json::parse(text.str(), nullptr, false);
-    if (!j.is_object()) {
-      return then(Error{"build_failed",
-                        "agentron-fork release " + status.describe() + " without an answer; see " + err.string()});
+    auto answer = read_fork_answer(text.str(), "no_answer");
+    if (!answer && answer.error().code == "no_answer") {
+      return then(Error{fork_error::build_failed, "agentron-fork release " + status.describe() + ": " +
+                                                      answer.error().message + "; see " + err.string()});
     }
-    if (!j.value("ok", false)) {
-      const auto& e = j["error"];
-      return then(Error{e.value("code", "build_failed"), e.value("message", "agentron-fork release failed")});
-    }
-    const auto& d = j["data"];
-    then(ReleaseInfo{d.value("commit", ""), fs::path(d.value("dir", ""))});
+    if (!answer) return then(answer.error());
+    then(ReleaseInfo{answer_string(*answer, "commit"), fs::path(answer_string(*answer, "dir"))});
   });
   if (!pid) return then(pid.error());
   fork_pid_ = *pid;
@@ -305,9 +254,7 @@ void Daemon::start_new(const ReleaseInfo& release, std::function<void(const fs::
              : config_.handover.strategy == HandoverStrategy::overlap && current_->port == config_.app.port
                  ? config_.handover.alternate_port
                  : config_.app.port;
-  RestartConfig never;
-  never.policy = RestartPolicyKind::never;  // a handover's new instance gets one chance
-  candidate_ = make_slot("candidate", release, port, never);
+  candidate_ = make_slot("candidate", release, port, never_restart());  // a handover's new instance gets one chance
   candidate_started_ = std::move(started);
   candidate_then_ = std::move(then);
   candidate_->controller->start();
@@ -433,7 +380,7 @@ void Daemon::restore_snapshot(const std::string& snapshot, Then<std::string> the
 
 Status Daemon::make_current(const ReleaseInfo& release) {
   if (!candidate_) return Error{"no_new_instance", "the new instance is gone"};
-  if (auto s = persist_current_release(release, current_->release); !s) return s;
+  if (auto s = release_store().write(release, current_->release, handover_->request().id); !s) return s;
   fs::path state = state_dir(config_.app);
   // Roles and their records move together: a SIGKILL from here on finds the new
   // instance as current and the old one as retiring.
@@ -458,93 +405,43 @@ Status Daemon::make_current(const ReleaseInfo& release) {
   return ok_status();
 }
 
-// An earlier supervisor was SIGKILLed: its instances kept running (their own
-// sessions) and a handover may be half done. The records say which instance had
-// which role; the journal says how far the handover got. Exactly one instance keeps
-// serving: the current one (the new one if the switch had happened — then the
-// retiring record exists), any other is stopped, and the request is finished.
+// An earlier supervisor was SIGKILLed: what it left is found here, judged by
+// plan_reconcile (supervisor/reconcile_plan.h), and the plan carried out.
 void Daemon::reconcile() {
   fs::path state = state_dir(config_.app);
-  auto current = live_recorded_instance(state, "current");
-  auto candidate = live_recorded_instance(state, "candidate");
-  auto retiring = live_recorded_instance(state, "retiring");
-  auto unfinished = history_->unfinished_request();
-  std::optional<HistoryRequest> request;
-  if (unfinished && *unfinished) request = **unfinished;
-  // The switch is the release file: make_current persists it before it rewrites any
-  // record, so a kill between those steps still counts as switched.
-  std::error_code ec;
-  bool switched = false;
-  if (request && !request->commit.empty()) {
-    std::ifstream in(current_release_file(config_.app));
-    auto j = nlohmann::json::parse(in, nullptr, false);
-    switched = j.is_object() && j.value("commit", "") == request->commit;
-  }
-  for (const char* role : {"current", "candidate", "retiring"}) {
-    bool live = (std::string(role) == "current" && current) || (std::string(role) == "candidate" && candidate) ||
-                (std::string(role) == "retiring" && retiring);
-    if (!live) remove_instance_record(state, role);  // its process is gone
-  }
-  // Which one serves: after a switch the new instance (its record may still say
-  // candidate), else the current one. Every other live instance is stopped.
-  std::optional<InstanceRecord> serving = switched ? (candidate ? candidate : current) : current;
-  if (switched && serving && retiring && serving->pid == retiring->pid) serving = current;
-  std::vector<std::string> done;
-  std::vector<pid_t> handled;
-  auto leave = [&](const std::optional<InstanceRecord>& r, const char* role, const char* what) {
-    if (!r || (serving && r->pid == serving->pid)) return;
-    if (std::find(handled.begin(), handled.end(), r->pid) != handled.end()) return;
-    handled.push_back(r->pid);
-    auto slot = make_slot(role, ReleaseInfo{}, config_.app.port, RestartConfig{});
-    slot->controller->set_restart_config([] {
-      RestartConfig never;
-      never.policy = RestartPolicyKind::never;
-      return never;
-    }());
-    leftovers_.push_back({std::move(slot), *r});
-    done.push_back(std::string("stopping the ") + what + " instance " + r->instance_id + " (pid " +
-                   std::to_string(r->pid) + ")");
-  };
-  leave(candidate, "candidate", switched ? "new" : "unverified new");
-  leave(retiring, "retiring", "old");
-  leave(current, "retiring", "old");
+  LeftInstances left{live_recorded_instance(state, "current"),
+                     live_recorded_instance(state, "candidate"),
+                     live_recorded_instance(state, "retiring"),
+                     {}};
   std::vector<pid_t> recorded;
-  for (const auto* r : {&current, &candidate, &retiring}) {
-    if (*r) recorded.push_back((*r)->pid);
+  for (auto [role, r] :
+       {std::pair{"current", &left.current}, {"candidate", &left.candidate}, {"retiring", &left.retiring}}) {
+    if (*r)
+      recorded.push_back((*r)->pid);
+    else
+      remove_instance_record(state, role);  // its process is gone
   }
-  for (const auto& orphan : unrecorded_instances(config_.app.data_dir, recorded)) {
-    // Started, then the supervisor died before recording it: never serving, stopped.
-    leave(orphan, "orphan", "unrecorded");
-  }
-  if (serving) {
-    adopt_current_ = *serving;
-    write_instance_record(state, *serving, "current");
-    if (candidate && candidate->pid == serving->pid) remove_instance_record(state, "candidate");
-    done.push_back("kept instance " + serving->instance_id + " (pid " + std::to_string(serving->pid) + ") serving");
-  }
-  std::string summary;
-  for (const auto& d : done) summary += (summary.empty() ? "" : "; ") + d;
-  if (!summary.empty()) spdlog::warn("an earlier supervisor left instances running: {}", summary);
+  left.unrecorded = unrecorded_instances(config_.app.data_dir, recorded);
+  std::optional<HistoryRequest> request;
+  if (auto unfinished = history_->unfinished_request(); unfinished && *unfinished) request = **unfinished;
+  std::optional<UnfinishedRequest> unfinished;
+  if (request) unfinished = UnfinishedRequest{request->id, request->commit, request->state};
 
+  ReconcilePlan plan = plan_reconcile(left, unfinished, release_store().read());
+  for (const auto& stop : plan.stop) {
+    auto slot = make_slot(stop.role, ReleaseInfo{}, config_.app.port, never_restart());
+    leftovers_.push_back({std::move(slot), stop.record});
+  }
+  if (plan.serving) {
+    adopt_current_ = *plan.serving;
+    write_instance_record(state, *plan.serving, "current");
+    if (left.candidate && left.candidate->pid == plan.serving->pid) remove_instance_record(state, "candidate");
+  }
+  if (!plan.summary.empty()) spdlog::warn("an earlier supervisor left instances running: {}", plan.summary);
   if (!request) return;
   HistoryRequest r = *request;
-  std::string phase = r.state;
-  if (!switched) {
-    // The switch never completed: the release file goes back with it.
-    std::ifstream in(current_release_file(config_.app));
-    auto j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_object() && j.value("commit", "") == r.commit && j.contains("previous") && j["previous"].is_object()) {
-      ReleaseInfo previous{j["previous"].value("commit", ""), fs::path(j["previous"].value("dir", ""))};
-      if (previous.dir.empty()) {
-        fs::remove(current_release_file(config_.app), ec);
-      } else {
-        (void)persist_current_release(previous, previous);
-      }
-    }
-  }
-  r.state = switched ? "done" : "rolled_back";
-  r.reason = "the supervisor was killed during " + phase +
-             "; at restart: " + (summary.empty() ? std::string("no instance of it was running") : summary);
+  r.state = plan.request_state;
+  r.reason = plan.request_reason;
   r.updated_at = utc_iso8601_ms(WallClock::now());
   (void)history_->upsert_request(r);
   (void)history_->add_phase(r.id, r.state, r.reason);
@@ -567,30 +464,27 @@ void Daemon::stop_leftovers() {
   }
 }
 
-Status Daemon::persist_current_release(const ReleaseInfo& release, const ReleaseInfo& previous) {
-  nlohmann::json j = {{"dir", release.dir.string()},
-                      {"commit", release.commit},
-                      {"previous", {{"dir", previous.dir.string()}, {"commit", previous.commit}}},
-                      {"since", utc_now_iso8601()}};
-  return write_file_atomically(current_release_file(config_.app), j.dump(2) + "\n", 0600);
-}
-
 // The release a (re)started supervisor runs: the last one a handover made current,
 // if it is still there; else [app] release.
 ReleaseInfo Daemon::load_current_release() {
   ReleaseInfo configured{release_commit(config_.app.release), config_.app.release};
-  std::ifstream in(current_release_file(config_.app));
-  if (!in) return configured;
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (!j.is_object() || !j.contains("dir") || !j["dir"].is_string()) return configured;
-  fs::path dir = j["dir"].get<std::string>();
+  auto current = release_store().read();
+  if (!current) return configured;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    spdlog::error("the current release {} (from {}) is gone; starting [app] release {}", dir.string(),
-                  current_release_file(config_.app).string(), config_.app.release.string());
+  if (!fs::is_directory(current->release.dir, ec)) {
+    spdlog::error("the current release {} (from {}) is gone; starting [app] release {}", current->release.dir.string(),
+                  release_store().file().string(), config_.app.release.string());
     return configured;
   }
-  return ReleaseInfo{j.value("commit", ""), dir};
+  return current->release;
+}
+
+ReleaseStore Daemon::release_store() const { return ReleaseStore(state_dir(config_.app) / "current-release.json"); }
+
+RestartConfig never_restart() {
+  RestartConfig never;
+  never.policy = RestartPolicyKind::never;
+  return never;
 }
 
 }  // namespace agentron

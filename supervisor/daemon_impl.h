@@ -19,14 +19,16 @@
 #include "common/asio_clock.h"
 #include "common/file_lock.h"
 #include "config/config.h"
+#include "control/control_server.h"
 #include "history/history.h"
 #include "launcher/posix_spawner.h"
-#include "supervisor/control_server.h"
 #include "supervisor/daemon.h"
 #include "supervisor/handover.h"
 #include "supervisor/instance_controller.h"
 #include "supervisor/instance_record.h"
 #include "supervisor/instance_verifier.h"
+#include "supervisor/reconcile_plan.h"
+#include "supervisor/release_store.h"
 #include "supervisor/request_intake.h"
 #include "supervisor/tcp_front.h"
 
@@ -43,7 +45,10 @@ struct Slot {
   InstanceState last_state = InstanceState::stopped;
 };
 
-class Daemon : private HandoverSteps {
+// Restarts nothing: for a handover's new instance and instances being stopped.
+RestartConfig never_restart();
+
+class Daemon : private HandoverSteps, private ControlActions {
  public:
   Daemon(Config config, ConfigLoader reload);
   ~Daemon() override;
@@ -71,10 +76,25 @@ class Daemon : private HandoverSteps {
   void wait_for_signal();
   void shut_down(int signo);
   void reload();
-  void handle(const nlohmann::json& request, ControlServer::Responder respond);
+  // Runs the loop until it is stopped. A handler that throws (a bug) is logged and
+  // the loop goes on: the app it supervises must not be orphaned by one bad event.
+  void run_loop();
+
+  // daemon_control.cpp: the control requests (control/protocol.h)
+  void act(const StatusRequest& r, Responder respond) override;
+  void act(const VerifyRequest& r, Responder respond) override;
+  void act(const StopRequest& r, Responder respond) override;
+  void act(const StartRequest& r, Responder respond) override;
+  void act(const ApproveRequest& r, Responder respond) override;
+  void act(const DenyRequest& r, Responder respond) override;
+  void act(const RollbackRequest& r, Responder respond) override;
+  // A request the supervisor cannot take while it shuts down: answered and true.
+  bool refuse_while_stopping(const Responder& respond);
+  // The handover awaiting approval if it is `id`'s; else answers no_such_request.
+  Handover* awaiting_approval(const std::string& id, const Responder& respond);
   // Answers a control request with the status (status_json), once the front's thread
   // gave its part — at once without a front, and after 1 s without its part.
-  void respond_with_status(ControlServer::Responder respond);
+  void respond_with_status(Responder respond);
   nlohmann::json status_json(nlohmann::json front);
   void post_destroy(std::unique_ptr<Slot> slot);
   int free_instance_port() const;
@@ -85,15 +105,14 @@ class Daemon : private HandoverSteps {
   void reject_request(const std::filesystem::path& file, const std::string& id, const std::string& reason,
                       const std::string& text = "");
   void on_handover_finished(HandoverPhase outcome, const std::string& reason);
-  void handle_approval(const nlohmann::json& request, ControlServer::Responder respond);
   nlohmann::json handover_json();
   void on_candidate_change(Slot& slot, const InstanceStatus& s);
-  Status persist_current_release(const ReleaseInfo& release, const ReleaseInfo& previous);
   void reconcile();
   Result<std::string> start_rollback(const std::string& why, const std::string& requested_by);
   void start_handover(RestartRequest request, std::optional<ReleaseInfo> existing);
   void stop_leftovers();
   ReleaseInfo load_current_release();
+  ReleaseStore release_store() const;
 
   void build_release(const RestartRequest& request, Then<ReleaseInfo> then) override;
   void take_snapshot(Then<std::string> then) override;
@@ -140,7 +159,7 @@ class Daemon : private HandoverSteps {
   pid_t fork_pid_ = 0;           // a running `agentron-fork release`
   TimePoint probation_until_{};  // a crash of the current instance before this switches back
   nlohmann::json last_verification_;
-  std::vector<ControlServer::Responder> verify_waiters_;
+  std::vector<Responder> verify_waiters_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // worker results posted after the end are dropped
   int instance_seq_ = 0;
   bool notified_ready_ = false;

@@ -1,5 +1,7 @@
 #include "supervisor/handover.h"
 
+#include "fork/fork_errors.h"
+
 namespace agentron {
 
 const char* to_string(HandoverPhase phase) {
@@ -83,7 +85,7 @@ void Handover::build() {
     if (!release) {
       // Not on the fork is the request's fault, not the build's: rejected, not rolled back.
       const std::string& code = release.error().code;
-      if (code == "not_on_fork" || code == "unknown_commit") {
+      if (code == fork_error::not_on_fork || code == fork_error::unknown_commit) {
         return finish(HandoverPhase::rejected, release.error().message);
       }
       return fail("the release build failed: " + release.error().message);

@@ -22,6 +22,7 @@
 
 #include "common/clock.h"
 #include "config/config.h"
+#include "supervisor/release_store.h"
 #include "supervisor/restart_request.h"
 
 namespace agentron {
@@ -43,11 +44,6 @@ const char* to_string(HandoverPhase phase);
 bool is_finished(HandoverPhase phase);
 
 using Counts = std::map<std::string, std::int64_t>;
-
-struct ReleaseInfo {
-  std::string commit;  // full SHA
-  std::filesystem::path dir;
-};
 
 struct NewInstance {
   std::string instance_id;

@@ -47,8 +47,12 @@ std::optional<InstanceRecord> live_recorded_instance(const fs::path& state_dir, 
   std::ifstream in(record_path(state_dir, role));
   if (!in) return std::nullopt;
   auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j["pid"].is_number_integer() || !j["start_ticks"].is_number_unsigned()) return std::nullopt;
-  InstanceRecord record{j.value("instance_id", ""), j["pid"].get<pid_t>(), j["start_ticks"].get<unsigned long long>()};
+  if (!j.is_object() || !j["pid"].is_number_integer() || !j["start_ticks"].is_number_unsigned() ||
+      !j["instance_id"].is_string()) {
+    return std::nullopt;  // not one we wrote: nothing of ours to find
+  }
+  InstanceRecord record{j["instance_id"].get<std::string>(), j["pid"].get<pid_t>(),
+                        j["start_ticks"].get<unsigned long long>()};
   auto ticks = process_start_ticks(record.pid);
   if (!ticks || *ticks != record.start_ticks) return std::nullopt;
   return record;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "control/protocol.h"
 
 namespace agentron {
 
@@ -12,7 +13,7 @@ namespace agentron {
 // "not_running" if nothing listens on `socket_path`.
 // `timeout_seconds` bounds the wait for the answer (a stop answers only when the app
 // is gone).
-Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const nlohmann::json& request,
+Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const ControlRequest& request,
                                        int timeout_seconds = 10);
 
 }  // namespace agentron

@@ -1,4 +1,4 @@
-#include "supervisor/socket_path.h"
+#include "control/socket_path.h"
 
 #include <fcntl.h>
 #include <sys/un.h>

@@ -1,4 +1,4 @@
-#include "supervisor/control_client.h"
+#include "control/control_client.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -8,11 +8,11 @@
 #include <cstring>
 
 #include "common/unique_fd.h"
-#include "supervisor/socket_path.h"
+#include "control/socket_path.h"
 
 namespace agentron {
 
-Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const nlohmann::json& request,
+Result<nlohmann::json> control_request(const std::filesystem::path& socket_path, const ControlRequest& request,
                                        int timeout_seconds) {
   std::error_code ec;
   if (!std::filesystem::exists(socket_path, ec)) {
@@ -37,7 +37,7 @@ Result<nlohmann::json> control_request(const std::filesystem::path& socket_path,
     }
     return errno_error("connect_failed", "cannot connect to " + socket_path.string(), err);
   }
-  std::string line = request.dump() + "\n";
+  std::string line = to_json(request).dump() + "\n";
   if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
     return errno_error("send_failed", "cannot send to " + socket_path.string(), errno);
   }

@@ -1,4 +1,4 @@
-#include "supervisor/control_server.h"
+#include "control/control_server.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
-#include "supervisor/socket_path.h"
+#include "control/socket_path.h"
 
 namespace agentron {
 namespace {
@@ -19,9 +19,9 @@ using local = asio::local::stream_protocol;
 // One client: read a line (bounded in size and time), answer, close.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(local::socket socket, ControlServer::Handler& handler)
+  Session(local::socket socket, ControlActions& actions)
       : socket_(std::move(socket)),
-        handler_(handler),
+        actions_(actions),
         buffer_(ControlServer::kMaxRequestBytes),
         deadline_(socket_.get_executor()) {}
 
@@ -39,19 +39,19 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void on_request(const boost::system::error_code& ec, size_t n) {
     if (ec) {
-      if (ec == asio::error::not_found) reply(error_response("bad_request", "request longer than 64 KiB"));
+      if (ec == asio::error::not_found) reply(error_response(control_error::bad_request, "request longer than 64 KiB"));
       return;  // otherwise closed or timed out: nobody to answer
     }
     std::string line(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + static_cast<long>(n));
     auto request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!request.is_object() || !request.contains("method") || !request["method"].is_string()) {
-      reply(error_response("bad_request", "expected one JSON object with a \"method\" string"));
+    if (request.is_discarded()) {
+      reply(error_response(control_error::bad_request, "not JSON: expected one JSON object on one line"));
       return;
     }
     // A slow answer (a stop) must not be cut off by the idle deadline.
     deadline_.cancel();
     auto self = shared_from_this();
-    handler_(request, [self](nlohmann::json response) { self->reply(response); });
+    dispatch_control_request(request, actions_, [self](nlohmann::json response) { self->reply(response); });
   }
 
   void reply(const nlohmann::json& response) {
@@ -64,7 +64,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   local::socket socket_;
-  ControlServer::Handler& handler_;
+  ControlActions& actions_;
   asio::streambuf buffer_;
   asio::steady_timer deadline_;
   std::string reply_;
@@ -72,19 +72,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-nlohmann::json ok_response(nlohmann::json data) { return {{"ok", true}, {"data", std::move(data)}}; }
-
-nlohmann::json error_response(const std::string& code, const std::string& message) {
-  return {{"ok", false}, {"error", {{"code", code}, {"message", message}}}};
-}
-
-ControlServer::ControlServer(asio::io_context& io, std::filesystem::path path, Handler handler)
-    : path_(std::move(path)), handler_(std::move(handler)), acceptor_(io), retry_(io) {}
+ControlServer::ControlServer(asio::io_context& io, std::filesystem::path path, ControlActions& actions)
+    : path_(std::move(path)), actions_(actions), acceptor_(io), retry_(io) {}
 
 Result<std::unique_ptr<ControlServer>> ControlServer::listen(asio::io_context& io,
                                                              const std::filesystem::path& socket_path,
-                                                             Handler handler) {
-  std::unique_ptr<ControlServer> server(new ControlServer(io, socket_path, std::move(handler)));
+                                                             ControlActions& actions) {
+  std::unique_ptr<ControlServer> server(new ControlServer(io, socket_path, actions));
   std::error_code fs_ec;
   std::filesystem::remove(socket_path, fs_ec);
   auto address = socket_address(socket_path);
@@ -113,7 +107,7 @@ void ControlServer::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, local::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec || ec == asio::error::connection_aborted) {
-      if (!ec) std::make_shared<Session>(std::move(socket), handler_)->start();
+      if (!ec) std::make_shared<Session>(std::move(socket), actions_)->start();
       return accept();
     }
     // Out of descriptors or memory: accepting again at once would spin on the error.
