@@ -83,7 +83,8 @@ Daemon::Daemon(Config config, ConfigLoader reload)
       spawner_(reaper_, executable_dir() / "agentron-log"),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       verifier_(io_, clock_),
-      candidate_verifier_(io_, clock_) {}
+      candidate_verifier_(io_, clock_),
+      probation_(clock_) {}
 
 Daemon::~Daemon() {
   alive_.reset();
@@ -273,10 +274,10 @@ void Daemon::on_slot_change(Slot& slot, const InstanceStatus& s) {
     spdlog::info("old instance {}: {} {}", s.instance_id, to_string(s.state), s.reason);
     return;
   }
-  log_current_change(slot, previous, s);
+  on_current_change(slot, previous, s);
 }
 
-void Daemon::log_current_change(Slot& slot, InstanceState previous, const InstanceStatus& s) {
+void Daemon::on_current_change(Slot& slot, InstanceState previous, const InstanceStatus& s) {
   // The ledger first: whoever saw a log line can find its row.
   if (const char* kind = event_for(previous, s); *kind)
     note(release_event(kind, &slot, s.instance_id, s.pid, s.reason));
@@ -299,12 +300,12 @@ void Daemon::log_current_change(Slot& slot, InstanceState previous, const Instan
       start_verification(s);  // after its "ready" row: a record already there is verified at once
       return;
     case InstanceState::backoff:
-      check_probation(s);
+      switch_back_if_on_probation(s);
       spdlog::warn("{}; restarting in {} (restart {})", s.reason,
                    format_duration(std::chrono::round<std::chrono::milliseconds>(s.next_restart_in)), s.restart_count);
       break;
     case InstanceState::failed:
-      check_probation(s);
+      switch_back_if_on_probation(s);
       spdlog::error("app failed, not restarting: {}. Fix the app, then send SIGHUP or restart the supervisor",
                     s.reason);
       break;
@@ -316,13 +317,13 @@ void Daemon::log_current_change(Slot& slot, InstanceState previous, const Instan
   if (front_ && front_->active_port() == slot.port) front_->clear_active();
 }
 
-// A crash of the current instance within [handover] probation of a switch sends the
-// supervisor back to the previous release, the verified way.
-void Daemon::check_probation(const InstanceStatus& s) {
-  if (clock_.now() >= probation_until_ || stopping_) return;
-  probation_until_ = {};
+// The current instance exited or failed: within probation of a switch (Probation,
+// supervisor/rollback_policy.h) the supervisor goes back to the previous release, the
+// verified way.
+void Daemon::switch_back_if_on_probation(const InstanceStatus& s) {
+  if (stopping_ || !probation_.crash_switches_back()) return;
   std::string why = "probation: the new release's instance " + s.reason + " within " +
-                    format_duration(config_.handover.probation) + " of the switch; switching back";
+                    format_duration(probation_.length()) + " of the switch; switching back";
   if (auto id = start_rollback(why, "supervisor (probation)"); !id) {
     spdlog::error("{}, but cannot: {}", why, id.error().message);
   }

@@ -111,7 +111,7 @@ void Daemon::on_request_file(const fs::path& file, Status trusted) {
 }
 
 void Daemon::start_handover(RestartRequest request, std::optional<ReleaseInfo> existing) {
-  probation_until_ = {};
+  probation_.end();
   handover_ = std::make_unique<Handover>(
       clock_, static_cast<HandoverSteps&>(*this), config_.handover, std::move(request),
       [this](HandoverPhase outcome, const std::string& reason) { on_handover_finished(outcome, reason); });
@@ -151,7 +151,7 @@ void Daemon::on_handover_finished(HandoverPhase outcome, const std::string& reas
     spdlog::info("request {}: done; now serving {} from {}", r.id, current_->release.commit,
                  current_->release.dir.string());
     // Probation: a crash this soon after the switch is the new release's, not chance.
-    if (config_.handover.probation > Duration(0)) probation_until_ = clock_.now() + config_.handover.probation;
+    probation_.start(config_.handover.probation);
   } else {
     if (outcome == HandoverPhase::rejected) {
       // Refused after all (denied, or a commit the fork does not have): the file goes
@@ -293,12 +293,9 @@ void Daemon::on_candidate_change(Slot& slot, const InstanceStatus& s) {
         auto then = std::move(candidate_then_);
         candidate_then_ = nullptr;
         if (!then) return;
-        // A record that says the database is damaged is the handover's to judge (and,
-        // with stop-first, to restore from); any other failure just fails it.
-        bool damaged = !r.record.integrity.empty() && r.record.integrity != "ok";
-        if (!r.ok && !damaged) return then(Error{"not_verified", "the new instance was not verified: " + r.reason});
+        // Passed or not, the record goes to the machine: it judges (rollback_policy.h).
         then(NewInstance{r.instance_id, r.record.counts, r.record.integrity,
-                         instance_paths(config_.app, r.instance_id).dir});
+                         instance_paths(config_.app, r.instance_id).dir, r.ok ? "" : r.reason});
       });
       return;
     }

@@ -30,6 +30,7 @@
 #include "supervisor/reconcile_plan.h"
 #include "supervisor/release_store.h"
 #include "supervisor/request_intake.h"
+#include "supervisor/rollback_policy.h"
 #include "supervisor/tcp_front.h"
 
 namespace agentron {
@@ -63,12 +64,14 @@ class Daemon : private HandoverSteps, private ControlActions {
   SpawnSpec spawn_spec(const Slot& slot, const std::string& id);
   std::string new_instance_id();
   void on_slot_change(Slot& slot, const InstanceStatus& s);
-  void log_current_change(Slot& slot, InstanceState previous, const InstanceStatus& s);
+  // The serving instance changed state: ledger, records, the front, verification,
+  // and probation's switch-back.
+  void on_current_change(Slot& slot, InstanceState previous, const InstanceStatus& s);
   void record_instance(const Slot& slot, const InstanceStatus& s);
   HistoryEvent release_event(std::string kind, const Slot* slot, std::string instance_id, pid_t pid,
                              std::string detail);
   void note(HistoryEvent e);
-  void check_probation(const InstanceStatus& s);
+  void switch_back_if_on_probation(const InstanceStatus& s);
   void start_verification(const InstanceStatus& s);
   void on_verified(const VerificationResult& r);
   void cancel_verification(const InstanceStatus& s);
@@ -137,6 +140,7 @@ class Daemon : private HandoverSteps, private ControlActions {
   boost::asio::signal_set signals_;
   InstanceVerifier verifier_;            // the current instance
   InstanceVerifier candidate_verifier_;  // a handover's new instance
+  Probation probation_;                  // after a switch: a crash switches back
   boost::asio::thread_pool worker_{1};   // snapshots and baseline counts: never on the loop
   std::optional<FileLock> lock_;
   std::optional<History> history_;
@@ -156,8 +160,7 @@ class Daemon : private HandoverSteps, private ControlActions {
   std::optional<HistoryRequest> last_request_;  // the handover in flight or the last one, for status
   Then<NewInstance> candidate_then_;
   std::function<void(const std::filesystem::path&)> candidate_started_;
-  pid_t fork_pid_ = 0;           // a running `agentron-fork release`
-  TimePoint probation_until_{};  // a crash of the current instance before this switches back
+  pid_t fork_pid_ = 0;  // a running `agentron-fork release`
   nlohmann::json last_verification_;
   std::vector<Responder> verify_waiters_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // worker results posted after the end are dropped

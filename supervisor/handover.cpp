@@ -1,6 +1,7 @@
 #include "supervisor/handover.h"
 
 #include "fork/fork_errors.h"
+#include "supervisor/rollback_policy.h"
 
 namespace agentron {
 
@@ -145,12 +146,7 @@ void Handover::start_new() {
 
 void Handover::accept(const NewInstance& instance) {
   verified_ = instance.counts;
-  if (instance.integrity != "ok") {
-    return fail("the new instance's integrity check failed: " + instance.integrity, Damage::integrity);
-  }
-  if (std::string drop = compare_counts(baseline_, instance.counts); !drop.empty()) {
-    return fail("the new instance sees fewer rows than before: " + drop, Damage::rows_lost);
-  }
+  if (Verdict v = judge_new_instance(instance, baseline_); !v.accept) return fail(v.reason, v.damage);
   enter(HandoverPhase::switching, "verified " + instance.instance_id);
   if (auto s = steps_.make_current(release_); !s) return fail("cannot make the release current: " + s.error().message);
   new_started_ = false;  // it is the current instance now
@@ -160,12 +156,12 @@ void Handover::accept(const NewInstance& instance) {
   steps_.stop_old([this] { finish(HandoverPhase::done, ""); });
 }
 
-void Handover::fail(const std::string& why, Damage damage) {
+void Handover::fail(const std::string& why, HandoverDamage damage) {
   if (is_finished(phase_)) return;
   verify_timer_.reset();
   reason_ = why;
   auto after_new = [this, why, damage] {
-    if (damage == Damage::rows_lost && !backup_.empty()) {
+    if (damage == HandoverDamage::rows_lost && !backup_.empty()) {
       // The old instance shares the database: what the new one deleted is gone for it
       // too. The snapshot taken just before has it.
       return steps_.restore_lost_rows(backup_, [this, why](Result<std::string> done) {
@@ -180,7 +176,7 @@ void Handover::fail(const std::string& why, Damage damage) {
     };
     // stop-first: nothing runs now. A database the check found damaged is replaced by
     // the snapshot before the previous release starts on it.
-    if (damage == Damage::integrity && !backup_.empty()) {
+    if (damage == HandoverDamage::integrity && !backup_.empty()) {
       return steps_.restore_snapshot(backup_, [why, previous_back](Result<std::string> done) {
         previous_back(why + "; " + (done ? *done : "the snapshot could NOT be restored: " + done.error().message));
       });

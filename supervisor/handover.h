@@ -45,12 +45,18 @@ bool is_finished(HandoverPhase phase);
 
 using Counts = std::map<std::string, std::int64_t>;
 
+// A handover's new instance once its verification record came (or the wait for it
+// ended): what it saw. Judged by judge_new_instance (supervisor/rollback_policy.h).
 struct NewInstance {
   std::string instance_id;
   Counts counts;
-  std::string integrity;
+  std::string integrity;       // "ok", what the check found, or "" when unknown
   std::filesystem::path logs;  // its instances/<id>/ folder
+  std::string unverified;      // why the record failed verification; "" when it passed
 };
+
+// What a refused new instance left to repair.
+enum class HandoverDamage { none, rows_lost, integrity };
 
 template <typename T>
 using Then = std::function<void(Result<T>)>;
@@ -63,8 +69,9 @@ class HandoverSteps {
   virtual void build_release(const RestartRequest& request, Then<ReleaseInfo> then) = 0;
   virtual void take_snapshot(Then<std::string> then) = 0;  // pre-restart-…-<request id>; → its path
   virtual void count_live(Then<Counts> then) = 0;          // the live DB, read-only
-  // Starts the new instance from `release`; `then` once it is ready and verified, or
-  // with why not (exited, never ready, not verified). `started` reports its logs.
+  // Starts the new instance from `release`; `then` with what its verification found
+  // (passed or not: the machine judges), or an Error if it never got that far (exited,
+  // never ready). `started` reports its logs.
   virtual void start_new(const ReleaseInfo& release, std::function<void(const std::filesystem::path& logs)> started,
                          Then<NewInstance> then) = 0;
   virtual void stop_new(std::function<void()> done) = 0;
@@ -117,8 +124,7 @@ class Handover {
   void take_baseline();
   void start_new();
   void accept(const NewInstance& instance);
-  enum class Damage { none, rows_lost, integrity };
-  void fail(const std::string& why, Damage damage = Damage::none);
+  void fail(const std::string& why, HandoverDamage damage = HandoverDamage::none);
   void finish(HandoverPhase outcome, const std::string& reason);
 
   Clock& clock_;

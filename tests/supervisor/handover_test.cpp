@@ -103,7 +103,7 @@ TEST_CASE("overlap: the new instance is verified before the old one stops", "[ha
   CHECK(f.handover->phase() == HandoverPhase::verifying);
   CHECK(f.steps.calls ==
         std::vector<std::string>{"build abcdef1", "snapshot", "count", "start_new abcdef1234"});  // old still serves
-  f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 6}}, "ok", "/logs"});
+  f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 6}}, "ok", "/logs", ""});
   CHECK(f.handover->phase() == HandoverPhase::stopping_old);
   f.steps.stop_old_done();
   REQUIRE(f.outcome);
@@ -159,7 +159,7 @@ TEST_CASE("a commit that is not on the fork's branch is rejected", "[handover]")
 TEST_CASE("fewer rows in the new instance: it is stopped, the old one never is", "[handover]") {
   Fixture f;
   f.up_to_new_instance();
-  f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 2}}, "ok", "/logs"});
+  f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 2}}, "ok", "/logs", ""});
   CHECK(f.steps.calls.back() == "stop_new");
   CHECK_FALSE(f.outcome);  // not over until the new instance is gone
   f.steps.stop_new_done();
@@ -181,7 +181,7 @@ TEST_CASE("a failed integrity check or a failed start rolls back with the reason
   Fixture f;
   f.up_to_new_instance();
   SECTION("integrity") {
-    f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "Page 4: btree page corrupt", "/logs"});
+    f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "Page 4: btree page corrupt", "/logs", ""});
     f.steps.stop_new_done();
     CHECK(f.reason ==
           "the new instance's integrity check failed: Page 4: btree page corrupt; the new instance's logs: "
@@ -210,7 +210,7 @@ TEST_CASE("not verified within verify_timeout rolls back; a late answer is ignor
   CHECK(f.reason ==
         "the new instance was not verified within 2m ([handover] verify_timeout); the new instance's logs: "
         "/data/.supervisor/instances/new");
-  f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "ok", "/logs"});
+  f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "ok", "/logs", ""});
   CHECK(*f.outcome == HandoverPhase::rolled_back);
   CHECK(f.steps.calls.back() == "stop_new");
 }
@@ -264,7 +264,7 @@ TEST_CASE("a rollback uses the existing release: no build, no approval", "[hando
 TEST_CASE("stop-first: a failed integrity check restores the snapshot before the old release starts", "[handover]") {
   StopFirstFixture f;
   f.steps.stop_old_done();
-  f.steps.new_then(NewInstance{"new", {{"agents", 1}}, "Page 3: btree page corrupt", "/logs"});
+  f.steps.new_then(NewInstance{"new", {{"agents", 1}}, "Page 3: btree page corrupt", "/logs", ""});
   f.steps.stop_new_done();
   CHECK(f.steps.calls.back() == "restore_snapshot /backups/pre");
   f.steps.restore_snapshot_then(std::string("restored /backups/pre"));
@@ -284,13 +284,13 @@ TEST_CASE("abandoned by a stopping supervisor: rolled back before the switch, do
     REQUIRE(f.outcome);
     CHECK(*f.outcome == HandoverPhase::rolled_back);
     CHECK(f.steps.journal_lines.back() == "rolled_back");
-    f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "ok", "/logs"});  // late: ignored
+    f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "ok", "/logs", ""});  // late: ignored
     CHECK(f.steps.calls.back() == "start_new abcdef1234");
   }
   SECTION("after") {
     Fixture f;
     f.up_to_new_instance();
-    f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "ok", "/logs"});
+    f.steps.new_then(NewInstance{"new", {{"agents", 3}, {"runs", 5}}, "ok", "/logs", ""});
     f.handover->abandon("the supervisor was stopped during stopping_old");
     REQUIRE(f.outcome);
     CHECK(*f.outcome == HandoverPhase::done);
