@@ -36,7 +36,8 @@ Result<std::map<std::string, std::string>> read_string_fields(const nlohmann::js
   std::map<std::string, std::string> values;
   for (const auto& [key, value] : object.items()) {
     if (std::find(ignored.begin(), ignored.end(), key) != ignored.end()) continue;
-    auto spec = std::find_if(fields.begin(), fields.end(), [&](const FieldSpec& f) { return key == f.name; });
+    auto spec =
+        std::find_if(fields.begin(), fields.end(), [&name = key](const FieldSpec& f) { return name == f.name; });
     if (spec == fields.end()) return bad("unknown field \"" + key + "\"; it takes " + list_names(fields));
     if (!value.is_string()) return bad("field \"" + key + "\" must be a string, got " + describe_json_type(value));
     values[key] = value.get<std::string>();
