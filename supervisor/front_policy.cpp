@@ -158,8 +158,7 @@ void FrontPolicy::drain_expired(int port) {
     if (c.port == port) left.push_back(id);
   }
   if (!left.empty()) actions_.drain_timed_out(port, left.size());
-  for (FrontConnectionId id : left) actions_.close(id);  // each close finishes drains
-  finish_drains();                                       // none was left, or the I/O kept one open
+  for (FrontConnectionId id : left) actions_.close(id);  // the last one's closed() ends the drain
 }
 
 // Ends every drain whose port has no connection left. A `done` may start another drain.
