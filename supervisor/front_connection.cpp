@@ -20,14 +20,8 @@ void send_at_once(int socket) {
 
 }  // namespace
 
-FrontConnection::FrontConnection(boost::asio::io_context& io, UniqueFd client, size_t buffer,
-                                 FrontConnectionOwner& owner)
-    : wait_timer_(io),
-      size_(buffer),
-      to_upstream_(buffer),
-      to_client_(buffer),
-      owner_(owner),
-      accepted_at_(std::chrono::steady_clock::now()) {
+FrontConnection::FrontConnection(FrontConnectionId id, UniqueFd client, size_t buffer, FrontConnectionOwner& owner)
+    : id_(id), size_(buffer), to_upstream_(buffer), to_client_(buffer), owner_(owner) {
   client_.fd = std::move(client);
   send_at_once(client_.fd.get());
 }
@@ -57,16 +51,15 @@ void FrontConnection::forget(Side& side) {
 }
 
 void FrontConnection::connect(int port) {
-  port_ = port;
   upstream_.fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!upstream_.fd.valid()) return retry_later();
+  if (!upstream_.fd.valid()) return connect_failed();
   send_at_once(upstream_.fd.get());
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(static_cast<std::uint16_t>(port));
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int rc = ::connect(upstream_.fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to);
-  if ((rc != 0 && errno != EINPROGRESS) || !watch(upstream_, kUpstream)) return retry_later();
+  if ((rc != 0 && errno != EINPROGRESS) || !watch(upstream_, kUpstream)) return connect_failed();
   connecting_ = rc != 0;
   if (!connecting_) connected();
 }
@@ -82,7 +75,7 @@ void FrontConnection::on_event(Which which, std::uint32_t events) {
     int error = 0;
     socklen_t length = sizeof error;
     ::getsockopt(upstream_.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-    if (error != 0 || (events & (EPOLLHUP | EPOLLERR))) return retry_later();
+    if (error != 0 || (events & (EPOLLHUP | EPOLLERR))) return connect_failed();
     if (!(events & EPOLLOUT)) return;  // not connected yet
     connecting_ = false;
     return connected();
@@ -93,10 +86,9 @@ void FrontConnection::on_event(Which which, std::uint32_t events) {
 void FrontConnection::close() {
   if (closed_) return;
   closed_ = true;
-  wait_timer_.cancel();
   forget(client_);
   forget(upstream_);
-  owner_.connection_closed(this);
+  owner_.connection_closed(id_);
 }
 
 void FrontConnection::connected() {
@@ -190,24 +182,28 @@ void FrontConnection::remember(size_t n) {
   }
 }
 
-// Dispatches the connection again shortly (the owner's connect_failed). For a refused
-// connect — the instance went away since its last "ready" — this is no replay.
-void FrontConnection::retry_later() {
+// For a refused connect — the instance went away since its last "ready" — this is no
+// replay: the owner dispatches it again as it is.
+void FrontConnection::connect_failed() {
+  drop_upstream();
+  owner_.connect_failed(id_);
+}
+
+void FrontConnection::drop_upstream() {
   forget(upstream_);
   connecting_ = false;
-  port_ = 0;
-  owner_.connect_failed(shared_from_this());
 }
 
 // The instance went away before answering (perhaps before the request even came).
 void FrontConnection::upstream_lost() {
   bool nothing_to_send = to_upstream_.eof && sent_.empty();
-  if (!replayable_ || answered_ || nothing_to_send || ++replays_ > kMaxReplays) return close();
+  if (!replayable_ || answered_ || nothing_to_send) return close();
   bool client_eof = to_upstream_.eof;
   to_upstream_.reset();           // connected() puts the request back from sent_
   to_upstream_.eof = client_eof;  // and the client's FIN is passed on again
   to_client_.reset();
-  retry_later();
+  drop_upstream();
+  owner_.upstream_lost(id_);
 }
 
 }  // namespace agentron

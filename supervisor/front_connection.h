@@ -14,20 +14,22 @@
 // A request the instance never answered — it died first, or was not there — is sent
 // again to the next instance if it is safe to: an idempotent method (GET, HEAD),
 // nothing of an answer passed on yet, and the whole request still held (at most one
-// buffer) — at most kMaxReplays times. Anything else is closed, as the client would
-// see it without the front; so is a client that closed without sending anything (a
-// browser's preconnect, a port check): there is nothing to send again.
+// buffer) — as often as the front's policy allows (FrontPolicy::kMaxReplays). Anything
+// else is closed, as the client would see it without the front; so is a client that
+// closed without sending anything (a browser's preconnect, a port check): there is
+// nothing to send again.
+//
+// Where it connects, and when it is tried again or given up on, is the policy's
+// (supervisor/front_policy.h); the connection only reports what happened, to its owner.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "common/unique_fd.h"
+#include "supervisor/front_policy.h"
 
 namespace agentron {
 
@@ -41,25 +43,25 @@ class FrontConnectionOwner {
   virtual int epoll_fd() = 0;
   // It closed: the owner lets go of it — not before the batch of events that may
   // still name it is through.
-  virtual void connection_closed(FrontConnection* c) = 0;
-  // Its connect failed, or its request is to be sent again: dispatch it again shortly.
-  virtual void connect_failed(std::shared_ptr<FrontConnection> c) = 0;
+  virtual void connection_closed(FrontConnectionId c) = 0;
+  // Its connect failed (its upstream is closed): it is to be dispatched again, or given up.
+  virtual void connect_failed(FrontConnectionId c) = 0;
+  // Its instance went away unanswered and the request is safe to send again (its
+  // upstream is closed, the request held): it is to be dispatched again, or given up.
+  virtual void upstream_lost(FrontConnectionId c) = 0;
 };
 
-class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
+class FrontConnection {
  public:
   enum Which : std::uintptr_t { kClient = 0, kUpstream = 1 };
 
-  FrontConnection(boost::asio::io_context& io, UniqueFd client, size_t buffer, FrontConnectionOwner& owner);
+  // `id` names it to its owner.
+  FrontConnection(FrontConnectionId id, UniqueFd client, size_t buffer, FrontConnectionOwner& owner);
 
   // The connection and socket an epoll event's data names.
   static std::pair<FrontConnection*, Which> from_token(std::uint64_t token);
 
-  // The instance port it is dispatched to; 0 while it waits for one.
-  int port() const { return port_; }
-  std::chrono::steady_clock::time_point accepted_at() const { return accepted_at_; }
-  // For the owner's waits: for a ready instance, before a connect is tried again.
-  boost::asio::steady_timer& wait_timer() { return wait_timer_; }
+  FrontConnectionId id() const { return id_; }
 
   // Registers the client's socket with the owner's epoll set. False: the set is full.
   bool watch_client();
@@ -96,10 +98,6 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
     bool shut = false;  // and it was passed on: the writing side was shut down
   };
 
-  // An instance that closes the same GET unanswered again and again is not crashing:
-  // the client gets the close after this many tries.
-  static constexpr int kMaxReplays = 3;
-
   bool watch(Side& side, Which which);
   void forget(Side& side);
   void connected();
@@ -107,20 +105,18 @@ class FrontConnection : public std::enable_shared_from_this<FrontConnection> {
   bool move(Pipe& pipe, Side& from, Side& to, Which reading);
   bool failed(Which which);
   void remember(size_t n);
-  void retry_later();
+  void connect_failed();
+  void drop_upstream();
   void upstream_lost();
 
+  FrontConnectionId id_;
   Side client_;
   Side upstream_;
-  boost::asio::steady_timer wait_timer_;
   size_t size_;
   Pipe to_upstream_;
   Pipe to_client_;
   FrontConnectionOwner& owner_;
-  std::chrono::steady_clock::time_point accepted_at_;
   std::string sent_;  // the request so far, while it may be replayed
-  int port_ = 0;
-  int replays_ = 0;
   bool connecting_ = false;
   bool replayable_ = true;
   bool answered_ = false;

@@ -12,21 +12,19 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
-#include <chrono>
 #include <csignal>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <unordered_map>
-#include <vector>
 
+#include "common/asio_clock.h"
 #include "common/busy_poll.h"
 #include "common/unique_fd.h"
 #include "supervisor/front_connection.h"
+#include "supervisor/front_policy.h"
 
 namespace agentron {
 namespace asio = boost::asio;
@@ -47,11 +45,13 @@ long free_descriptors() {
 
 }  // namespace
 
-// The front's work, all on its own thread's loop (TcpFront hands calls over to it).
-class FrontLoop : public FrontConnectionOwner {
+// The front's I/O, all on its own thread's loop (TcpFront hands calls over to it): the
+// listen socket, the epoll set of the connections' sockets, and the connections. What
+// to do with a connection is the policy's (FrontPolicy), asked per connection.
+class FrontLoop : public FrontConnectionOwner, public FrontActions {
  public:
   FrontLoop(asio::io_context& io, const ProxyConfig& config)
-      : io_(io), config_(config), acceptor_(io), accept_retry_(io), epoll_(io) {}
+      : io_(io), config_(config), clock_(io), policy_(clock_, *this, config), acceptor_(io), epoll_(io) {}
   ~FrontLoop() override { shut_down(); }
 
   // Binds [proxy] listen; an address in use is a clear error naming it.
@@ -63,13 +63,21 @@ class FrontLoop : public FrontConnectionOwner {
 
   void set_active(int port, const std::string& instance_id);
   void clear_active();
-  void drain(int port, Duration timeout, std::function<void()> done);
+  void drain(int port, Duration timeout, std::function<void()> done) { policy_.drain(port, timeout, std::move(done)); }
   nlohmann::json status() const;
   void set_priority_note(std::string note) { priority_ = std::move(note); }
 
+  // FrontConnectionOwner
   int epoll_fd() override { return epoll_.native_handle(); }
-  void connection_closed(FrontConnection* c) override;
-  void connect_failed(std::shared_ptr<FrontConnection> c) override;
+  void connection_closed(FrontConnectionId c) override;
+  void connect_failed(FrontConnectionId c) override { policy_.connect_failed(c); }
+  void upstream_lost(FrontConnectionId c) override { policy_.upstream_lost(c); }
+
+  // FrontActions
+  void connect(FrontConnectionId c, int port) override;
+  void close(FrontConnectionId c) override;
+  void accept_again() override;
+  void drain_timed_out(int port, size_t left) override;
 
  private:
   static constexpr int kAcceptBatch = 256;  // at most, per turn of the loop
@@ -77,37 +85,26 @@ class FrontLoop : public FrontConnectionOwner {
 
   void watch_sockets();
   void run_ready();
-  bool full() const { return static_cast<long>(open_.size()) >= max_connections_; }
   void accept();
   void pause_accepting();
   void take(UniqueFd socket);
   void accept_failed(const boost::system::error_code& ec);
-  void dispatch(std::shared_ptr<FrontConnection> c);
-  void flush_waiting();
-  void check_drains();
+  FrontConnection* find(FrontConnectionId c) const;
 
   asio::io_context& io_;
   ProxyConfig config_;
+  // The policy's timers run on this loop, the front's own: the daemon's clock would
+  // run them on the daemon's thread, beside this one.
+  AsioClock clock_;
+  FrontPolicy policy_;
   tcp::acceptor acceptor_;
-  asio::steady_timer accept_retry_;
   asio::posix::stream_descriptor epoll_;  // the connections' sockets, edge-triggered
-  bool accepting_ = false;                // an accept or its retry is pending
-  long reserve_ = 0;                      // descriptors kept for the supervisor's own work
-  long max_connections_ = 0;
-  long long limited_ = 0;  // times accepting paused at max_connections_
+  long long limited_ = 0;                 // times accepting paused at the cap
   long long accept_errors_ = 0;
-  int active_port_ = 0;
   std::string active_instance_;
-  std::unordered_map<FrontConnection*, std::shared_ptr<FrontConnection>> open_;
-  std::deque<std::shared_ptr<FrontConnection>> waiting_;
-  struct Drain {
-    int port;
-    std::shared_ptr<asio::steady_timer> timer;
-    std::function<void()> done;
-  };
-  std::vector<Drain> drains_;
+  FrontConnectionId next_id_ = 1;
+  std::unordered_map<FrontConnectionId, std::shared_ptr<FrontConnection>> open_;
   long long accepted_ = 0;
-  long long refused_ = 0;
   std::string priority_;
 };
 
@@ -131,26 +128,17 @@ Status FrontLoop::bind() {
   if (epoll < 0)
     return Error{"listen_failed", std::string("the front cannot create an epoll set: ") + std::strerror(errno)};
   epoll_.assign(epoll);
-  // The front never takes the last descriptors: the control socket, the history, logs,
-  // a handover's second instance need theirs (out of them, `status` could not even
-  // connect). Of what the limit leaves free now, half (at most 256) stays in reserve.
-  long free = free_descriptors();
-  reserve_ = std::min(256L, free / 2);
-  max_connections_ = std::max(1L, (free - reserve_) / 2);
+  policy_.limit_connections(free_descriptors());
   return ok_status();
 }
 
 void FrontLoop::shut_down() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  accept_retry_.cancel();
   epoll_.cancel(ignored);
-  accepting_ = false;
-  for (auto& d : drains_) d.timer->cancel();
-  drains_.clear();
+  policy_.shut_down();
   auto all = open_;
-  for (const auto& [raw, c] : all) c->close();
-  waiting_.clear();
+  for (const auto& [id, c] : all) c->close();
 }
 
 void FrontLoop::start() {
@@ -159,17 +147,13 @@ void FrontLoop::start() {
 }
 
 void FrontLoop::accept() {
-  if (full()) return pause_accepting();
-  accepting_ = true;
+  if (!policy_.may_accept()) return pause_accepting();
   acceptor_.async_wait(tcp::acceptor::wait_read, [this](const boost::system::error_code& ec) {
-    if (ec == asio::error::operation_aborted) {
-      accepting_ = false;
-      return;
-    }
+    if (ec == asio::error::operation_aborted) return;
     if (ec) return accept_failed(ec);
     // Every connection already waiting, not one per turn of the loop (as libuv does):
     // a thousand clients connecting at once are not served seconds apart.
-    for (int i = 0; i < kAcceptBatch && !full(); ++i) {
+    for (int i = 0; i < kAcceptBatch && policy_.may_accept(); ++i) {
       int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
         take(UniqueFd(fd));
@@ -184,22 +168,26 @@ void FrontLoop::accept() {
 }
 
 void FrontLoop::pause_accepting() {
-  accepting_ = false;
   if (limited_++ % 100 == 0) {
     spdlog::warn(
         "front: {} connections open, the most the open-files limit leaves room for (2 descriptors each, {} kept "
         "for the supervisor); more wait in the listen backlog until one closes. Raise the limit (LimitNOFILE=) "
         "for more",
-        open_.size(), reserve_);
+        open_.size(), policy_.reserved_descriptors());
   }
+}
+
+void FrontLoop::accept_again() {
+  if (acceptor_.is_open()) accept();
 }
 
 void FrontLoop::take(UniqueFd socket) {
   ++accepted_;
-  auto c = std::make_shared<FrontConnection>(io_, std::move(socket), config_.buffer, *this);
-  open_.emplace(c.get(), c);
+  FrontConnectionId id = next_id_++;
+  auto c = std::make_shared<FrontConnection>(id, std::move(socket), config_.buffer, *this);
+  open_.emplace(id, c);
   if (!c->watch_client()) return c->close();  // the epoll set is out of memory or watches
-  dispatch(c);
+  policy_.accepted(id);
 }
 
 void FrontLoop::watch_sockets() {
@@ -221,136 +209,64 @@ void FrontLoop::run_ready() {
 
 void FrontLoop::accept_failed(const boost::system::error_code& ec) {
   // With the reserve this is rare: another process may have used the system's files.
-  // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS): accepting again at once
-  // would spin on the same error. Clients wait in the listen backlog meanwhile.
+  // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS). Clients wait in the listen
+  // backlog meanwhile.
   if (accept_errors_++ % 100 == 0) {
-    spdlog::warn("front: cannot accept connections: {} ({} time(s)); trying again every 100ms", ec.message(),
-                 accept_errors_);
+    spdlog::warn("front: cannot accept connections: {} ({} time(s)); trying again every {}", ec.message(),
+                 accept_errors_, format_duration(FrontPolicy::kAcceptRetry));
   }
-  accept_retry_.expires_after(std::chrono::milliseconds(100));
-  accept_retry_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) accept();
-  });
+  policy_.accept_failed();
 }
 
-void FrontLoop::dispatch(std::shared_ptr<FrontConnection> c) {
-  if (active_port_ != 0) return c->connect(active_port_);
-  if (static_cast<int>(waiting_.size()) >= config_.queue_limit) {
-    ++refused_;
-    return c->close();
-  }
-  // No instance is ready: it waits, at most queue_timeout from its accept.
-  waiting_.push_back(c);
-  auto left = config_.queue_timeout - (std::chrono::steady_clock::now() - c->accepted_at());
-  c->wait_timer().expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(left));
-  std::weak_ptr<FrontConnection> weak = c;
-  c->wait_timer().async_wait([this, weak](const boost::system::error_code& ec) {
-    auto c = weak.lock();
-    if (ec || !c) return;
-    std::erase(waiting_, c);
-    ++refused_;
-    c->close();
-  });
+FrontConnection* FrontLoop::find(FrontConnectionId c) const {
+  auto it = open_.find(c);
+  return it == open_.end() ? nullptr : it->second.get();
 }
 
-void FrontLoop::connect_failed(std::shared_ptr<FrontConnection> c) {
-  // The instance went away between its last "ready" and this connect (a crash the
-  // supervisor is about to see): try again shortly — by then the connection waits for
-  // the next ready instance — rather than fail the client, within queue_timeout.
-  if (std::chrono::steady_clock::now() - c->accepted_at() >= config_.queue_timeout) {
-    ++refused_;
-    return c->close();
-  }
-  c->wait_timer().expires_after(std::chrono::milliseconds(20));
-  std::weak_ptr<FrontConnection> weak = c;
-  c->wait_timer().async_wait([this, weak](const boost::system::error_code& ec) {
-    if (auto c = weak.lock(); c && !ec) dispatch(c);
-  });
+void FrontLoop::connect(FrontConnectionId c, int port) {
+  if (auto* connection = find(c)) connection->connect(port);
+}
+
+void FrontLoop::close(FrontConnectionId c) {
+  if (auto* connection = find(c)) connection->close();
+}
+
+void FrontLoop::drain_timed_out(int port, size_t left) {
+  spdlog::warn("front: closing {} connection(s) to port {} still open after the drain timeout", left, port);
 }
 
 void FrontLoop::set_active(int port, const std::string& instance_id) {
-  active_port_ = port;
   active_instance_ = instance_id;
-  flush_waiting();
+  policy_.set_active(port);
 }
 
 void FrontLoop::clear_active() {
-  active_port_ = 0;
   active_instance_.clear();
+  policy_.clear_active();
 }
 
-void FrontLoop::flush_waiting() {
-  auto waiting = std::move(waiting_);
-  waiting_.clear();
-  for (auto& c : waiting) {
-    c->wait_timer().cancel();
-    dispatch(c);
-  }
-}
-
-void FrontLoop::connection_closed(FrontConnection* c) {
+void FrontLoop::connection_closed(FrontConnectionId c) {
   auto it = open_.find(c);
   if (it == open_.end()) return;
   // The map's reference may be the last, and events for the connection may still be
   // in the batch run_ready is going through: it is destroyed after that.
   asio::post(io_, [keep = std::move(it->second)] {});
   open_.erase(it);
-  if (!accepting_ && acceptor_.is_open() && !full()) accept();
-  if (!drains_.empty()) check_drains();
-}
-
-void FrontLoop::drain(int port, Duration timeout, std::function<void()> done) {
-  auto timer = std::make_shared<asio::steady_timer>(io_);
-  drains_.push_back({port, timer, std::move(done)});
-  timer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
-  timer->async_wait([this, port](const boost::system::error_code& ec) {
-    if (ec) return;
-    std::vector<std::shared_ptr<FrontConnection>> left;
-    for (const auto& [raw, c] : open_) {
-      if (c->port() == port) left.push_back(c);
-    }
-    if (!left.empty()) {
-      spdlog::warn("front: closing {} connection(s) to port {} still open after the drain timeout", left.size(), port);
-    }
-    for (auto& c : left) c->close();
-    check_drains();
-  });
-  check_drains();
-}
-
-void FrontLoop::check_drains() {
-  for (size_t i = 0; i < drains_.size();) {
-    int port = drains_[i].port;
-    bool busy =
-        std::any_of(open_.begin(), open_.end(), [port](const auto& entry) { return entry.second->port() == port; });
-    if (busy) {
-      ++i;
-      continue;
-    }
-    auto d = std::move(drains_[i]);
-    drains_.erase(drains_.begin() + static_cast<long>(i));
-    d.timer->cancel();
-    if (d.done) d.done();
-  }
+  policy_.closed(c);
 }
 
 nlohmann::json FrontLoop::status() const {
-  std::map<std::string, int> per_port;
-  int waiting = 0;
-  for (const auto& [raw, c] : open_) {
-    if (c->port() == 0)
-      ++waiting;
-    else
-      ++per_port[std::to_string(c->port())];
-  }
+  std::map<std::string, long> per_port;
+  for (const auto& [port, n] : policy_.connections_per_port()) per_port[std::to_string(port)] = n;
+  int active_port = policy_.active_port();
   return {{"listen", config_.listen_host + ":" + std::to_string(config_.listen_port)},
-          {"active_port", active_port_ ? nlohmann::json(active_port_) : nlohmann::json(nullptr)},
+          {"active_port", active_port ? nlohmann::json(active_port) : nlohmann::json(nullptr)},
           {"active_instance", active_instance_},
           {"connections", per_port},
-          {"waiting", waiting},
+          {"waiting", policy_.waiting()},
           {"accepted", accepted_},
-          {"refused", refused_},
-          {"max_connections", max_connections_},
+          {"refused", policy_.refused()},
+          {"max_connections", policy_.max_connections()},
           {"accept_errors", accept_errors_},
           {"thread_priority", priority_}};
 }
