@@ -17,6 +17,7 @@ packages=(
   libcurl4-openssl-dev  # agentron-fork: the GitHub REST call that creates a fork (dlopen()ed)
   nlohmann-json3-dev    # JSON on the control socket and in records
   catch2                # unit tests (v2.13)
+  clang-format clang-tidy   # scripts/lint.sh, run by scripts/test.sh
   # integration tests and benches
   python3 python3-pytest sqlite3 curl procps git util-linux
 )

@@ -19,19 +19,19 @@ bool Daemon::refuse_while_stopping(const Responder& respond) {
 void Daemon::act(const StopRequest& r, Responder respond) {
   if (refuse_while_stopping(respond)) return;
   spdlog::info("control: stop requested ({})", r.reason.empty() ? "no reason given" : r.reason);
-  current_->controller->stop([this, respond] { respond_with_status(respond); });
+  slots_.current().controller->stop([this, respond] { respond_with_status(respond); });
 }
 
 void Daemon::act(const StartRequest& r, Responder respond) {
   if (refuse_while_stopping(respond)) return;
   spdlog::info("control: start requested ({})", r.reason.empty() ? "no reason given" : r.reason);
-  current_->controller->start();
+  slots_.current().controller->start();
   respond_with_status(std::move(respond));
 }
 
 void Daemon::act(const VerifyRequest&, Responder respond) {
   if (refuse_while_stopping(respond)) return;
-  InstanceStatus st = current_->controller->status();
+  InstanceStatus st = slots_.current().controller->status();
   if (st.state != InstanceState::ready) {
     return respond(error_response(control_error::not_ready, std::string("the app is ") + to_string(st.state) +
                                                                 "; verification needs a ready instance"));
@@ -40,37 +40,22 @@ void Daemon::act(const VerifyRequest&, Responder respond) {
   start_verification(st);
 }
 
-Handover* Daemon::awaiting_approval(const std::string& id, const Responder& respond) {
-  bool awaiting = handover_ && handover_->phase() == HandoverPhase::awaiting_approval;
-  if (awaiting && handover_->request().id == id) return handover_.get();
-  std::string waiting =
-      awaiting ? "; the request awaiting approval is " + handover_->request().id : "; no request is awaiting approval";
-  respond(error_response(control_error::no_such_request, "request '" + id + "' is not awaiting approval" + waiting));
-  return nullptr;
-}
-
 void Daemon::act(const ApproveRequest& r, Responder respond) {
   if (refuse_while_stopping(respond)) return;
-  Handover* handover = awaiting_approval(r.id, respond);
-  if (!handover) return;
-  spdlog::info("control: approve request {}", r.id);
-  handover->approve();
+  if (auto s = driver_->approve(r.id); !s) return respond(error_response(s.error()));
   respond_with_status(std::move(respond));
 }
 
 void Daemon::act(const DenyRequest& r, Responder respond) {
   if (refuse_while_stopping(respond)) return;
-  Handover* handover = awaiting_approval(r.id, respond);
-  if (!handover) return;
-  spdlog::info("control: deny request {}", r.id);
-  handover->deny(r.reason);
+  if (auto s = driver_->deny(r.id, r.reason); !s) return respond(error_response(s.error()));
   respond_with_status(std::move(respond));
 }
 
 void Daemon::act(const RollbackRequest& r, Responder respond) {
   if (refuse_while_stopping(respond)) return;
-  auto id = start_rollback(r.reason.empty() ? "rollback requested" : r.reason,
-                           r.requested_by.empty() ? "operator" : r.requested_by);
+  auto id = driver_->start_rollback(r.reason.empty() ? "rollback requested" : r.reason,
+                                    r.requested_by.empty() ? "operator" : r.requested_by);
   if (!id) return respond(error_response(id.error()));
   respond(ok_response({{"id", *id}}));
 }
@@ -99,43 +84,22 @@ void Daemon::respond_with_status(Responder respond) {
 }
 
 nlohmann::json Daemon::status_json(nlohmann::json front) {
-  nlohmann::json j = to_json(current_->controller->status());
+  nlohmann::json j = to_json(slots_.current().controller->status());
   j["supervisor_pid"] = ::getpid();
   j["config"] = config_.source;
   j["data_dir"] = config_.app.data_dir.string();
-  j["release"] = current_->release.dir.string();
-  j["commit"] = current_->release.commit;
-  j["port"] = current_->port;
+  const Slot& current = slots_.current();
+  j["release"] = current.release.dir.string();
+  j["commit"] = current.release.commit;
+  j["port"] = current.port;
   j["readiness"] = to_string(config_.health.readiness);
   j["verification"] = to_string(config_.health.verification);
   j["last_verification"] = last_verification_;
-  j["handover"] = handover_json();
-  if (candidate_) j["new_instance"] = to_json(candidate_->controller->status());
+  j["handover"] = driver_->handover_json();
+  if (Slot* candidate = slots_.candidate()) j["new_instance"] = to_json(candidate->controller->status());
   j["front"] = std::move(front);
   j["shutting_down"] = stopping_;
   return j;
-}
-
-nlohmann::json Daemon::handover_json() {
-  if (!last_request_) return nullptr;
-  const HistoryRequest& r = *last_request_;
-  nlohmann::json phases = nlohmann::json::array();
-  if (history_) {
-    if (auto list = history_->phases(r.id)) {
-      for (const auto& p : *list) phases.push_back({{"phase", p.phase}, {"at", p.at}, {"detail", p.detail}});
-    }
-  }
-  return {{"id", r.id},
-          {"state", r.state},
-          {"branch", r.branch},
-          {"commit", r.commit},
-          {"summary", r.summary},
-          {"reason", r.reason},
-          {"backup", r.backup_path},
-          {"counts_before", r.baseline_counts},
-          {"counts_after", r.verified_counts},
-          {"updated_at", r.updated_at},
-          {"phases", phases}};
 }
 
 }  // namespace agentron

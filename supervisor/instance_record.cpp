@@ -11,8 +11,20 @@ namespace agentron {
 namespace fs = std::filesystem;
 
 namespace {
-fs::path record_path(const fs::path& state_dir, const std::string& role) { return state_dir / (role + ".json"); }
+fs::path record_path(const fs::path& state_dir, SlotRole role) {
+  return state_dir / (std::string(to_string(role)) + ".json");
+}
 }  // namespace
+
+const char* to_string(SlotRole role) {
+  switch (role) {
+    case SlotRole::current: return "current";
+    case SlotRole::candidate: return "candidate";
+    case SlotRole::retiring: return "retiring";
+    case SlotRole::orphan: return "orphan";
+  }
+  return "?";
+}
 
 std::optional<unsigned long long> process_start_ticks(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -30,7 +42,7 @@ std::optional<unsigned long long> process_start_ticks(pid_t pid) {
   return ticks;
 }
 
-void write_instance_record(const fs::path& state_dir, const InstanceRecord& record, const std::string& role) {
+void write_instance_record(const fs::path& state_dir, const InstanceRecord& record, SlotRole role) {
   nlohmann::json j = {{"instance_id", record.instance_id}, {"pid", record.pid}, {"start_ticks", record.start_ticks}};
   fs::path tmp = record_path(state_dir, role).string() + ".tmp";
   std::ofstream(tmp) << j.dump() << "\n";
@@ -38,12 +50,12 @@ void write_instance_record(const fs::path& state_dir, const InstanceRecord& reco
   fs::rename(tmp, record_path(state_dir, role), ec);
 }
 
-void remove_instance_record(const fs::path& state_dir, const std::string& role) {
+void remove_instance_record(const fs::path& state_dir, SlotRole role) {
   std::error_code ec;
   fs::remove(record_path(state_dir, role), ec);
 }
 
-std::optional<InstanceRecord> live_recorded_instance(const fs::path& state_dir, const std::string& role) {
+std::optional<InstanceRecord> live_recorded_instance(const fs::path& state_dir, SlotRole role) {
   std::ifstream in(record_path(state_dir, role));
   if (!in) return std::nullopt;
   auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
@@ -60,7 +72,7 @@ std::optional<InstanceRecord> live_recorded_instance(const fs::path& state_dir, 
 
 std::vector<InstanceRecord> live_recorded_instances(const fs::path& state_dir) {
   std::vector<InstanceRecord> live;
-  for (const char* role : {"current", "candidate", "retiring"}) {
+  for (SlotRole role : {SlotRole::current, SlotRole::candidate, SlotRole::retiring}) {
     if (auto r = live_recorded_instance(state_dir, role)) live.push_back(*r);
   }
   return live;

@@ -13,6 +13,12 @@
 
 namespace agentron {
 
+// An instance's role; it names the record file (current.json, ...): "current" is
+// the serving instance, "candidate" a handover's new one, "retiring" the old one
+// being stopped after a switch, "orphan" one found running without a record.
+enum class SlotRole { current, candidate, retiring, orphan };
+const char* to_string(SlotRole role);
+
 struct InstanceRecord {
   std::string instance_id;
   pid_t pid = 0;
@@ -22,17 +28,14 @@ struct InstanceRecord {
 // The start time of a live (non-zombie) process, or nullopt if there is none.
 std::optional<unsigned long long> process_start_ticks(pid_t pid);
 
-// `role` names the file: "current" (current.json, the serving instance), "candidate"
-// (the new instance of a handover), "retiring" (the old one being stopped after a
-// switch). A SIGKILLed supervisor leaves these behind; each names a process that may
-// still run.
+// A SIGKILLed supervisor leaves these behind; each names a process that may still run.
 void write_instance_record(const std::filesystem::path& state_dir, const InstanceRecord& record,
-                           const std::string& role = "current");
-void remove_instance_record(const std::filesystem::path& state_dir, const std::string& role = "current");
+                           SlotRole role = SlotRole::current);
+void remove_instance_record(const std::filesystem::path& state_dir, SlotRole role = SlotRole::current);
 
 // The recorded instance if it still runs (same pid, same start time); else nullopt.
 std::optional<InstanceRecord> live_recorded_instance(const std::filesystem::path& state_dir,
-                                                     const std::string& role = "current");
+                                                     SlotRole role = SlotRole::current);
 // Instances of this data dir that run without a record: group leaders whose
 // environment has AGENTRON_DATA_DIR=<data_dir> and an AGENTRON_INSTANCE_ID (every
 // instance gets both). A supervisor killed between spawning an instance and writing

@@ -32,17 +32,17 @@ ReconcilePlan plan_reconcile(const LeftInstances& left, const std::optional<Unfi
   std::vector<std::string> done;
   std::vector<pid_t> handled;
   if (plan.serving) handled.push_back(plan.serving->pid);
-  auto leave = [&](const std::optional<InstanceRecord>& r, const char* role, const std::string& what) {
+  auto leave = [&](const std::optional<InstanceRecord>& r, SlotRole role, const std::string& what) {
     if (!r || std::find(handled.begin(), handled.end(), r->pid) != handled.end()) return;
     handled.push_back(r->pid);
     plan.stop.push_back({*r, role, what});
     done.push_back("stopping the " + what + " " + describe(*r));
   };
-  leave(left.candidate, "candidate", plan.switched ? "new" : "unverified new");
-  leave(left.retiring, "retiring", "old");
-  leave(left.current, "retiring", "old");
+  leave(left.candidate, SlotRole::candidate, plan.switched ? "new" : "unverified new");
+  leave(left.retiring, SlotRole::retiring, "old");
+  leave(left.current, SlotRole::retiring, "old");
   // Started, then the supervisor died before recording it: never serving, stopped.
-  for (const auto& orphan : left.unrecorded) leave(orphan, "orphan", "unrecorded");
+  for (const auto& orphan : left.unrecorded) leave(orphan, SlotRole::orphan, "unrecorded");
   if (plan.serving) done.push_back("kept " + describe(*plan.serving) + " serving");
 
   for (const auto& d : done) plan.summary += (plan.summary.empty() ? "" : "; ") + d;

@@ -36,7 +36,7 @@ struct UnfinishedRequest {
 struct ReconcilePlan {
   struct Stop {
     InstanceRecord record;
-    std::string role;  // the role its slot takes while it stops: "candidate", "retiring", "orphan"
+    SlotRole role;     // the role its slot takes while it stops
     std::string what;  // "unverified new", "old", ...: for the log
   };
   std::optional<InstanceRecord> serving;  // adopted as the current instance

@@ -25,7 +25,8 @@ std::string letter(const InstanceRecord& r) {
 // "N:candidate:unverified new,R:retiring:old": the stops, in order.
 std::string stops_of(const ReconcilePlan& plan) {
   std::string out;
-  for (const auto& s : plan.stop) out += (out.empty() ? "" : ",") + letter(s.record) + ":" + s.role + ":" + s.what;
+  for (const auto& s : plan.stop)
+    out += (out.empty() ? "" : ",") + letter(s.record) + ":" + to_string(s.role) + ":" + s.what;
   return out;
 }
 
