@@ -15,26 +15,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Unknown sections and sections that are values are errors; a planned one is a warning.
 void report_top_level(const toml::table& root, const std::string& file, Config& config,
                       std::vector<ConfigError>& errors) {
-  std::vector<std::string> names;
-  for (const SectionSpec& section : config_sections()) names.push_back(section.name);
   for (auto&& [key, node] : root) {
     std::string name(key.str());
-    auto section = std::find_if(config_sections().begin(), config_sections().end(),
-                                [&](const SectionSpec& s) { return s.name == name; });
-    if (section == config_sections().end()) {
+    const SectionSpec* section = find_section(name);
+    if (!section) {
       std::string message = "unknown section [" + name + "]";
-      std::string nearest = nearest_key(name, names);
+      std::string nearest = nearest_key(name, section_names());
       if (!nearest.empty()) message += "; did you mean [" + nearest + "]?";
       errors.push_back(error_at_source(file, key.source(), message));
     } else if (!node.is_table()) {
       errors.push_back(error_at_source(file, node.source(), "'" + name + "' must be a section: write [" + name + "]"));
     } else if (section->planned) {
-      config.warnings.push_back(
-          error_at_source(file, key.source(),
-                          "[" + name + "] is not implemented by this version yet; its keys are ignored")
-              .to_string());
+      std::string warning = "[" + name + "] is not implemented by this version yet; its keys are ignored";
+      config.warnings.push_back(error_at_source(file, key.source(), warning).to_string());
     }
   }
 }

@@ -11,16 +11,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// For an optional section whose struct records its presence (`configured`): set before
+// `prepare` runs; the effective config shows the section only when it was present.
+template <typename Section>
+void track_presence(SectionSpec& s, Section Config::*section,
+                    std::function<void(SectionReader&, Config&)> prepare = nullptr) {
+  s.prepare = [section, prepare](SectionReader& r, Config& config) {
+    (config.*section).configured = r.present();
+    if (prepare) prepare(r, config);
+  };
+  s.shown = [section](const Config& config) { return (config.*section).configured; };
+}
+
 // ---- [app]
 
-void check_app(SectionReader& r, Config& config) {
-  const AppConfig& app = config.app;
-  if (r.has("command") && app.command.empty()) r.error_at("command", "[app] command must name a program: it is empty");
-  for (const auto& arg : app.command) {
-    if (auto problem = check_placeholders(arg)) r.error_at("command", "[app] command: " + *problem);
-  }
-  if (auto problem = check_placeholders(app.working_dir)) r.error_at("working_dir", "[app] working_dir: " + *problem);
-  for (const auto& [name, value] : app.env) {
+void check_app_env(SectionReader& r, const std::map<std::string, std::string>& env) {
+  for (const auto& [name, value] : env) {
     if (auto problem = check_placeholders(value)) r.error_at("env", "[app] env." + name + ": " + *problem);
     if (name == "AGENTRON_DATA_DIR") {
       r.error_at("env",
@@ -31,6 +37,16 @@ void check_app(SectionReader& r, Config& config) {
                             (name == "PORT" ? " and use [app] port" : ""));
     }
   }
+}
+
+void check_app(SectionReader& r, Config& config) {
+  const AppConfig& app = config.app;
+  if (r.has("command") && app.command.empty()) r.error_at("command", "[app] command must name a program: it is empty");
+  for (const auto& arg : app.command) {
+    if (auto problem = check_placeholders(arg)) r.error_at("command", "[app] command: " + *problem);
+  }
+  if (auto problem = check_placeholders(app.working_dir)) r.error_at("working_dir", "[app] working_dir: " + *problem);
+  check_app_env(r, app.env);
   if (app.data_dir == "/") r.error_at("data_dir", "[app] data_dir must not be the root directory");
   if (app.log_max_size != 0 && app.log_max_size < 4096)
     r.error_at("log_max_size", "[app] log_max_size must be 0 (no rotation) or at least 4KiB");
@@ -90,9 +106,8 @@ SectionSpec restart_section() {
 
 // ---- [health]
 
-void prepare_health(SectionReader& r, Config& config) {
+void prepare_health(SectionReader&, Config& config) {
   HealthConfig& health = config.health;
-  health.configured = r.present();
   if (health.configured) {  // DESIGN §9's defaults, for an app like Agentron
     health.readiness = ReadinessKind::http;
     health.verification = VerificationKind::probe;
@@ -144,9 +159,8 @@ SectionSpec health_section() {
       k.string_map("counts", &HealthConfig::counts),
       k.duration("busy_timeout", &HealthConfig::busy_timeout),
   };
-  s.prepare = prepare_health;
+  track_presence(s, &Config::health, prepare_health);
   s.check = check_health;
-  s.shown = [](const Config& config) { return config.health.configured; };
   return s;
 }
 
@@ -294,17 +308,15 @@ SectionSpec proxy_section() {
       k.duration("busy_poll", &ProxyConfig::busy_poll),
       k.integer("nice", &ProxyConfig::nice, -20, 19),
   };
-  s.prepare = [](SectionReader& r, Config& config) { config.proxy.configured = r.present(); };
+  track_presence(s, &Config::proxy);
   s.check = check_proxy;
-  s.shown = [](const Config& config) { return config.proxy.configured; };
   return s;
 }
 
 // ---- [fork]
 
-void prepare_fork(SectionReader& r, Config& config) {
+void prepare_fork(SectionReader&, Config& config) {
   const fs::path& data_dir = config.app.data_dir;
-  config.fork.configured = r.present();
   config.fork.releases_dir = data_dir.empty() ? fs::path() : (data_dir.parent_path() / "releases");
 }
 
@@ -336,9 +348,8 @@ SectionSpec fork_section() {
       k.string("author_email", &ForkConfig::author_email),
       k.string("api_url", &ForkConfig::api_url),
   };
-  s.prepare = prepare_fork;
+  track_presence(s, &Config::fork, prepare_fork);
   s.check = check_fork;
-  s.shown = [](const Config& config) { return config.fork.configured; };
   return s;
 }
 
@@ -373,6 +384,19 @@ const std::vector<SectionSpec>& config_sections() {
       handover_section(), proxy_section(),   fork_section(),   planned_section("control"),
   };
   return sections;
+}
+
+const SectionSpec* find_section(std::string_view name) {
+  for (const SectionSpec& section : config_sections()) {
+    if (section.name == name) return &section;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> section_names() {
+  std::vector<std::string> names;
+  for (const SectionSpec& section : config_sections()) names.push_back(section.name);
+  return names;
 }
 
 }  // namespace agentron

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -55,5 +56,9 @@ struct SectionSpec {
 // Every section, in the order they are read and printed: a section may use the values of
 // the sections before it (e.g. [handover] alternate_port defaults to [app] port + 1).
 const std::vector<SectionSpec>& config_sections();
+
+// The section called `name`, or null if there is none.
+const SectionSpec* find_section(std::string_view name);
+std::vector<std::string> section_names();
 
 }  // namespace agentron

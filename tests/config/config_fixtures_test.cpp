@@ -7,21 +7,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "config/config.h"
+#include "tests/read_text.h"
 
 using namespace agentron;
+using agentron::testing::read_text;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // What `config check` prints, minus its summary line. The base folder is fixed so that
 // relative paths resolve the same on every machine.

@@ -4,28 +4,18 @@
 #include "config/config_registry.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "tests/config/parse_for_test.h"
+#include "tests/read_text.h"
+
 using namespace agentron;
+using agentron::testing::all_errors;
+using agentron::testing::parse;
+using agentron::testing::read_text;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-ConfigResult parse(const std::string& text) { return parse_config(text, "test.toml", "/etc/agentron"); }
-
-std::string all_errors(const ConfigResult& r) {
-  std::string out;
-  for (const auto& e : r.errors) out += e.to_string() + "\n";
-  return out;
-}
 
 // Every section present with only its required keys set.
 std::string sections_present() { return read_text(AGENTRON_TEST_CONFIGS "/sections_present.toml"); }
