@@ -14,31 +14,26 @@ ConfigError error_at_source(const std::string& file, const toml::source_region& 
 }
 
 SectionReader::SectionReader(const toml::table* table, std::string section, std::string file,
-                             std::vector<ConfigError>& errors)
-    : table_(table), section_(std::move(section)), file_(std::move(file)), errors_(errors) {}
-
-const toml::node* SectionReader::take(const std::string& key) {
-  known_.push_back(key);
-  return table_ ? table_->get(key) : nullptr;
-}
-
-bool SectionReader::has(const std::string& key) { return table_ && table_->contains(key); }
+                             std::filesystem::path base_dir, std::vector<ConfigError>& errors)
+    : table_(table),
+      section_(std::move(section)),
+      file_(std::move(file)),
+      base_dir_(std::move(base_dir)),
+      errors_(errors) {}
 
 void SectionReader::error_at_node(const toml::node* node, const std::string& message) {
   toml::source_region where = node ? node->source() : (table_ ? table_->source() : toml::source_region{});
   errors_.push_back(error_at_source(file_, where, message));
 }
 
-void SectionReader::error_at(const std::string& key, const std::string& message) {
-  error_at_node(table_ ? table_->get(key) : nullptr, message);
-}
+void SectionReader::error_at(const std::string& key, const std::string& message) { error_at_node(get(key), message); }
 
 void SectionReader::type_error(const std::string& key, const toml::node* node, const char* expected) {
   error_at_node(node, "[" + section_ + "] " + key + " must be " + expected);
 }
 
 void SectionReader::string(const std::string& key, std::string& out) {
-  const toml::node* node = take(key);
+  const toml::node* node = get(key);
   if (!node) return;
   if (auto v = node->value_exact<std::string>())
     out = *v;
@@ -47,7 +42,7 @@ void SectionReader::string(const std::string& key, std::string& out) {
 }
 
 void SectionReader::boolean(const std::string& key, bool& out) {
-  const toml::node* node = take(key);
+  const toml::node* node = get(key);
   if (!node) return;
   if (auto v = node->value_exact<bool>())
     out = *v;
@@ -55,9 +50,9 @@ void SectionReader::boolean(const std::string& key, bool& out) {
     type_error(key, node, "true or false");
 }
 
-void SectionReader::path(const std::string& key, std::filesystem::path& out, const std::filesystem::path& base) {
+void SectionReader::path(const std::string& key, std::filesystem::path& out) {
   std::string text;
-  const toml::node* node = table_ ? table_->get(key) : nullptr;
+  const toml::node* node = get(key);
   string(key, text);
   if (!node || !node->is_string()) return;
   if (text.empty()) {
@@ -65,11 +60,11 @@ void SectionReader::path(const std::string& key, std::filesystem::path& out, con
     return;
   }
   std::filesystem::path p(text);
-  out = (p.is_absolute() ? p : base / p).lexically_normal();
+  out = (p.is_absolute() ? p : base_dir_ / p).lexically_normal();
 }
 
 void SectionReader::integer(const std::string& key, int& out, long long min, long long max) {
-  const toml::node* node = take(key);
+  const toml::node* node = get(key);
   if (!node) return;
   auto v = node->value_exact<int64_t>();
   if (!v) return type_error(key, node, "an integer");
@@ -81,7 +76,7 @@ void SectionReader::integer(const std::string& key, int& out, long long min, lon
 }
 
 void SectionReader::number(const std::string& key, double& out, double min, double max) {
-  const toml::node* node = take(key);
+  const toml::node* node = get(key);
   if (!node) return;
   std::optional<double> v;
   if (auto d = node->value_exact<double>())
@@ -97,7 +92,7 @@ void SectionReader::number(const std::string& key, double& out, double min, doub
 }
 
 void SectionReader::duration(const std::string& key, Duration& out) {
-  const toml::node* node = take(key);
+  const toml::node* node = get(key);
   if (!node) return;
   auto text = node->value_exact<std::string>();
   if (!text) return type_error(key, node, "a duration string such as \"250ms\", \"10s\" or \"5m\"");
@@ -111,7 +106,7 @@ void SectionReader::duration(const std::string& key, Duration& out) {
 }
 
 void SectionReader::size(const std::string& key, std::uint64_t& out) {
-  const toml::node* node = take(key);
+  const toml::node* node = get(key);
   if (!node) return;
   if (auto i = node->value_exact<int64_t>(); i && *i >= 0) {
     out = static_cast<std::uint64_t>(*i);
@@ -124,7 +119,7 @@ void SectionReader::size(const std::string& key, std::uint64_t& out) {
 }
 
 void SectionReader::signal(const std::string& key, int& out) {
-  const toml::node* node = take(key);
+  const toml::node* node = get(key);
   if (!node) return;
   auto text = node->value_exact<std::string>();
   if (!text) return type_error(key, node, "a signal name such as \"SIGTERM\"");
@@ -138,7 +133,7 @@ void SectionReader::signal(const std::string& key, int& out) {
 }
 
 void SectionReader::string_array(const std::string& key, std::vector<std::string>& out) {
-  const toml::node* node = take(key);
+  const toml::node* node = get(key);
   if (!node) return;
   const toml::array* array = node->as_array();
   if (!array) return type_error(key, node, "an array of strings");
@@ -152,8 +147,9 @@ void SectionReader::string_array(const std::string& key, std::vector<std::string
 }
 
 void SectionReader::string_map(const std::string& key, std::map<std::string, std::string>& out) {
-  const toml::node* node = take(key);
+  const toml::node* node = get(key);
   if (!node) return;
+  out.clear();
   const toml::table* table = node->as_table();
   if (!table) return type_error(key, node, "a table of strings, e.g. { NAME = \"value\" }");
   std::map<std::string, std::string> values;
@@ -165,13 +161,13 @@ void SectionReader::string_map(const std::string& key, std::map<std::string, std
   out = std::move(values);
 }
 
-void SectionReader::finish() {
+void SectionReader::report_unknown_keys(const std::vector<std::string>& known) {
   if (!table_) return;
   for (auto&& [key, value] : *table_) {
     std::string name(key.str());
-    if (std::find(known_.begin(), known_.end(), name) != known_.end()) continue;
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
     std::string message = "unknown key '" + name + "' in [" + section_ + "]";
-    std::string nearest = nearest_key(name, known_);
+    std::string nearest = nearest_key(name, known);
     if (!nearest.empty()) message += "; did you mean '" + nearest + "'?";
     errors_.push_back(error_at_source(file_, key.source(), message));
   }

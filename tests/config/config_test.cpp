@@ -2,18 +2,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/config/parse_for_test.h"
+
 using namespace agentron;
+using agentron::testing::all_errors;
+using agentron::testing::parse;
 using namespace std::chrono_literals;
 
 namespace {
-
-ConfigResult parse(const std::string& text) { return parse_config(text, "test.toml", "/etc/agentron"); }
-
-std::string all_errors(const ConfigResult& r) {
-  std::string out;
-  for (const auto& e : r.errors) out += e.to_string() + "\n";
-  return out;
-}
 
 const char* kMinimal = R"([app]
 data_dir = "/var/lib/agentron/data"
