@@ -1,5 +1,5 @@
 // manifest.json: what a snapshot holds, written last — a folder without a valid
-// manifest is not a snapshot (DESIGN §3; docs/operations.md).
+// manifest is not a snapshot (docs/design.md §3; docs/operations.md).
 #pragma once
 
 #include <cstdint>

@@ -181,9 +181,22 @@ int prune(const Config& config, bool dry_run, bool as_json) {
   return succeed(out, as_json);
 }
 
-// Appends one JSON line to .supervisor/restores.log (until the history ledger exists).
-void log_restore(const Config& config, const json& entry) {
-  std::ofstream(state_dir(config.app) / "restores.log", std::ios::app) << entry.dump() << "\n";
+// The restore's row in the ledger (after the swap, the restored data dir's: the
+// ledger came along with .supervisor/). A ledger that cannot be written is a warning:
+// the restore itself is done.
+void record_restore(const Config& config, const std::string& name, const Result<RestoreResult>& result) {
+  HistoryEvent e;
+  e.kind = result ? event::backup_restored : event::restore_failed;
+  if (result) {
+    e.detail = name + "; the replaced data dir is kept at " + result->replaced.string();
+    for (const auto& problem : result->restored.problems) e.detail += "; " + problem;
+  } else {
+    e.detail = name + ": " + result.error().message;
+  }
+  auto history = History::open(history_path(state_dir(config.app)));
+  if (auto id = history ? history->record(e) : Result<std::int64_t>(history.error()); !id) {
+    std::fprintf(stderr, "warning: the restore is not in the history: %s\n", id.error().message.c_str());
+  }
 }
 
 int restore(const Config& config, const std::string& name, bool stop_app, bool as_json) {
@@ -227,14 +240,7 @@ int restore(const Config& config, const std::string& name, bool stop_app, bool a
   auto lock = lock_backup_dir(config.backup.dir);
   if (!lock) return fail(lock.error(), as_json);
   auto result = restore_snapshot(*snapshot, config.app.data_dir, config.backup.dir);
-  json entry = {{"at", utc_iso8601(std::chrono::system_clock::now())}, {"snapshot", name}, {"ok", result.ok()}};
-  if (result) {
-    entry["replaced"] = result->replaced.string();
-    entry["problems"] = result->restored.problems;
-  } else {
-    entry["error"] = result.error().message;
-  }
-  log_restore(config, entry);
+  record_restore(config, name, result);
   if (restart_after) {
     auto started = control_request(socket, StartRequest{"after restore of " + name});
     if (!started || !started->value("ok", false)) std::fprintf(stderr, "warning: could not start the app again\n");
@@ -251,7 +257,12 @@ int restore(const Config& config, const std::string& name, bool stop_app, bool a
                 config.app.data_dir.string().c_str(), static_cast<unsigned long long>(result->restored.files),
                 restart_after ? "; the app was started again" : "", result->replaced.string().c_str());
   }
-  return succeed(entry, as_json);
+  json out = {{"at", utc_now_iso8601()},
+              {"snapshot", name},
+              {"ok", true},
+              {"replaced", result->replaced.string()},
+              {"problems", result->restored.problems}};
+  return succeed(out, as_json);
 }
 
 }  // namespace

@@ -65,6 +65,10 @@ Line line_of(const HistoryEvent& e) {
     l.what = "instance" + instance + " verified", l.outcome = "ok, integrity " + e.integrity;
   else if (k == event::verification_failed)
     l.what = "instance" + instance + " verification", l.outcome = "FAILED: " + e.detail;
+  else if (k == event::backup_restored)
+    l.what = "backup restored", l.outcome = e.detail;
+  else if (k == event::restore_failed)
+    l.what = "backup restore", l.outcome = "FAILED: " + e.detail;
   else
     l.what = k, l.outcome = e.detail;
   return l;

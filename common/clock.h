@@ -12,6 +12,7 @@
 namespace agentron {
 
 using TimePoint = std::chrono::steady_clock::time_point;
+using WallTimePoint = std::chrono::system_clock::time_point;
 
 // A pending one-shot callback. Cancelled when reset or destroyed, so an owner that
 // goes away can never be called back. Move-only.
@@ -44,6 +45,8 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual TimePoint now() const = 0;
+  // The time of day, for what people read (a start time in status): never for timeouts.
+  virtual WallTimePoint wall_now() const = 0;
   // Calls fn once, on the event loop, after d — unless the Timer is reset first.
   virtual Timer start_timer(Duration d, std::function<void()> fn) = 0;
 };

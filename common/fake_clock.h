@@ -13,6 +13,11 @@ namespace agentron {
 class FakeClock : public Clock {
  public:
   TimePoint now() const override { return now_; }
+  // 2026-01-01T00:00:00Z at now() == TimePoint{}; advance() moves both.
+  WallTimePoint wall_now() const override {
+    return WallTimePoint(std::chrono::seconds(1767225600)) +
+           std::chrono::duration_cast<WallTimePoint::duration>(now_ - TimePoint{});
+  }
 
   Timer start_timer(Duration d, std::function<void()> fn) override {
     auto entry = std::make_shared<Entry>(Entry{now_ + d, next_seq_++, std::move(fn), false});

@@ -1,4 +1,4 @@
-// The supervisor's configuration: TOML (DESIGN §9) → typed, validated values.
+// The supervisor's configuration: TOML (docs/design.md §9) → typed, validated values.
 // Every path here is absolute; templates ({release}, {port}, ...) stay unexpanded
 // until an instance starts (see config/placeholders.h).
 #pragma once
@@ -46,7 +46,7 @@ enum class VerificationKind { probe, record, none };
 
 struct HealthConfig {
   // Without a [health] section an instance is ready once started and nothing is
-  // verified (as a plain process supervisor); the section's own defaults are DESIGN §9's.
+  // verified (as a plain process supervisor); the section's own defaults are docs/design.md §9's.
   bool configured = false;
   ReadinessKind readiness = ReadinessKind::none;
   std::string url = "http://127.0.0.1:{port}/api/setup/status";  // template, for http
@@ -147,7 +147,7 @@ ConfigResult parse_config(const std::string& text, const std::string& source, co
 ConfigResult load_config_file(const std::filesystem::path& path);
 
 // Which file `--config` / $AGENTRON_SUPERVISOR_CONFIG / ./agentron-supervisor.toml
-// picks (DESIGN §9). Empty if none was given and the default file does not exist.
+// picks (docs/design.md §9). Empty if none was given and the default file does not exist.
 std::filesystem::path locate_config(const std::string& flag_value);
 
 // The effective config as TOML, every key shown with its value (defaults included).

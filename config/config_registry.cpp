@@ -108,7 +108,7 @@ SectionSpec restart_section() {
 
 void prepare_health(SectionReader&, Config& config) {
   HealthConfig& health = config.health;
-  if (health.configured) {  // DESIGN §9's defaults, for an app like Agentron
+  if (health.configured) {  // docs/design.md §9's defaults, for an app like Agentron
     health.readiness = ReadinessKind::http;
     health.verification = VerificationKind::probe;
     health.counts = {{"agents", "SELECT count(*) FROM agents"}, {"runs", "SELECT count(*) FROM executions"}};

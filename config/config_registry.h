@@ -1,4 +1,4 @@
-// The one list of config keys (DESIGN §9, docs/configuration.md): per section, each
+// The one list of config keys (docs/design.md §9, docs/configuration.md): per section, each
 // key's name, how it is read and checked into its member of Config, and how the
 // member is written back. parse_config reads by it, to_toml prints by it, and
 // tests/config/config_registry_test.cpp checks the docs against it — adding a key is
@@ -38,7 +38,7 @@ struct SectionSpec {
   std::vector<KeySpec> keys;
   // Non-empty: the section must be present, and this is the error when it is not.
   std::string missing_error;
-  // A section of DESIGN §9 that a later version implements: accepted with a warning, its keys
+  // A section of docs/design.md §9 that a later version implements: accepted with a warning, its keys
   // ignored, so a full config file from the design does not stop the supervisor.
   bool planned = false;
   // Before the keys: the defaults that depend on the section's presence or on earlier sections.

@@ -1,4 +1,4 @@
-// The one wrapper around SQLite (DESIGN §2: <sqlite3.h> is included only here).
+// The one wrapper around SQLite (docs/design.md §2: <sqlite3.h> is included only here).
 // Errors come back as values; a connection is an RAII handle.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The one wrapper around libgit2 (DESIGN §2: only fork/ includes <git2.h>). RAII
+// The one wrapper around libgit2 (docs/design.md §2: only fork/ includes <git2.h>). RAII
 // handles, errors as values with libgit2's message, credentials only via a callback
 // that the caller arms for the fork.
 #pragma once

@@ -1,4 +1,4 @@
-// `probe` verification (DESIGN §4): the supervisor counts the app's rows itself.
+// `probe` verification (docs/design.md §4): the supervisor counts the app's rows itself.
 // Blocking: run it off the event loop (the daemon uses a worker thread).
 #pragma once
 

@@ -1,4 +1,4 @@
-// Readiness over HTTP and TCP (DESIGN §9 [health] readiness = "http" | "tcp").
+// Readiness over HTTP and TCP (docs/design.md §9 [health] readiness = "http" | "tcp").
 #pragma once
 
 #include <boost/asio/io_context.hpp>

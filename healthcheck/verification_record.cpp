@@ -11,7 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-// DESIGN §5 names two counts as top-level keys; other counts live in "counts".
+// docs/design.md §5 names two counts as top-level keys; other counts live in "counts".
 const std::map<std::string, std::string> kContractKeys = {{"agent_count", "agents"}, {"run_count", "runs"}};
 
 Error malformed(const std::string& what) {

@@ -1,4 +1,4 @@
-// The verification record (DESIGN §5): instances/<id>/verification.json, written by
+// The verification record (docs/design.md §5): instances/<id>/verification.json, written by
 // the app (`record` mode) or by the supervisor on its behalf (`probe` mode). It says
 // which instance saw which data: the pinned data dir, the counts, the integrity.
 #pragma once

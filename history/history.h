@@ -1,4 +1,4 @@
-// The ledger (DESIGN §5): <data_dir>/.supervisor/history.sqlite, written only by the
+// The ledger (docs/design.md §5): <data_dir>/.supervisor/history.sqlite, written only by the
 // supervisor. Instance events (started, ready, exited, verified, ...) and restart
 // requests — one row per request plus one row per phase it went through. Nothing is
 // ever deleted by normal operation. WAL mode and synchronous=FULL: a row is on disk
@@ -32,6 +32,8 @@ inline constexpr const char* instance_stopped = "instance_stopped";
 inline constexpr const char* instance_failed = "instance_failed";  // the restart policy gave up
 inline constexpr const char* verified = "verified";
 inline constexpr const char* verification_failed = "verification_failed";
+inline constexpr const char* backup_restored = "backup_restored";  // detail: snapshot, where the replaced data went
+inline constexpr const char* restore_failed = "restore_failed";    // detail: snapshot and why; nothing changed
 }  // namespace event
 
 struct HistoryEvent {

@@ -1,5 +1,5 @@
 // Turns the [app] config into the SpawnSpec of one instance: placeholders expanded,
-// the environment of DESIGN §5, and its log files under .supervisor/instances/<id>/.
+// the environment of docs/design.md §5, and its log files under .supervisor/instances/<id>/.
 #pragma once
 
 #include <filesystem>
@@ -18,7 +18,7 @@ struct InstancePaths {
   std::filesystem::path verification_file() const { return dir / "verification.json"; }
 };
 
-// <data_dir>/.supervisor: the supervisor's own state, never snapshotted (DESIGN §3).
+// <data_dir>/.supervisor: the supervisor's own state, never snapshotted (docs/design.md §3).
 std::filesystem::path state_dir(const AppConfig& app);
 InstancePaths instance_paths(const AppConfig& app, const std::string& instance_id);
 

@@ -1,6 +1,6 @@
 // The real process layer: posix_spawn into a new session (so a signal to the group
 // reaches grandchildren), stdout/stderr through pipes to agentron-log helpers, and
-// one SIGCHLD-driven reaper on the Asio loop. DESIGN §10 and docs/architecture.md
+// one SIGCHLD-driven reaper on the Asio loop. docs/design.md §10 and docs/architecture.md
 // explain why this is not Boost.Process and why reaping is central rather than per-pidfd.
 #pragma once
 

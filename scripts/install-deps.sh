@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config
-  # libraries (DESIGN §2)
+  # libraries (docs/design.md §2)
   libboost1.81-dev      # Asio (event loop), Beast
   libgit2-dev           # agentron-fork
   libsqlite3-dev        # history, backups, verification counts; the fixture app

@@ -1,4 +1,4 @@
-// One restart-from-fork request, from intake to its end (DESIGN §6):
+// One restart-from-fork request, from intake to its end (docs/design.md §6):
 //
 //   requested → [awaiting_approval] → building_release → backing_up → starting_new
 //             → verifying → switching → stopping_old → done

@@ -52,7 +52,7 @@ bool InstanceController::adopt(pid_t pid, const std::string& instance_id) {
   not_ready_.clear();
   last_exit_.reset();
   started_at_ = clock_.now();
-  started_wall_ = std::chrono::system_clock::now();
+  started_wall_ = clock_.wall_now();
   set_state(InstanceState::ready, "adopted: left serving by an earlier supervisor");
   return true;
 }
@@ -86,7 +86,7 @@ void InstanceController::spawn_instance() {
   stop_requested_ = false;
   group_signalled_ = false;
   started_at_ = clock_.now();
-  started_wall_ = std::chrono::system_clock::now();
+  started_wall_ = clock_.wall_now();
   if (!process) {
     // A program that cannot be executed is a crash at start: the policy retries with
     // backoff and gives up at the cap, and the reason names what could not run.

@@ -1,4 +1,4 @@
-// Verification of a ready instance (DESIGN §4, §5). `probe`: the supervisor counts
+// Verification of a ready instance (docs/design.md §4, §5). `probe`: the supervisor counts
 // the rows itself — read-only, on a worker thread, never on the loop — and writes
 // the record with "writer":"supervisor". `record`: the app writes it; it is looked
 // for every [health] interval until [health] timeout. Either way the record is then

@@ -1,5 +1,5 @@
 // What a starting supervisor does about what an earlier one left behind when it was
-// SIGKILLed (DESIGN §6): its instances kept running (their own sessions) and a
+// SIGKILLed (docs/design.md §6): its instances kept running (their own sessions) and a
 // handover may be half done. The instance records say which instance had which role,
 // the journal which request was unfinished, current-release.json whether its switch
 // happened. The plan: exactly one instance keeps serving — after the switch the new

@@ -1,4 +1,4 @@
-// A restart-from-fork request (DESIGN §5): requests/<anything>.json, written to a
+// A restart-from-fork request (docs/design.md §5): requests/<anything>.json, written to a
 // temp name and renamed in. Only what to run comes from it — branch, commit and why;
 // how to build it and where the fork is always come from the config.
 #pragma once

@@ -1,4 +1,4 @@
-// The zero-downtime front ([proxy], DESIGN §6): the public port stays with the
+// The zero-downtime front ([proxy], docs/design.md §6): the public port stays with the
 // supervisor, and each accepted connection is forwarded — layer 4, bytes both ways,
 // so HTTP, server-sent events and WebSockets pass unchanged — to the instance that
 // is active now. At a handover's switch new connections go to the new instance while

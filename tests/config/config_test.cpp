@@ -163,7 +163,7 @@ TEST_CASE("without [health] an instance is ready once started and nothing is ver
   CHECK(r.config->health.verification == VerificationKind::none);
 }
 
-TEST_CASE("[health] defaults are DESIGN's: http readiness, probe verification of agents and runs", "[config]") {
+TEST_CASE("[health] defaults are docs/design.md's: http readiness, probe verification of agents and runs", "[config]") {
   auto r = parse(std::string(kMinimal) + "[health]\n");
   REQUIRE(r.errors.empty());
   const HealthConfig& h = r.config->health;

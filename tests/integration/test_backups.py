@@ -274,7 +274,11 @@ def test_restore_round_trip_with_the_app_running(supervisor):
     assert len(replaced) == 1
     assert (replaced[0] / "files" / "new.txt").read_text() == "created after the snapshot"
     assert (replaced[0] / "files" / "f0000.bin").read_bytes() == b"edited after the snapshot"
-    assert (s.data_dir / ".supervisor" / "restores.log").read_text().count(snapshot) == 1
+    r = s.cli("history", "--json", "--data-dir", str(s.data_dir))
+    restored = [e for e in json.loads(r.stdout)["events"] if e["kind"] == "backup_restored"]
+    assert len(restored) == 1 and restored[0]["detail"].startswith(snapshot), restored
+    assert str(replaced[0]) in restored[0]["detail"]
+    assert not (s.data_dir / ".supervisor" / "restores.log").exists()
     assert [b["name"] for b in listed(s)] == [snapshot]  # the backups came along
 
 

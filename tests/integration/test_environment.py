@@ -1,4 +1,4 @@
-"""The instance's environment: DESIGN §5."""
+"""The instance's environment: docs/design.md §5."""
 from harness import wait_pid_gone
 
 

@@ -1,4 +1,4 @@
-"""The fixture app's own contract (DESIGN §4) and its fault modes, which later
+"""The fixture app's own contract (docs/design.md §4) and its fault modes, which later
 scenarios rely on. Run directly, without the supervisor."""
 import json
 import os

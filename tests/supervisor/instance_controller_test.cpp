@@ -53,6 +53,7 @@ TEST_CASE("start runs one instance", "[instance_controller]") {
   CHECK(s.state == InstanceState::ready);
   CHECK(s.pid == 1000);
   CHECK(s.instance_id == "i-1");
+  CHECK(s.started_at == f.clock.wall_now());  // the time of day comes from the Clock too
   f.clock.advance(5s);
   CHECK(f.controller.status().uptime == 5s);
 }
