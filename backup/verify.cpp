@@ -19,7 +19,7 @@ void check_database(const fs::path& path, const ManifestEntry& e, VerifyReport& 
   if (!db) return report.problems.push_back(e.path + ": " + db.error().message);
   auto integrity = db->integrity_check();
   if (!integrity) return report.problems.push_back(e.path + ": " + integrity.error().message);
-  if (*integrity != "ok") report.problems.push_back(e.path + ": integrity_check: " + *integrity);
+  if (*integrity != kIntegrityOk) report.problems.push_back(e.path + ": integrity_check: " + *integrity);
   auto counts = db->table_counts();
   if (counts && *counts != e.counts) report.problems.push_back(e.path + ": row counts differ from the manifest");
 }

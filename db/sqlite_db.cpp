@@ -191,7 +191,7 @@ Result<std::string> SqliteDb::check(const char* pragma) {
   while ((rc = stmt.step()) == SQLITE_ROW) {
     const unsigned char* text = sqlite3_column_text(stmt.get(), 0);
     std::string line = text ? reinterpret_cast<const char*>(text) : "";
-    if (line == "ok") continue;
+    if (line == kIntegrityOk) continue;
     problems += (problems.empty() ? "" : "; ") + line;
   }
   if (rc != SQLITE_DONE) return error(pragma);

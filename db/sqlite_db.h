@@ -15,6 +15,10 @@ struct sqlite3_stmt;
 
 namespace agentron {
 
+// What an integrity check (PRAGMA integrity_check / quick_check) answers for a sound
+// database; anything else is what it found wrong.
+inline constexpr const char* kIntegrityOk = "ok";
+
 // A prepared statement: bind (1-based), step, read columns (0-based). RAII.
 class SqliteStatement {
  public:
@@ -66,7 +70,7 @@ class SqliteDb {
   // to their busy timeout, while it runs; in WAL mode they do not).
   Status backup_to(const std::filesystem::path& destination);
 
-  // "ok", or the problems PRAGMA integrity_check reports, joined by "; ".
+  // kIntegrityOk, or the problems PRAGMA integrity_check reports, joined by "; ".
   Result<std::string> integrity_check();
   // The same from PRAGMA quick_check: no index-content cross-checks, O(N) not O(N log N).
   Result<std::string> quick_check();

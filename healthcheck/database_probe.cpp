@@ -31,7 +31,7 @@ Result<DatabaseProbe> probe_database(const std::filesystem::path& database,
     auto unlocked = SqliteDb::open(database, SqliteDb::Mode::immutable);
     if (unlocked) integrity = unlocked->quick_check();
   }
-  if (*mode == "wal" || !integrity || *integrity != "ok") {
+  if (*mode == "wal" || !integrity || *integrity != kIntegrityOk) {
     probe.checked_under_lock = true;
     integrity = db->quick_check();
   }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/atomic_file.h"
+#include "db/sqlite_db.h"
 
 namespace agentron {
 namespace fs = std::filesystem;
@@ -112,7 +113,7 @@ Status check_verification_record(const VerificationRecord& r, const std::string&
     return Error{"wrong_data_dir", "the verification record's data_dir is \"" + r.data_dir +
                                        "\", not the pinned data dir " + data_dir.string()};
   }
-  if (r.integrity != "ok") {
+  if (r.integrity != kIntegrityOk) {
     return Error{"integrity_failed",
                  "the database integrity check failed: " +
                      (r.integrity.empty() ? std::string("no integrity in the record") : r.integrity)};

@@ -130,9 +130,10 @@ void HandoverDriver::reject_request(const fs::path& file, const std::string& id,
     r.requested_by = text_of("requested_by");
     r.run_id = text_of("run_id");
   }
-  HistoryRequest row = history_row(r, "rejected", reason);
+  const char* rejected = to_string(HandoverPhase::rejected);
+  HistoryRequest row = history_row(r, rejected, reason);
   (void)c_.history.upsert_request(row);
-  (void)c_.history.add_phase(id, "rejected", reason);
+  (void)c_.history.add_phase(id, rejected, reason);
   if (!handover_ || is_finished(handover_->phase())) last_request_ = row;
   spdlog::error("request {}: rejected — {}", id, reason);  // last: the files and the row are there
 }
@@ -485,7 +486,7 @@ std::optional<InstanceRecord> HandoverDriver::reconcile() {
   if (!plan.summary.empty()) spdlog::warn("an earlier supervisor left instances running: {}", plan.summary);
   if (!request) return plan.serving;
   HistoryRequest r = *request;
-  r.state = plan.request_state;
+  r.state = to_string(*plan.request_state);
   r.reason = plan.request_reason;
   r.updated_at = utc_iso8601_ms(WallClock::now());
   (void)c_.history.upsert_request(r);

@@ -47,7 +47,7 @@ ReconcilePlan plan_reconcile(const LeftInstances& left, const std::optional<Unfi
 
   for (const auto& d : done) plan.summary += (plan.summary.empty() ? "" : "; ") + d;
   if (!request) return plan;
-  plan.request_state = plan.switched ? "done" : "rolled_back";
+  plan.request_state = plan.switched ? HandoverPhase::done : HandoverPhase::rolled_back;
   plan.request_reason = "the supervisor was killed during " + request->phase + "; at restart: " +
                         (plan.summary.empty() ? std::string("no instance of it was running") : plan.summary);
   return plan;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "supervisor/handover.h"
 #include "supervisor/instance_record.h"
 #include "supervisor/release_store.h"
 
@@ -41,9 +42,10 @@ struct ReconcilePlan {
   };
   std::optional<InstanceRecord> serving;  // adopted as the current instance
   std::vector<Stop> stop;
-  bool switched = false;      // the unfinished request's switch had happened
-  std::string request_state;  // "done" or "rolled_back"; "" without an unfinished request
-  std::string summary;        // what is done, for the log and the request's reason
+  bool switched = false;  // the unfinished request's switch had happened
+  // done (switched) or rolled_back; nullopt without an unfinished request.
+  std::optional<HandoverPhase> request_state;
+  std::string summary;  // what is done, for the log and the request's reason
   std::string request_reason;
 };
 

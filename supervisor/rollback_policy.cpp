@@ -1,10 +1,12 @@
 #include "supervisor/rollback_policy.h"
 
+#include "db/sqlite_db.h"
+
 namespace agentron {
 
 Verdict judge_new_instance(const NewInstance& instance, const Counts& baseline) {
   // A damaged database outranks everything else the record says: it decides the repair.
-  if (!instance.integrity.empty() && instance.integrity != "ok") {
+  if (!instance.integrity.empty() && instance.integrity != kIntegrityOk) {
     return {false, HandoverDamage::integrity, "the new instance's integrity check failed: " + instance.integrity};
   }
   if (!instance.unverified.empty()) {
