@@ -98,7 +98,7 @@ Result<SnapshotInfo> find_snapshot(const fs::path& backup_dir, const std::string
 Result<FileLock> lock_backup_dir(const fs::path& backup_dir) {
   std::string holder;
   auto lock = FileLock::try_acquire(backup_dir / ".lock", &holder);
-  if (!lock && lock.error().code == "locked") {
+  if (!lock && lock.error().code == kLockedCode) {
     return Error{"backup_busy", "another backup operation (pid " + holder + ") is using " + backup_dir.string() +
                                     "; wait for it to finish"};
   }

@@ -78,13 +78,13 @@ Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mo
   bool first = true;
   auto copied = read_hashed(from, [&](std::string_view chunk) -> Status {
     if (refuse_sqlite && first && chunk.size() >= 16 && std::memcmp(chunk.data(), kSqliteHeader, 16) == 0) {
-      return Error{"is_sqlite", from.string() + " is a SQLite database"};
+      return Error{kIsSqliteCode, from.string() + " is a SQLite database"};
     }
     first = false;
     return write_all(out.get(), chunk.data(), chunk.size(), to);
   });
   if (!copied) {
-    if (copied.error().code == "is_sqlite") ::unlink(to.c_str());
+    if (copied.error().code == kIsSqliteCode) ::unlink(to.c_str());
     return copied.error();
   }
   if (::fchmod(out.get(), mode & 07777) != 0) return errno_error("write_failed", "cannot chmod " + to.string(), errno);

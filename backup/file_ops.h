@@ -12,6 +12,8 @@
 
 namespace agentron {
 
+inline constexpr const char* kIsSqliteCode = "is_sqlite";
+
 struct CopiedFile {
   std::uint64_t size = 0;
   std::string sha256;
@@ -21,7 +23,7 @@ struct CopiedFile {
 // writes, and gives it `mode` and `mtime`. Not fsynced: callers that copy many files
 // make them durable together with sync_filesystem().
 // With `refuse_sqlite`, a file that turns out to start with the SQLite header is not
-// copied raw: the partial copy is removed and the error code is "is_sqlite".
+// copied raw: the partial copy is removed and the error code is kIsSqliteCode.
 Result<CopiedFile> copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to, mode_t mode,
                                     const timespec& mtime, bool refuse_sqlite = false);
 

@@ -260,7 +260,7 @@ class Builder {
   Result<ManifestEntry> add_file(const ScannedEntry& e, ManifestEntry entry, const fs::path& live, const fs::path& copy,
                                  std::vector<std::string>& warnings) {
     auto copied = copy_file_hashed(live, copy, entry.mode, e.st.st_mtim, /*refuse_sqlite=*/may_be_database(e));
-    if (!copied && copied.error().code == "is_sqlite") {
+    if (!copied && copied.error().code == kIsSqliteCode) {
       entry.type = EntryType::sqlite;
       return add_database(std::move(entry), live, copy);
     }

@@ -54,7 +54,7 @@ int cmd_approval(const std::string& verb, const RequestArgs& args) {
   auto response = control_request(state_dir(app) / "control.sock", request);
   if (!response) {
     std::fprintf(stderr, "%s\n", response.error().message.c_str());
-    return response.error().code == "not_running" ? kExitNotRunning : kExitFailure;
+    return response.error().code == control_error::not_running ? kExitNotRunning : kExitFailure;
   }
   if (!response->value("ok", false)) {
     std::fprintf(stderr, "%s\n", (*response)["error"].value("message", "request failed").c_str());

@@ -91,7 +91,7 @@ int cmd_status(const std::string& config_flag, const std::string& data_dir_flag,
   auto response = control_request(socket, StatusRequest{});
   if (!response) {
     std::fprintf(stderr, "%s\n", response.error().message.c_str());
-    return response.error().code == "not_running" ? kExitNotRunning : kExitFailure;
+    return response.error().code == control_error::not_running ? kExitNotRunning : kExitFailure;
   }
   const nlohmann::json& r = *response;
   if (!r.value("ok", false)) {
@@ -114,7 +114,7 @@ int cmd_verify(const std::string& config_flag, const std::string& data_dir_flag,
   auto response = control_request(state_dir(app) / "control.sock", VerifyRequest{}, 600);
   if (!response) {
     std::fprintf(stderr, "%s\n", response.error().message.c_str());
-    return response.error().code == "not_running" ? kExitNotRunning : kExitFailure;
+    return response.error().code == control_error::not_running ? kExitNotRunning : kExitFailure;
   }
   const nlohmann::json& r = *response;
   if (!r.value("ok", false)) {

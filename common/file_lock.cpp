@@ -19,7 +19,7 @@ Result<FileLock> FileLock::try_acquire(const std::filesystem::path& path, std::s
     std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
     while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
     if (holder) *holder = pid;
-    return Error{"locked", path.string() + " is locked by pid " + pid};
+    return Error{kLockedCode, path.string() + " is locked by pid " + pid};
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {

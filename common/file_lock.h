@@ -9,9 +9,12 @@
 
 namespace agentron {
 
+// The error code of a lock another process holds.
+inline constexpr const char* kLockedCode = "locked";
+
 class FileLock {
  public:
-  // Fails at once with code "locked" and the holder's pid in `holder` if taken.
+  // Fails at once with code kLockedCode and the holder's pid in `holder` if taken.
   static Result<FileLock> try_acquire(const std::filesystem::path& path, std::string* holder = nullptr);
 
   FileLock(FileLock&&) = default;

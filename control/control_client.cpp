@@ -16,8 +16,8 @@ Result<nlohmann::json> control_request(const std::filesystem::path& socket_path,
                                        int timeout_seconds) {
   std::error_code ec;
   if (!std::filesystem::exists(socket_path, ec)) {
-    return Error{"not_running", "no agentron-supervisor is running here (" + socket_path.string() +
-                                    " does not exist); start one with `agentron-supervisor run`"};
+    return Error{control_error::not_running, "no agentron-supervisor is running here (" + socket_path.string() +
+                                                 " does not exist); start one with `agentron-supervisor run`"};
   }
   auto address = socket_address(socket_path);
   if (!address) return address.error();
@@ -32,8 +32,9 @@ Result<nlohmann::json> control_request(const std::filesystem::path& socket_path,
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
     if (err == ENOENT || err == ECONNREFUSED) {
-      return Error{"not_running", "no agentron-supervisor is running here (nothing listens on " + socket_path.string() +
-                                      "); start one with `agentron-supervisor run`"};
+      return Error{control_error::not_running, "no agentron-supervisor is running here (nothing listens on " +
+                                                   socket_path.string() +
+                                                   "); start one with `agentron-supervisor run`"};
     }
     return errno_error("connect_failed", "cannot connect to " + socket_path.string(), err);
   }

@@ -19,8 +19,8 @@
 
 namespace agentron {
 
-// The error codes a control answer carries (beyond those of the layers below, which
-// pass through: a rollback's "no_previous_release", ...).
+// The error codes a control answer carries, in one place for every transport (the
+// HTTP API maps them to statuses): the protocol's own, and the supervisor's answers.
 namespace control_error {
 inline constexpr const char* bad_request = "bad_request";          // not a request: the message names the field
 inline constexpr const char* unknown_method = "unknown_method";    // the method is not one of kMethods
@@ -29,6 +29,11 @@ inline constexpr const char* not_ready = "not_ready";              // verify: no
 inline constexpr const char* not_verified = "not_verified";        // verify: the instance failed verification
 inline constexpr const char* no_such_request = "no_such_request";  // approve/deny: not awaiting approval
 inline constexpr const char* internal = "internal_error";          // a bug: logged with its context
+inline constexpr const char* not_running = "not_running";          // client side: no supervisor listens
+inline constexpr const char* cannot_verify = "cannot_verify";      // [health] verification = "none"
+inline constexpr const char* handover_in_flight = "handover_in_flight";        // one handover at a time
+inline constexpr const char* no_previous_release = "no_previous_release";      // rollback: nothing to go back to
+inline constexpr const char* previous_release_gone = "previous_release_gone";  // rollback: its folder is gone
 }  // namespace control_error
 
 struct StatusRequest {};

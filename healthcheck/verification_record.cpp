@@ -88,7 +88,7 @@ Result<VerificationRecord> parse_verification_record(const std::string& text) {
 
 Result<VerificationRecord> read_verification_record(const fs::path& path) {
   std::ifstream in(path);
-  if (!in) return Error{"no_record", "no verification record at " + path.string()};
+  if (!in) return Error{kNoRecordCode, "no verification record at " + path.string()};
   std::stringstream text;
   text << in.rdbuf();
   auto record = parse_verification_record(text.str());

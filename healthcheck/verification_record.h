@@ -31,7 +31,9 @@ nlohmann::json to_json(const VerificationRecord& record);
 // Errors: code "malformed_record" with what is wrong (not JSON, a key of the wrong
 // type, no instance_id, no counts).
 Result<VerificationRecord> parse_verification_record(const std::string& text);
-// Reads and parses; a missing file is code "no_record".
+// The error code of a record that is not there (yet).
+inline constexpr const char* kNoRecordCode = "no_record";
+// Reads and parses; a missing file is code kNoRecordCode.
 Result<VerificationRecord> read_verification_record(const std::filesystem::path& path);
 Status write_verification_record(const std::filesystem::path& path, const VerificationRecord& record);
 

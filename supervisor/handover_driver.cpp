@@ -13,6 +13,7 @@
 #include "backup/snapshot.h"
 #include "common/atomic_file.h"
 #include "common/utc_time.h"
+#include "control/protocol.h"
 #include "db/sqlite_db.h"
 #include "fork/fork_answer.h"
 #include "fork/fork_errors.h"
@@ -75,7 +76,7 @@ Handover* HandoverDriver::awaiting_approval(const std::string& id, Status& error
   if (awaiting && handover_->request().id == id) return handover_.get();
   std::string waiting =
       awaiting ? "; the request awaiting approval is " + handover_->request().id : "; no request is awaiting approval";
-  error = Error{"no_such_request", "request '" + id + "' is not awaiting approval" + waiting};
+  error = Error{control_error::no_such_request, "request '" + id + "' is not awaiting approval" + waiting};
   return nullptr;
 }
 
@@ -175,19 +176,22 @@ void HandoverDriver::start_handover(RestartRequest request, std::optional<Releas
 
 // Back to the release before the current one, by the same verified path (nothing to build).
 Result<std::string> HandoverDriver::start_rollback(const std::string& why, const std::string& requested_by) {
-  if (c_.config.health.verification == VerificationKind::none) return Error{"cannot_verify", kCannotVerify};
+  if (c_.config.health.verification == VerificationKind::none)
+    return Error{control_error::cannot_verify, kCannotVerify};
   if (in_flight()) {
-    return Error{"handover_in_flight", "handover " + handover_->request().id + " is in flight (" +
-                                           to_string(handover_->phase()) + "); roll back when it has finished"};
+    return Error{control_error::handover_in_flight, "handover " + handover_->request().id + " is in flight (" +
+                                                        to_string(handover_->phase()) +
+                                                        "); roll back when it has finished"};
   }
   auto current = release_store().read();
   if (!current || current->previous.dir.empty()) {
-    return Error{"no_previous_release", "no previous release to roll back to: no handover has switched releases yet"};
+    return Error{control_error::no_previous_release,
+                 "no previous release to roll back to: no handover has switched releases yet"};
   }
   ReleaseInfo previous = current->previous;
   std::error_code ec;
   if (!fs::is_directory(previous.dir, ec)) {
-    return Error{"previous_release_gone", "the previous release " + previous.dir.string() + " is gone"};
+    return Error{control_error::previous_release_gone, "the previous release " + previous.dir.string() + " is gone"};
   }
   RestartRequest r;
   r.id = new_request_id();

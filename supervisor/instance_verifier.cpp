@@ -73,7 +73,7 @@ void InstanceVerifier::probe_database_then_check(const Config& config, VerifyTar
 
 void InstanceVerifier::look_for_record(VerifyTarget target) {
   auto record = read_verification_record(target.record_path);
-  bool waiting = !record && record.error().code == "no_record";
+  bool waiting = !record && record.error().code == kNoRecordCode;
   if (!waiting) return check(target, data_dir_);  // there: accepted or rejected with the reason
   if (clock_.now() + interval_ > deadline_) {
     VerificationResult result;
