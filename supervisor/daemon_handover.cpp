@@ -234,6 +234,7 @@ void Daemon::journal(HandoverPhase phase, const std::string& detail) {
   }
   last_request_ = row;
   spdlog::info("request {}: {}{}", row.id, to_string(phase), detail.empty() ? "" : " — " + detail);
+  test_pause_.after_journaling(row.id, to_string(phase));
 }
 
 void Daemon::build_release(const RestartRequest& request, Then<ReleaseInfo> then) {

@@ -29,6 +29,7 @@
 #include "supervisor/instance_verifier.h"
 #include "supervisor/request_intake.h"
 #include "supervisor/tcp_front.h"
+#include "supervisor/test_pause_point.h"
 
 namespace agentron {
 
@@ -134,6 +135,7 @@ class Daemon : private HandoverSteps {
   std::vector<Leftover> leftovers_;              // found running at start, to be stopped
   std::optional<InstanceRecord> adopt_current_;  // found serving at start: taken over, not restarted
   std::unique_ptr<Handover> handover_;
+  const TestPausePoint test_pause_ = TestPausePoint::from_environment();  // tests only
   std::optional<HistoryRequest> last_request_;  // the handover in flight or the last one, for status
   Then<NewInstance> candidate_then_;
   std::function<void(const std::filesystem::path&)> candidate_started_;
