@@ -271,7 +271,7 @@ void Daemon::take_snapshot(Then<std::string> then) {
   SnapshotOptions options{config_.app.data_dir, config_.backup.dir, config_.backup.exclude, "pre-restart",
                           handover_->request().id};
   std::weak_ptr<int> alive = alive_;
-  asio::post(worker_, [this, alive, options, then] {
+  worker_.post([this, alive, options, then] {
     auto result = create_snapshot(options);  // seconds on a large data dir: off the loop
     asio::post(io_, [alive, result = std::move(result), then] {
       if (!alive.lock()) return;
@@ -286,7 +286,7 @@ void Daemon::count_live(Then<Counts> then) {
   auto counts = config_.health.counts;
   auto busy = config_.health.busy_timeout;
   std::weak_ptr<int> alive = alive_;
-  asio::post(worker_, [this, alive, database, counts, busy, then] {
+  worker_.post([this, alive, database, counts, busy, then] {
     std::error_code ec;
     Result<Counts> result = Counts{};
     if (!counts.empty() && fs::exists(database, ec)) {
@@ -399,7 +399,7 @@ void Daemon::restore_lost_rows(const std::string& snapshot, Then<std::string> th
   fs::path live = config_.app.data_dir / config_.health.database;
   fs::path copy = fs::path(snapshot) / config_.health.database;
   std::weak_ptr<int> alive = alive_;
-  asio::post(worker_, [this, alive, live, copy, snapshot, then] {
+  worker_.post([this, alive, live, copy, snapshot, then] {
     auto restored = restore_missing_rows(live, copy, 10000);
     asio::post(io_, [alive, restored = std::move(restored), snapshot, then]() mutable {
       if (!alive.lock()) return;
@@ -415,7 +415,7 @@ void Daemon::restore_lost_rows(const std::string& snapshot, Then<std::string> th
 void Daemon::restore_snapshot(const std::string& snapshot, Then<std::string> then) {
   std::weak_ptr<int> alive = alive_;
   // By value: the worker must not read config_, which a reload may replace meanwhile.
-  asio::post(worker_, [this, alive, snapshot, then, data_dir = config_.app.data_dir, backups = config_.backup.dir] {
+  worker_.post([this, alive, snapshot, then, data_dir = config_.app.data_dir, backups = config_.backup.dir] {
     Result<std::string> outcome = std::string();
     auto lock = lock_backup_dir(backups);
     auto found =

@@ -9,7 +9,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -18,6 +17,7 @@
 
 #include "common/asio_clock.h"
 #include "common/file_lock.h"
+#include "common/lazy_worker.h"
 #include "config/config.h"
 #include "history/history.h"
 #include "launcher/posix_spawner.h"
@@ -119,7 +119,7 @@ class Daemon : private HandoverSteps {
   boost::asio::signal_set signals_;
   InstanceVerifier verifier_;            // the current instance
   InstanceVerifier candidate_verifier_;  // a handover's new instance
-  boost::asio::thread_pool worker_{1};   // snapshots and baseline counts: never on the loop
+  LazyWorker worker_;                    // snapshots and baseline counts: never on the loop
   std::optional<FileLock> lock_;
   std::optional<History> history_;
   std::unique_ptr<ControlServer> control_;
