@@ -52,8 +52,9 @@ Result<CopiedFile> read_hashed(const fs::path& path, const std::function<Status(
   UniqueFd in(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!in.valid()) return errno_error("read_failed", "cannot read " + path.string(), errno);
   ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  auto hash = Sha256::start();
+  if (!hash) return hash.error();
   std::vector<char> buffer(kChunk);
-  Sha256 hash;
   CopiedFile result;
   for (;;) {
     ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
@@ -62,10 +63,10 @@ Result<CopiedFile> read_hashed(const fs::path& path, const std::function<Status(
     if (n == 0) break;
     std::string_view chunk(buffer.data(), static_cast<size_t>(n));
     if (auto s = on_chunk(chunk); !s) return s.error();
-    hash.update(chunk);
+    hash->update(chunk);
     result.size += chunk.size();
   }
-  result.sha256 = hash.hex_digest();
+  result.sha256 = hash->hex_digest();
   return result;
 }
 

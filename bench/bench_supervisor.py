@@ -2,8 +2,9 @@
 """Benchmarks of the supervisor core (issue: supervisor core). Writes a Markdown
 report to stdout; bench/README.md holds the latest results and how they were taken.
 
-1. Idle cost: the supervisor's RSS, and its context switches over 10 s while one
-   app instance runs and nothing happens (target: < 8 MB RSS, no periodic wake-ups).
+1. Idle cost: the supervisor's RSS (and PSS, private dirty, threads), and its context
+   switches over 10 s while one app instance runs and nothing happens (target: < 8 MB
+   RSS, no periodic wake-ups).
 2. Restart latency: from the app's death to the new instance's exec, over N crashes
    (target: median < 5 ms). The fixture appends "exit <ns>" just before _exit() and
    "start <ns>" first thing in main(), so each sample also includes the new process's
@@ -35,6 +36,16 @@ def proc_status(pid):
     return fields
 
 
+def smaps_rollup(pid):
+    fields = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if value.strip().endswith("kB"):
+                fields[key] = int(value.split()[0])
+    return fields
+
+
 def idle_cost(tmp, seconds):
     s = Supervisor(tmp / "idle").start()
     try:
@@ -43,9 +54,13 @@ def idle_cost(tmp, seconds):
         before = proc_status(s.proc.pid)
         time.sleep(seconds)  # the measurement window itself: nothing may wake the supervisor
         after = proc_status(s.proc.pid)
+        rollup = smaps_rollup(s.proc.pid)
         assert s.status()["pid"] == pid
         return {
             "rss_kb": int(after["VmRSS"].split()[0]),
+            "pss_kb": rollup["Pss"],
+            "private_dirty_kb": rollup["Private_Dirty"],
+            "threads": int(after["Threads"]),
             "hwm_kb": int(after["VmHWM"].split()[0]),
             "voluntary": int(after["voluntary_ctxt_switches"]) - int(before["voluntary_ctxt_switches"]),
             "nonvoluntary": int(after["nonvoluntary_ctxt_switches"]) - int(before["nonvoluntary_ctxt_switches"]),
@@ -78,6 +93,9 @@ def main():
     parser.add_argument("--idle-seconds", type=float, default=10)
     parser.add_argument("--crashes", type=int, default=200)
     args = parser.parse_args()
+    # A binary just linked is dirty in the page cache, and its pages would count as the
+    # supervisor's private dirty memory until written back.
+    os.sync()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         idle = idle_cost(tmp, args.idle_seconds)
@@ -89,6 +107,8 @@ def main():
     print("| measure | result | target |")
     print("|---|---|---|")
     print(f"| supervisor RSS, idle, one app running | {idle['rss_kb'] / 1024:.1f} MiB (peak {idle['hwm_kb'] / 1024:.1f} MiB) | < 8 MB |")
+    print(f"| of which PSS / private dirty | {idle['pss_kb'] / 1024:.1f} / {idle['private_dirty_kb'] / 1024:.1f} MiB | |")
+    print(f"| threads, idle | {idle['threads']} | |")
     print(f"| context switches in {args.idle_seconds:g} s idle | {idle['voluntary']} voluntary, "
           f"{idle['nonvoluntary']} involuntary | 0 (no periodic wake-ups) |")
     print(f"| death → new instance exec, median of {len(samples)} | {statistics.median(samples):.2f} ms | < 5 ms |")

@@ -15,6 +15,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <optional>
+#include <string_view>
 
 #include "common/duration.h"
 #include "common/unique_fd.h"
@@ -52,22 +54,42 @@ class SpinPolicy {
   TimePoint rest_until_{};
 };
 
-// Whether more threads are runnable than this process may use CPUs: the running count
-// of /proc/loadavg (this thread included) against the CPU affinity mask.
-class CpuContention {
+// What the contention check reads: how many threads the machine can run now, and how
+// many CPUs this process may use. An interface so that the check is tested on loads a
+// test makes up: a real busy machine would take spinning on every CPU.
+class CpuLoad {
  public:
-  CpuContention();
-  // False when it cannot tell (no /proc).
-  bool others_waiting() const;
+  virtual ~CpuLoad() = default;
+  // Threads runnable now, machine-wide, the caller included; nullopt when it cannot tell.
+  virtual std::optional<int> runnable_threads() const = 0;
+  // CPUs this process may run on: at least 1.
+  virtual int usable_cpus() const = 0;
+};
+
+// The running count of /proc/loadavg against the CPU affinity mask.
+class ProcCpuLoad final : public CpuLoad {
+ public:
+  ProcCpuLoad();
+  std::optional<int> runnable_threads() const override;
+  int usable_cpus() const override { return cpus_; }
 
  private:
   UniqueFd loadavg_;
   int cpus_ = 1;
 };
 
-// io.run(), but with busy polling for `window` after each event, as SpinPolicy says.
-// A window of zero is exactly io.run(). Returns when io runs out of work or is
-// stopped.
+// The runnable count in the text of /proc/loadavg ("0.52 0.58 0.59 3/467 12345" → 3);
+// nullopt when the text is not in that form.
+std::optional<int> parse_runnable_threads(std::string_view loadavg);
+
+// More threads are runnable than this process may use CPUs: a spin would take one of
+// theirs. False when it cannot tell.
+bool others_wait_for_a_cpu(const CpuLoad& load);
+
+// io.run(), but with busy polling for `window` after each event, as SpinPolicy says,
+// resting while `load` says others wait for a CPU (ProcCpuLoad when not given). A
+// window of zero is exactly io.run(). Returns when io runs out of work or is stopped.
 void run_busy_polling(boost::asio::io_context& io, Duration window);
+void run_busy_polling(boost::asio::io_context& io, Duration window, const CpuLoad& load);
 
 }  // namespace agentron

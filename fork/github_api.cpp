@@ -1,11 +1,10 @@
 #include "fork/github_api.h"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 
 #include <memory>
-#include <type_traits>
 
+#include "common/shared_library.h"
 #include "fork/fork_errors.h"
 #include "fork/git_url.h"
 
@@ -28,9 +27,9 @@ size_t collect(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
-// libcurl is loaded only when a fork is to be created: linked in, its ~30 dependent
-// libraries cost every agentron-fork run ~10 ms of dynamic linking (bench/README.md),
-// while only `ensure-fork --create` ever uses it.
+// libcurl is loaded only when a fork is to be created (common/shared_library.h): linked
+// in, its ~30 dependent libraries cost every agentron-fork run ~10 ms of dynamic linking
+// (bench/README.md), while only `ensure-fork --create` ever uses it.
 struct Curl {
   decltype(&curl_easy_init) easy_init;
   decltype(&curl_easy_cleanup) easy_cleanup;
@@ -43,25 +42,15 @@ struct Curl {
 };
 
 Result<Curl> load_curl() {
-  void* lib = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (!lib)
-    return Error{fork_error::http_failed, std::string("cannot load libcurl (install libcurl4): ") + ::dlerror()};
+  auto lib = SharedLibrary::open("libcurl.so.4", "libcurl4", fork_error::http_failed);
+  if (!lib) return lib.error();
   Curl c{};
-  bool ok = true;
-  auto bind = [&](auto& fn, const char* name) {
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
-    ok = ok && fn;
-  };
-  bind(c.easy_init, "curl_easy_init");
-  bind(c.easy_cleanup, "curl_easy_cleanup");
-  bind(c.easy_setopt, "curl_easy_setopt");
-  bind(c.easy_perform, "curl_easy_perform");
-  bind(c.easy_getinfo, "curl_easy_getinfo");
-  bind(c.easy_strerror, "curl_easy_strerror");
-  bind(c.slist_append, "curl_slist_append");
-  bind(c.slist_free_all, "curl_slist_free_all");
+  bool ok = lib->bind(c.easy_init, "curl_easy_init") && lib->bind(c.easy_cleanup, "curl_easy_cleanup") &&
+            lib->bind(c.easy_setopt, "curl_easy_setopt") && lib->bind(c.easy_perform, "curl_easy_perform") &&
+            lib->bind(c.easy_getinfo, "curl_easy_getinfo") && lib->bind(c.easy_strerror, "curl_easy_strerror") &&
+            lib->bind(c.slist_append, "curl_slist_append") && lib->bind(c.slist_free_all, "curl_slist_free_all");
   if (!ok) return Error{fork_error::http_failed, "libcurl.so.4 lacks a function agentron-fork needs"};
-  return c;  // the library stays loaded for the life of the process
+  return c;
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 #include "healthcheck/http_probe.h"
 
+#include <array>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
+#include <optional>
 
 namespace agentron {
 namespace {
@@ -30,14 +34,30 @@ struct Attempt : std::enable_shared_from_this<Attempt> {
   Probe::Done done;
 };
 
+// host:port as an endpoint when host is an IP address, not a name.
+std::optional<tcp::endpoint> address_endpoint(const std::string& host, const std::string& port) {
+  beast::error_code not_an_address;
+  auto address = asio::ip::make_address(host, not_an_address);
+  unsigned short number = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (not_an_address || ec != std::errc() || end != port.data() + port.size()) return std::nullopt;
+  return tcp::endpoint(address, number);
+}
+
 void connect(const std::shared_ptr<Attempt>& a, const std::string& host, const std::string& port,
              std::function<void()> connected) {
-  a->resolver.async_resolve(host, port, [a, connected](const beast::error_code& ec, tcp::resolver::results_type r) {
+  auto on_connect = [a, connected](const beast::error_code& ec, const tcp::endpoint&) {
+    if (ec) return a->fail("cannot connect", ec);
+    connected();
+  };
+  // An address (the default, 127.0.0.1) needs no resolving, and Asio's resolver starts
+  // a thread of its own on first use that lives as long as the loop.
+  if (auto endpoint = address_endpoint(host, port)) {
+    return a->stream.async_connect(std::array{*endpoint}, std::move(on_connect));
+  }
+  a->resolver.async_resolve(host, port, [a, on_connect](const beast::error_code& ec, tcp::resolver::results_type r) {
     if (ec) return a->fail("cannot resolve", ec);
-    a->stream.async_connect(r, [a, connected](const beast::error_code& ec, const tcp::endpoint&) {
-      if (ec) return a->fail("cannot connect", ec);
-      connected();
-    });
+    a->stream.async_connect(r, on_connect);
   });
 }
 

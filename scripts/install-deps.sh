@@ -13,7 +13,7 @@ packages=(
   libspdlog-dev libfmt-dev
   libtomlplusplus-dev   # config
   libcli11-dev          # argument parsing
-  libssl-dev            # SHA-256 of backed-up files
+  libssl-dev            # SHA-256 of backed-up files (libcrypto, dlopen()ed on the first hash)
   libcurl4-openssl-dev  # agentron-fork: the GitHub REST call that creates a fork (dlopen()ed)
   nlohmann-json3-dev    # JSON on the control socket and in records
   catch2                # unit tests (v2.13)

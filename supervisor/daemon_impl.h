@@ -10,7 +10,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -19,6 +18,8 @@
 
 #include "common/asio_clock.h"
 #include "common/file_lock.h"
+#include "common/lazy_worker.h"
+#include "common/lazy_worker.h"
 #include "config/config.h"
 #include "control/control_server.h"
 #include "history/history.h"
@@ -28,6 +29,7 @@
 #include "supervisor/instance_slots.h"
 #include "supervisor/instance_verifier.h"
 #include "supervisor/tcp_front.h"
+#include "supervisor/test_pause_point.h"
 
 namespace agentron {
 
@@ -80,8 +82,8 @@ class Daemon : private SlotEvents, private ControlActions {
   ChildReaper reaper_;
   PosixSpawner spawner_;
   boost::asio::signal_set signals_;
-  InstanceVerifier verifier_;           // the current instance
-  boost::asio::thread_pool worker_{1};  // snapshots and baseline counts: never on the loop
+  InstanceVerifier verifier_;  // the current instance
+  LazyWorker worker_;          // snapshots and baseline counts: never on the loop
   std::optional<FileLock> lock_;
   std::optional<History> history_;
   InstanceSlots slots_;

@@ -263,6 +263,7 @@ void HandoverDriver::journal(HandoverPhase phase, const std::string& detail) {
     spdlog::error("history: {}", s.error().message);
   last_request_ = row;
   spdlog::info("request {}: {}{}", row.id, to_string(phase), detail.empty() ? "" : " — " + detail);
+  test_pause_.after_journaling(row.id, to_string(phase));
 }
 
 void HandoverDriver::build_release(const RestartRequest& request, Then<ReleaseInfo> then) {
@@ -295,7 +296,7 @@ void HandoverDriver::take_snapshot(Then<std::string> then) {
   SnapshotOptions options{c_.config.app.data_dir, c_.config.backup.dir, c_.config.backup.exclude, "pre-restart",
                           handover_->request().id};
   std::weak_ptr<int> alive = alive_;
-  asio::post(c_.worker, [this, alive, options, then] {
+  c_.worker.post([this, alive, options, then] {
     auto result = create_snapshot(options);  // seconds on a large data dir: off the loop
     asio::post(c_.io, [alive, result = std::move(result), then] {
       if (!alive.lock()) return;
@@ -310,7 +311,7 @@ void HandoverDriver::count_live(Then<Counts> then) {
   auto counts = c_.config.health.counts;
   auto busy = c_.config.health.busy_timeout;
   std::weak_ptr<int> alive = alive_;
-  asio::post(c_.worker, [this, alive, database, counts, busy, then] {
+  c_.worker.post([this, alive, database, counts, busy, then] {
     std::error_code ec;
     Result<Counts> result = Counts{};
     if (!counts.empty() && fs::exists(database, ec)) {
@@ -412,7 +413,7 @@ void HandoverDriver::restore_lost_rows(const std::string& snapshot, Then<std::st
   fs::path live = c_.config.app.data_dir / c_.config.health.database;
   fs::path copy = fs::path(snapshot) / c_.config.health.database;
   std::weak_ptr<int> alive = alive_;
-  asio::post(c_.worker, [this, alive, live, copy, snapshot, then] {
+  c_.worker.post([this, alive, live, copy, snapshot, then] {
     auto restored = restore_missing_rows(live, copy, 10000);
     asio::post(c_.io, [alive, restored = std::move(restored), snapshot, then]() mutable {
       if (!alive.lock()) return;
@@ -428,22 +429,21 @@ void HandoverDriver::restore_lost_rows(const std::string& snapshot, Then<std::st
 void HandoverDriver::restore_snapshot(const std::string& snapshot, Then<std::string> then) {
   std::weak_ptr<int> alive = alive_;
   // By value: the worker must not read config_, which a reload may replace meanwhile.
-  asio::post(
-      c_.worker, [this, alive, snapshot, then, data_dir = c_.config.app.data_dir, backups = c_.config.backup.dir] {
-        Result<std::string> outcome = std::string();
-        auto lock = lock_backup_dir(backups);
-        auto found =
-            lock ? find_snapshot(backups, fs::path(snapshot).filename().string()) : Result<SnapshotInfo>(lock.error());
-        auto restored =
-            found ? agentron::restore_snapshot(*found, data_dir, backups) : Result<RestoreResult>(found.error());
-        if (!restored)
-          outcome = restored.error();
-        else
-          outcome = "restored " + snapshot + " (the damaged data dir is kept at " + restored->replaced.string() + ")";
-        asio::post(c_.io, [alive, outcome = std::move(outcome), then] {
-          if (alive.lock()) then(outcome);
-        });
-      });
+  c_.worker.post([this, alive, snapshot, then, data_dir = c_.config.app.data_dir, backups = c_.config.backup.dir] {
+    Result<std::string> outcome = std::string();
+    auto lock = lock_backup_dir(backups);
+    auto found =
+        lock ? find_snapshot(backups, fs::path(snapshot).filename().string()) : Result<SnapshotInfo>(lock.error());
+    auto restored =
+        found ? agentron::restore_snapshot(*found, data_dir, backups) : Result<RestoreResult>(found.error());
+    if (!restored)
+      outcome = restored.error();
+    else
+      outcome = "restored " + snapshot + " (the damaged data dir is kept at " + restored->replaced.string() + ")";
+    asio::post(c_.io, [alive, outcome = std::move(outcome), then] {
+      if (alive.lock()) then(outcome);
+    });
+  });
 }
 
 Status HandoverDriver::make_current(const ReleaseInfo& release) {

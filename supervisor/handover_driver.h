@@ -11,7 +11,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -19,6 +18,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/lazy_worker.h"
 #include "config/config.h"
 #include "history/history.h"
 #include "launcher/posix_spawner.h"
@@ -29,6 +29,7 @@
 #include "supervisor/request_intake.h"
 #include "supervisor/rollback_policy.h"
 #include "supervisor/tcp_front.h"
+#include "supervisor/test_pause_point.h"
 
 namespace agentron {
 
@@ -41,7 +42,7 @@ struct DriverContext {
   std::filesystem::path config_path;  // absolute, for agentron-fork; empty for an embedded config
   History& history;
   InstanceSlots& slots;
-  boost::asio::thread_pool& worker;  // snapshots, counts, restores: never on the loop
+  LazyWorker& worker;  // snapshots, counts, restores: never on the loop
   std::function<void(HistoryEvent)> note;
   std::function<void()> switched;  // the candidate is current now
 };
@@ -119,6 +120,7 @@ class HandoverDriver : private HandoverSteps {
   Then<NewInstance> candidate_then_;
   std::function<void(const std::filesystem::path&)> candidate_started_;
   pid_t fork_pid_ = 0;  // a running `agentron-fork release`
+  const TestPausePoint test_pause_ = TestPausePoint::from_environment();  // tests only
   bool stopping_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // worker results posted after the end are dropped
 };

@@ -47,7 +47,7 @@ void InstanceVerifier::probe_database_then_check(const Config& config, VerifyTar
   auto counts = config.health.counts;
   auto busy = config.health.busy_timeout;
   auto data_dir = config.app.data_dir;
-  asio::post(worker_, [this, generation, database, counts, busy, data_dir, target] {
+  worker_.post([this, generation, database, counts, busy, data_dir, target] {
     // On the worker: SQLite may wait up to busy_timeout for the app's writers.
     auto probe = probe_database(database, counts, busy);
     Status written = ok_status();

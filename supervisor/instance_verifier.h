@@ -7,12 +7,12 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "common/clock.h"
+#include "common/lazy_worker.h"
 #include "config/config.h"
 #include "healthcheck/verification_record.h"
 
@@ -55,7 +55,7 @@ class InstanceVerifier {
 
   boost::asio::io_context& io_;
   Clock& clock_;
-  boost::asio::thread_pool worker_{1};
+  LazyWorker worker_;  // probe mode only
   std::function<void(VerificationResult)> done_;
   std::shared_ptr<int> generation_ = std::make_shared<int>(0);
   TimePoint begin_{};

@@ -2,13 +2,12 @@
 
 #include <sched.h>
 
-#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
 #include <future>
+#include <optional>
 #include <thread>
-#include <vector>
 
 using namespace agentron;
 using namespace std::chrono_literals;
@@ -48,28 +47,50 @@ TEST_CASE("the spin policy rests while other threads wait for a CPU", "[busy_pol
   CHECK(policy.should_spin(now + SpinPolicy::kRestWhenContended));
 }
 
-TEST_CASE("the CPU contention probe sees a busy machine as one", "[busy_poll]") {
-  // As many spinning threads as this process may use CPUs, plus this one: more
-  // runnable threads than CPUs, whatever else the machine runs.
+namespace {
+
+// A machine whose load the test sets.
+class FakeCpuLoad final : public CpuLoad {
+ public:
+  FakeCpuLoad(std::optional<int> runnable, int cpus) : runnable_(runnable), cpus_(cpus) {}
+  std::optional<int> runnable_threads() const override { return runnable_; }
+  int usable_cpus() const override { return cpus_; }
+
+ private:
+  std::optional<int> runnable_;
+  int cpus_;
+};
+
+}  // namespace
+
+TEST_CASE("the runnable count is the fourth field of /proc/loadavg", "[busy_poll]") {
+  CHECK(parse_runnable_threads("0.52 0.58 0.59 3/467 12345\n") == 3);
+  CHECK(parse_runnable_threads("12.00 9.50 8.25 17/1024 99") == 17);
+  CHECK(parse_runnable_threads("0.00 0.00 0.00 1/1 1") == 1);
+  CHECK_FALSE(parse_runnable_threads("").has_value());
+  CHECK_FALSE(parse_runnable_threads("0.52 0.58 0.59").has_value());
+  CHECK_FALSE(parse_runnable_threads("0.52 0.58 0.59 x/467 12345").has_value());
+  CHECK_FALSE(parse_runnable_threads("0.52 0.58 0.59 3").has_value());  // cut short: not the runnable/all pair
+}
+
+TEST_CASE("others wait for a CPU only when more threads are runnable than there are CPUs", "[busy_poll]") {
+  CHECK(others_wait_for_a_cpu(FakeCpuLoad(3, 2)));
+  CHECK(others_wait_for_a_cpu(FakeCpuLoad(65, 64)));
+  CHECK_FALSE(others_wait_for_a_cpu(FakeCpuLoad(2, 2)));  // each runnable thread has a CPU
+  CHECK_FALSE(others_wait_for_a_cpu(FakeCpuLoad(1, 4)));
+  CHECK_FALSE(others_wait_for_a_cpu(FakeCpuLoad(std::nullopt, 1)));  // cannot tell: spinning stays allowed
+}
+
+TEST_CASE("the machine's load is read from /proc/loadavg and the affinity mask", "[busy_poll]") {
   cpu_set_t set;
   CPU_ZERO(&set);
   REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
-  std::atomic<bool> stop = false;
-  std::vector<std::thread> spinners;
-  for (int i = 0; i < CPU_COUNT(&set); ++i) {
-    spinners.emplace_back([&] {
-      while (!stop) {
-      }
-    });
-  }
-  CpuContention contention;
-  bool seen = false;
-  for (auto until = std::chrono::steady_clock::now() + 5s; !seen && std::chrono::steady_clock::now() < until;) {
-    seen = contention.others_waiting();
-  }
-  stop = true;
-  for (auto& t : spinners) t.join();
-  CHECK(seen);
+  ProcCpuLoad load;
+  CHECK(load.usable_cpus() == CPU_COUNT(&set));
+  auto runnable = load.runnable_threads();
+  REQUIRE(runnable.has_value());
+  CHECK(*runnable >= 1);                       // this thread, reading it, is running
+  CHECK(load.runnable_threads().has_value());  // read again: the file is re-read from its start
 }
 
 TEST_CASE("a zero window never spins", "[busy_poll]") {
@@ -84,7 +105,7 @@ namespace {
 
 // A chain of posted handlers, a timer, and a handler posted from another thread
 // while the loop waits or spins: all run, then the loop returns on its own.
-void runs_everything_then_returns(Duration window) {
+void runs_everything_then_returns(Duration window, const CpuLoad& load) {
   boost::asio::io_context io;
   int chain = 0;
   std::function<void()> step = [&] {
@@ -102,7 +123,7 @@ void runs_everything_then_returns(Duration window) {
       guard.reset();  // the last work: the loop may return now
     });
   });
-  auto done = std::async(std::launch::async, [&] { run_busy_polling(io, window); });
+  auto done = std::async(std::launch::async, [&] { run_busy_polling(io, window, load); });
   REQUIRE(done.wait_for(10s) == std::future_status::ready);
   other.join();
   CHECK(chain == 1000);
@@ -114,9 +135,11 @@ void runs_everything_then_returns(Duration window) {
 }  // namespace
 
 TEST_CASE("the busy-polling loop runs what io.run runs and returns when the work is done", "[busy_poll]") {
-  SECTION("with a window") { runs_everything_then_returns(50us); }
-  SECTION("with a long window") { runs_everything_then_returns(20ms); }
-  SECTION("without a window (plain io.run)") { runs_everything_then_returns(Duration::zero()); }
+  FakeCpuLoad idle(1, 2), busy(3, 2);
+  SECTION("with a window") { runs_everything_then_returns(50us, idle); }
+  SECTION("with a long window") { runs_everything_then_returns(20ms, idle); }
+  SECTION("with a window, while others wait for a CPU") { runs_everything_then_returns(50us, busy); }
+  SECTION("without a window (plain io.run)") { runs_everything_then_returns(Duration::zero(), idle); }
 }
 
 TEST_CASE("io.stop() ends the busy-polling loop while work remains", "[busy_poll]") {

@@ -91,6 +91,20 @@ def test_slow_start(fixture):
     assert time.monotonic() - began >= 0.5
 
 
+def test_start_gate(fixture, tmp_path):
+    gate = tmp_path / "gate"
+    f = fixture(FIXTURE_START_GATE=gate)
+    line = f.proc.stdout.readline()
+    assert line.startswith(f"fixture: waiting for {gate}"), line + f.proc.stderr.read()
+    # At the gate: no database, no port, for as long as the gate stays shut.
+    assert not (f.data_dir / "agentron.sqlite").exists()
+    with pytest.raises(OSError):
+        http_get(f.port, "/api/setup/status")
+    gate.touch()
+    f.wait_listening()
+    assert http_get(f.port, "/api/setup/status")[0] == 200
+
+
 def test_ignore_sigterm(fixture):
     f = fixture(FIXTURE_IGNORE_SIGTERM=1)
     f.wait_listening()

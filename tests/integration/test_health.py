@@ -163,13 +163,17 @@ def test_probing_does_not_fail_or_stall_the_apps_writes(supervisor):
 
 
 @pytest.mark.parametrize("readiness, env", [
-    ("tcp", {"FIXTURE_SLOW_START": "500ms"}),
-    ("record", {"FIXTURE_SLOW_START": "500ms", "FIXTURE_WRITE_VERIFICATION": "1"}),
+    ("tcp", {}),
+    ("record", {"FIXTURE_WRITE_VERIFICATION": "1"}),
 ])
-def test_tcp_and_record_readiness(supervisor, readiness, env):
-    s = supervisor(extra={"health": {"readiness": readiness, "verification": "none", "interval": "20ms"}}, env=env)
+def test_tcp_and_record_readiness(supervisor, tmp_path, readiness, env):
+    gate = tmp_path / "start-gate"
+    s = supervisor(extra={"health": {"readiness": readiness, "verification": "none", "interval": "20ms"}},
+                   env={**env, "FIXTURE_START_GATE": str(gate)})
     pid, after = s.started_pid()
-    assert s.status()["state"] == "starting"  # the fixture sleeps 500 ms before it listens
+    # The fixture neither listens nor writes its record until the gate opens.
+    assert s.status()["state"] == "starting"
+    gate.touch()
     s.wait_log(r"instance \S+ ready", start=after)
     info = s.wait_serving(expect_pid=pid, timeout=1)
     assert info["pid"] == pid
