@@ -29,6 +29,8 @@ struct AppConfig {
   std::uint64_t log_max_size = 10 * 1024 * 1024;  // per stdout.log / stderr.log
   int log_keep = 5;                               // rotated files kept: .1 … .N
   int keep_instances = 20;                        // instances/<id>/ folders kept
+  std::string user;   // run the app as this user (the supervisor starts as root); "": as the supervisor
+  std::string group;  // with user: instead of the user's primary group
 };
 
 struct RestartConfig {

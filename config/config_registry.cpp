@@ -1,5 +1,8 @@
 #include "config/config_registry.h"
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <cstdlib>
 
 #include "config/placeholders.h"
@@ -50,6 +53,16 @@ void check_app(SectionReader& r, Config& config) {
   if (app.data_dir == "/") r.error_at("data_dir", "[app] data_dir must not be the root directory");
   if (app.log_max_size != 0 && app.log_max_size < 4096)
     r.error_at("log_max_size", "[app] log_max_size must be 0 (no rotation) or at least 4KiB");
+  if (!app.user.empty() && !::getpwnam(app.user.c_str()) &&
+      app.user.find_first_not_of("0123456789") != std::string::npos) {
+    r.error_at("user", "[app] user '" + app.user + "': no such user on this machine (create one, e.g. `useradd " +
+                           "--system --home-dir /var/lib/agentron agentron`)");
+  }
+  if (!app.group.empty() && app.user.empty()) r.error_at("group", "[app] group needs [app] user");
+  if (!app.group.empty() && !::getgrnam(app.group.c_str()) &&
+      app.group.find_first_not_of("0123456789") != std::string::npos) {
+    r.error_at("group", "[app] group '" + app.group + "': no such group on this machine");
+  }
 }
 
 SectionSpec app_section() {
@@ -71,6 +84,8 @@ SectionSpec app_section() {
       k.size("log_max_size", &AppConfig::log_max_size),
       k.integer("log_keep", &AppConfig::log_keep, 0, 1000),
       k.integer("keep_instances", &AppConfig::keep_instances, 1, 100000),
+      k.string("user", &AppConfig::user),
+      k.string("group", &AppConfig::group),
   };
   s.prepare = [](SectionReader& r, Config& config) { config.app.release = r.base_dir(); };
   s.check = check_app;
@@ -117,6 +132,14 @@ void prepare_health(SectionReader&, Config& config) {
 
 void check_health(SectionReader& r, Config& config) {
   const HealthConfig& health = config.health;
+  // The app's user could not write into the supervisor's instance folders (yet).
+  if (!config.app.user.empty() && health.verification == VerificationKind::record) {
+    r.error_at("verification", "[health] verification = \"record\" does not work with [app] user yet (the app " +
+                                   std::string("cannot write the supervisor's instance folder); use \"probe\""));
+  }
+  if (!config.app.user.empty() && health.readiness == ReadinessKind::record) {
+    r.error_at("readiness", "[health] readiness = \"record\" does not work with [app] user yet; use \"http\"");
+  }
   if (auto problem = check_placeholders(health.url)) r.error_at("url", "[health] url: " + *problem);
   if (health.readiness == ReadinessKind::http && health.url.rfind("http://", 0) != 0) {
     r.error_at("url", "[health] url must start with http:// (the probe talks plain HTTP to a local port)");
@@ -325,6 +348,13 @@ void check_fork(SectionReader& r, Config& config) {
   while (!fork.api_url.empty() && fork.api_url.back() == '/') fork.api_url.pop_back();
   if (fork.build.empty()) r.error_at("build", "[fork] build must name a program");
   if (fork.test.empty()) r.error_at("test", "[fork] test must name a program");
+  // The release build runs the fork's own code; as root it would hand the agent the
+  // machine. Until builds run as the app's user, the two do not go together.
+  if (r.present() && !config.app.user.empty()) {
+    r.error_at("build",
+               "[fork] does not work with [app] user yet: the release build would run the fork's code as "
+               "the supervisor's user (root); see docs/security.md");
+  }
 }
 
 SectionSpec fork_section() {

@@ -64,6 +64,8 @@ SpawnSpec make_spawn_spec(const Config& config, const fs::path& release, int por
   spec.stderr_log = paths.stderr_log();
   spec.log_max_size = app.log_max_size;
   spec.log_keep = app.log_keep;
+  spec.run_as_user = app.user;
+  spec.run_as_group = app.group;
   return spec;
 }
 

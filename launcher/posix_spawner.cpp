@@ -18,6 +18,7 @@
 #include "common/unique_fd.h"
 #include "config/config.h"  // signal_name
 #include "launcher/instance_spec.h"
+#include "launcher/run_as.h"
 
 namespace agentron {
 namespace {
@@ -198,7 +199,7 @@ void ChildReaper::reap() {
 }
 
 PosixSpawner::PosixSpawner(ChildReaper& reaper, fs::path log_helper)
-    : reaper_(reaper), log_helper_(std::move(log_helper)) {}
+    : reaper_(reaper), log_helper_(std::move(log_helper)), exec_helper_(log_helper_.parent_path() / "agentron-exec") {}
 
 namespace {
 
@@ -233,15 +234,40 @@ Result<std::unique_ptr<Process>> PosixSpawner::spawn(const SpawnSpec& spec, Proc
   auto err = make_pipe();
   if (!err) return err.error();
 
+  // [app] user: agentron-exec drops to the user and execs the app in place; why an
+  // exec failed comes back on fd 3 (a close-on-exec pipe: EOF means it exec'd).
+  std::optional<RunAs> run_as;
+  std::optional<Pipe> report;
+  std::vector<std::string> argv = spec.argv;
+  if (!spec.run_as_user.empty()) {
+    auto who = resolve_run_as(spec.run_as_user, spec.run_as_group);
+    if (!who) return Error{"spawn_failed", who.error().message};
+    if (auto can = check_can_run_as(*who); !can) return Error{"spawn_failed", can.error().message};
+    auto pipe = make_pipe();
+    if (!pipe) return pipe.error();
+    report = std::move(*pipe);
+    argv = run_as_argv(exec_helper_, *who, 3, spec.argv);
+  }
+
   // The app first: its exec is what a restart waits for. Until the helper runs, its
   // output waits in the pipes.
   SpawnSetup setup;
   setup.new_session_with_clean_signals();
-  setup.fds({devnull.get(), out->write.get(), err->write.get()});
+  if (report)
+    setup.fds({devnull.get(), out->write.get(), err->write.get(), report->write.get()});
+  else
+    setup.fds({devnull.get(), out->write.get(), err->write.get()});
   setup.chdir(spec.working_dir);
-  auto pid = setup.run(spec.argv, spec.env);
+  auto pid = setup.run(argv, spec.env);
   if (!pid) return pid.error();  // our pipe ends close on return; nothing else started
-  out->write.reset();            // only the app writes: the helper must see EOF when the app's group is gone
+  if (report) {
+    report->write.reset();
+    if (auto exec = read_exec_report(report->read.get()); !exec) {
+      ::kill(-*pid, SIGKILL);  // agentron-exec exits by itself; the reaper collects it
+      return exec.error();
+    }
+  }
+  out->write.reset();  // only the app writes: the helper must see EOF when the app's group is gone
   err->write.reset();
 
   auto helper = spawn_log_helper(log_helper_, out->read.get(), err->read.get(), spec, devnull.get());

@@ -45,6 +45,7 @@ class ChildReaper {
 class PosixSpawner : public Spawner {
  public:
   // `log_helper` is the agentron-log executable that writes and rotates log files.
+  // `log_helper` (agentron-log) and agentron-exec (for [app] user) live in one folder.
   PosixSpawner(ChildReaper& reaper, std::filesystem::path log_helper);
   Result<std::unique_ptr<Process>> spawn(const SpawnSpec& spec, ProcessObserver& observer) override;
   Result<std::unique_ptr<Process>> adopt(pid_t pid, ProcessObserver& observer) override;
@@ -52,6 +53,7 @@ class PosixSpawner : public Spawner {
  private:
   ChildReaper& reaper_;
   std::filesystem::path log_helper_;
+  std::filesystem::path exec_helper_;
 };
 
 // Runs a helper command (agentron-fork) in its own session: stdin /dev/null, stdout

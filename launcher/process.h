@@ -38,6 +38,8 @@ struct SpawnSpec {
   std::filesystem::path stderr_log;
   std::uint64_t log_max_size = 0;  // 0: never rotate
   int log_keep = 5;
+  std::string run_as_user;   // [app] user: run as this user (by name or number); "": as the supervisor
+  std::string run_as_group;  // [app] group: instead of the user's primary group
 };
 
 // One started instance: the session/group leader and whatever it spawned into its group.

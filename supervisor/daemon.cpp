@@ -14,6 +14,7 @@
 #include "healthcheck/http_probe.h"
 #include "healthcheck/record_probe.h"
 #include "launcher/instance_spec.h"
+#include "launcher/run_as.h"
 #include "supervisor/daemon_impl.h"
 #include "supervisor/data_dir_lock.h"
 #include "supervisor/instance_record.h"
@@ -114,13 +115,33 @@ void Daemon::run_loop() {
   }
 }
 
+// [app] user: a data dir the supervisor creates is the app's (it writes its DB there).
+// One that exists is left as the operator made it.
+Status Daemon::give_data_dir_to_app_user() {
+  if (config_.app.user.empty()) return ok_status();
+  auto who = resolve_run_as(config_.app.user, config_.app.group);
+  if (!who) return who.error();
+  if (::chown(config_.app.data_dir.c_str(), who->uid, who->gid) != 0) {
+    return errno_error("chown_failed",
+                       "cannot give the data dir " + config_.app.data_dir.string() + " to [app] user " + who->user,
+                       errno);
+  }
+  return ok_status();
+}
+
 Status Daemon::prepare() {
+  if (!config_.app.user.empty()) {  // said at start, not at the first spawn
+    auto who = resolve_run_as(config_.app.user, config_.app.group);
+    if (!who) return who.error();
+    if (auto can = check_can_run_as(*who); !can) return can;
+  }
   std::error_code ec;
   if (!fs::exists(config_.app.data_dir, ec)) {
     spdlog::info("creating data dir {}", config_.app.data_dir.string());
     fs::create_directories(config_.app.data_dir, ec);
     if (ec)
       return Error{"mkdir_failed", "cannot create data dir " + config_.app.data_dir.string() + ": " + ec.message()};
+    if (auto s = give_data_dir_to_app_user(); !s) return s;
   }
   fs::path helper = executable_dir() / "agentron-log";
   if (::access(helper.c_str(), X_OK) != 0) {

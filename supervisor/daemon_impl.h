@@ -19,7 +19,6 @@
 #include "common/asio_clock.h"
 #include "common/file_lock.h"
 #include "common/lazy_worker.h"
-#include "common/lazy_worker.h"
 #include "config/config.h"
 #include "control/control_server.h"
 #include "history/history.h"
@@ -42,6 +41,7 @@ class Daemon : private SlotEvents, private ControlActions {
  private:
   // daemon.cpp
   Status prepare();
+  Status give_data_dir_to_app_user();
   Status open_front();
   // Runs the loop until it is stopped. A handler that throws (a bug) is logged and
   // the loop goes on: the app it supervises must not be orphaned by one bad event.

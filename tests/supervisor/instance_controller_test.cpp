@@ -17,7 +17,7 @@ struct Fixture {
       : controller(
             clock, spawner,
             [](const std::string& id) {
-              return SpawnSpec{{"app", id}, "/", {}, {}, {}, 0, 0};
+              return SpawnSpec{{"app", id}, "/", {}, {}, {}, 0, 0, "", ""};
             },
             [this] { return "i-" + std::to_string(++ids); }, restart, StopSettings{SIGTERM, 10s}) {
     controller.on_change = [this](const InstanceStatus& s) { states.push_back(s.state); };

@@ -1,0 +1,100 @@
+"""[app] user: the supervisor, started as root, runs the app as another user through
+agentron-exec — every instance, with that user's groups — and says plainly when it
+cannot (an unknown user, a program that user may not run, a supervisor not root)."""
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from harness import FIXTURE, SUPERVISOR, Supervisor, write_config
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dropping to another user needs root")
+NOBODY = pwd.getpwnam("nobody")
+
+
+@pytest.fixture
+def open_tmp():
+    """A folder the app's user can reach (pytest's tmp_path is 0700 root's), holding a
+    copy of the fixture (the build tree may be under a folder nobody can enter)."""
+    path = Path(tempfile.mkdtemp(prefix="agentron-run-as-"))
+    path.chmod(0o755)
+    shutil.copy2(FIXTURE, path / "agentron-fixture")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def uid_of(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return [int(x) for x in line.split()[1:]]
+    raise AssertionError(f"no Uid line for {pid}")
+
+
+def test_the_app_runs_as_the_configured_user_on_a_data_dir_it_owns(open_tmp):
+    s = Supervisor(open_tmp / "s", app={"user": "nobody", "command": [str(open_tmp / "agentron-fixture")]})
+    (open_tmp / "s").chmod(0o755)
+    try:
+        s.start()
+        pid, _ = s.started_pid()
+        info = s.wait_serving(expect_pid=pid)
+        assert uid_of(pid) == [NOBODY.pw_uid] * 4  # real, effective, saved, filesystem
+        assert info["agents"] >= 0  # it opened and wrote its database as that user
+        st = os.stat(s.data_dir)
+        assert (st.st_uid, st.st_gid) == (NOBODY.pw_uid, NOBODY.pw_gid)  # created by the supervisor, given to it
+        assert os.stat(s.data_dir / "agentron.sqlite").st_uid == NOBODY.pw_uid
+        # A crash restart goes through the same drop.
+        os.kill(pid, 9)
+        new_pid, _ = s.started_pid(start=len(s.lines))
+        s.wait_serving(expect_pid=new_pid)
+        assert uid_of(new_pid)[0] == NOBODY.pw_uid
+    finally:
+        s.close()
+        s.kill_leftover_app()
+
+
+def test_a_program_the_user_may_not_run_is_named_with_the_reason(open_tmp):
+    private = open_tmp / "private"
+    private.mkdir(mode=0o700)  # root's: nobody cannot enter it
+    shutil.copy2(FIXTURE, private / "app")
+    s = Supervisor(open_tmp / "s", app={"user": "nobody", "command": [str(private / "app")]},
+                   restart={"max_restarts": 0})
+    (open_tmp / "s").chmod(0o755)
+    try:
+        s.start()
+        s.wait_log(rf"cannot execute '{private / 'app'}' as uid {NOBODY.pw_uid}: Permission denied")
+        s.wait_log(r"app failed, not restarting")
+        assert s.status()["state"] == "failed"
+    finally:
+        s.close()
+
+
+def test_an_unknown_user_is_a_config_error_at_its_line(tmp_path):
+    config = tmp_path / "c.toml"
+    write_config(config, {"app": {"data_dir": str(tmp_path / "d"), "command": ["x"], "user": "no-such-user-x"}})
+    r = subprocess.run([str(SUPERVISOR), "config", "check", "--config", str(config)], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 2
+    assert f"{config}:4:8: [app] user 'no-such-user-x': no such user on this machine" in r.stderr
+
+
+def test_user_with_fork_is_refused_until_builds_drop_too(tmp_path):
+    config = tmp_path / "c.toml"
+    write_config(config, {"app": {"data_dir": str(tmp_path / "d"), "command": ["x"], "user": "nobody"},
+                          "fork": {"workspace": "/w", "fork_url": "file:///f", "upstream_url": "file:///u"}})
+    r = subprocess.run([str(SUPERVISOR), "config", "check", "--config", str(config)], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 2
+    assert "[fork] does not work with [app] user yet" in r.stderr
+
+
+def test_a_supervisor_that_is_not_root_refuses_to_start(open_tmp):
+    s = Supervisor(open_tmp / "s", app={"user": "root", "command": [str(open_tmp / "agentron-fixture")]})
+    (open_tmp / "s").chmod(0o777)
+    s.preexec = lambda: (os.setgid(NOBODY.pw_gid), os.setuid(NOBODY.pw_uid))
+    s.start()
+    assert s.wait_exit(timeout=10) == 1
+    assert '[app] user = "root" needs the supervisor to start as root' in s.log()
