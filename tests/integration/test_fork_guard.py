@@ -4,9 +4,11 @@ and a loopback smart-HTTP server. After each, the upstream is byte for byte what
 was (its refs as git lists them and every file under it) and the token is in no file.
 docs/security.md lists these tests next to what they keep true."""
 import os
+import random
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -118,12 +120,30 @@ def redirect_refs(r):
     os.symlink(r.upstream / "refs", r.workspace / ".git" / "refs")
 
 
+def redirect_branch_folder(r):
+    """refs/heads/agent-improvement/ → the upstream's refs/heads: a new branch would be created there."""
+    folder = r.workspace / ".git" / "refs" / "heads" / "agent-improvement"
+    shutil.rmtree(folder)
+    os.symlink(r.upstream / "refs" / "heads", folder)
+
+
+def redirect_logs(r):
+    shutil.rmtree(r.workspace / ".git" / "logs", ignore_errors=True)
+    os.symlink(r.upstream / "logs", r.workspace / ".git" / "logs")
+
+
+def redirect_hooks(r):
+    shutil.rmtree(r.workspace / ".git" / "hooks")
+    os.symlink(r.upstream / "hooks", r.workspace / ".git" / "hooks")
+
+
 def redirect_worktree(r):
     git("config", "core.worktree", str(r.upstream), cwd=r.workspace)
 
 
 @pytest.mark.parametrize("how", [redirect_git_file, redirect_git_symlink, redirect_commondir, redirect_refs,
-                                 redirect_worktree], ids=lambda f: f.__name__)
+                                 redirect_branch_folder, redirect_logs, redirect_hooks, redirect_worktree],
+                         ids=lambda f: f.__name__)
 def test_a_workspace_that_is_not_its_own_repository_is_refused(repos, how, tmp_path):
     r = repos
     # The attack of issue 20: ws/.git is `gitdir: <upstream>`, and origin is the fork in ~/.gitconfig.
@@ -137,6 +157,57 @@ def test_a_workspace_that_is_not_its_own_repository_is_refused(repos, how, tmp_p
         err = r.run(*verb, ok=False, env=env)["error"]
         assert err["code"] in ("workspace_redirected", "workspace_not_fork"), (verb, err)
     assert "agent-improvement/evil" not in refs(r.upstream)
+
+
+def write_sandbox(r):
+    return r.run("check-guard")["data"]["write_sandbox"]
+
+
+def test_a_branch_folder_swapped_during_branch_creation_never_reaches_the_upstream(repos):
+    """The workspace is the agent's: it can swap a folder inside .git between a check
+    and libgit2's write. A thread flips refs/heads/agent-improvement between the real
+    folder and a symlink into the upstream's refs/heads while agentron-fork creates 100
+    branches; the kernel's write sandbox keeps every write in the workspace."""
+    r = repos
+    if "not enforced" in write_sandbox(r):
+        pytest.skip("this kernel has no Landlock ABI 2: the window this test probes is open (docs/fork.md)")
+    folder = r.workspace / ".git" / "refs" / "heads" / "agent-improvement"
+    aside = folder.with_name("agent-improvement.real")
+    stop = threading.Event()
+
+    flips = []
+
+    def swap():
+        # Phases of random length around one agentron-fork run: some runs see only the
+        # real folder, some only the symlink, some both. (An exception here stops the
+        # flips: the assertion on `flips` catches that.)
+        while not stop.is_set():
+            os.rename(folder, aside)
+            os.symlink(r.upstream / "refs" / "heads", folder)
+            time.sleep(random.uniform(0, 0.01))
+            os.remove(folder)
+            if folder.is_dir():  # agentron-fork made a new one in the instant between: drop it
+                shutil.rmtree(folder)
+            os.rename(aside, folder)
+            flips.append(1)
+            time.sleep(random.uniform(0, 0.01))
+
+    swapper = threading.Thread(target=swap)
+    swapper.start()
+    outcomes = []
+    try:
+        for i in range(100):
+            out = subprocess.run([str(FORK), "create-branch", f"b{i}", "--config", str(r.config), "--json"],
+                                 capture_output=True, text=True, timeout=60)
+            r.outputs.append(out.stdout + out.stderr)
+            outcomes.append(out.returncode)
+            git("symbolic-ref", "HEAD", "refs/heads/main", cwd=r.workspace)  # outside the swapped folder
+    finally:
+        stop.set()
+        swapper.join()
+    assert len(flips) >= 20 and folder.is_dir() and not folder.is_symlink()
+    assert 0 in outcomes and 1 in outcomes, outcomes
+    assert not [ref for ref in refs(r.upstream).splitlines() if "/b" in ref]
 
 
 # --- 3. the fork location cannot redirect to the upstream ----------------------------
