@@ -73,6 +73,16 @@ class Repos:
         assert upstream_state(self.upstream) == self.upstream_before
 
 
+def fill_served(base, staging_dir):
+    """Bare upstream.git and fork.git in `base` for a server to serve (cloned from a
+    Repos set up in `staging_dir`)."""
+    base.mkdir(exist_ok=True)
+    staging = Repos(staging_dir)
+    for name in ("upstream.git", "fork.git"):
+        git("clone", "-q", "--bare", str(staging.upstream), str(base / name))
+    return base
+
+
 def upstream_state(repo):
     """Every ref (as git lists them) and every file of a bare repository with a hash of
     its bytes: equal before and after iff nothing in it was written."""

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from fork_env import FORK, TOKEN, Repos, git, refs
+from fork_env import FORK, TOKEN, Repos, fill_served, git, refs
 from harness import free_port, poll_until
 
 
@@ -231,9 +231,7 @@ def git_daemon(tmp_path):
 
 def test_over_the_git_protocol(tmp_path, git_daemon):
     base, port = git_daemon
-    staging = Repos(tmp_path / "staging")
-    for name in ("upstream.git", "fork.git"):
-        git("clone", "-q", "--bare", str(staging.upstream), str(base / name))
+    fill_served(base, tmp_path / "staging")
     r = Repos(tmp_path / "proto", fork_url=f"git://127.0.0.1:{port}/fork.git",
               upstream_url=f"git://127.0.0.1:{port}/upstream.git")
     upstream_refs = refs(base / "upstream.git")
@@ -251,11 +249,7 @@ def test_over_the_git_protocol(tmp_path, git_daemon):
 
 def test_over_https_style_basic_auth_the_token_goes_to_the_fork_only(tmp_path):
     from git_http_server import GitHttpServer
-    served = tmp_path / "served"
-    served.mkdir()
-    staging = Repos(tmp_path / "staging")
-    for name in ("upstream.git", "fork.git"):
-        git("clone", "-q", "--bare", str(staging.upstream), str(served / name))
+    served = fill_served(tmp_path / "served", tmp_path / "staging")
     with GitHttpServer(served, user="x-access-token", token=TOKEN, protected={"fork.git"}) as server:
         r = Repos(tmp_path / "http", fork_url=server.url("fork.git"), upstream_url=server.url("upstream.git"))
         upstream_refs = refs(served / "upstream.git")

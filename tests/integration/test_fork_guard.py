@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fork_env import FORK, TOKEN, Repos, files_containing, git, refs
+from fork_env import FORK, TOKEN, Repos, files_containing, fill_served, git, refs
 
 
 def checked_after(r):
@@ -340,11 +340,7 @@ def test_the_credentials_file_is_read_only_by_the_verbs_that_talk_to_the_fork(tm
 
 def test_the_token_goes_to_the_forks_exact_origin_only(tmp_path):
     from git_http_server import GitHttpServer
-    served = tmp_path / "served"
-    served.mkdir()
-    staging = Repos(tmp_path / "staging")
-    for name in ("upstream.git", "fork.git"):
-        git("clone", "-q", "--bare", str(staging.upstream), str(served / name))
+    served = fill_served(tmp_path / "served", tmp_path / "staging")
     with GitHttpServer(served, user="x-access-token", token=TOKEN, protected={"fork.git"}) as fork_port, \
             GitHttpServer(served, user="x-access-token", token=TOKEN, protected={"fork.git"}) as other_port:
         r = Repos(tmp_path / "http", fork_url=fork_port.url("fork.git"), upstream_url=fork_port.url("upstream.git"))
