@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -17,6 +16,7 @@
 #include "fork/git_url.h"
 #include "fork/github_api.h"
 #include "fork/run_command.h"
+#include "fork/workspace.h"
 
 namespace agentron {
 namespace fs = std::filesystem;
@@ -26,35 +26,17 @@ namespace {
 
 Credentials credentials(const ForkContext& ctx) { return Credentials{ctx.token}; }
 
-Status check_fork_is_not_upstream(const ForkConfig& fork) {
-  if (normalize_git_url(fork.fork_url) == normalize_git_url(fork.upstream_url)) {
-    return Error{fork_error::fork_is_upstream, "[fork] fork_url " + redact_git_url(fork.fork_url) +
-                                                   " is the upstream " + redact_git_url(fork.upstream_url) +
-                                                   "; the agent may only work in its own fork: set fork_url to it"};
-  }
-  return ok_status();
+Status check_fork_is_not_upstream(const ForkContext& ctx) {
+  TargetVerdict v = ctx.targets.classify(ctx.fork.fork_url);
+  if (v.kind != TargetKind::upstream) return ok_status();
+  return Error{fork_error::fork_is_upstream, "[fork] fork_url " + redact_git_url(ctx.fork.fork_url) + v.detail +
+                                                 " is the upstream " + redact_git_url(ctx.fork.upstream_url) +
+                                                 "; the agent may only work in its own fork: set fork_url to it"};
 }
 
-// The workspace, checked to be the fork's clone: origin fetches from the fork.
-Result<GitRepo> open_workspace(const ForkContext& ctx) {
-  auto repo = GitRepo::open(ctx.fork.workspace);
-  if (!repo) {
-    return Error{fork_error::no_workspace,
-                 "no workspace at " + ctx.fork.workspace.string() + "; run `agentron-fork clone-or-pull`"};
-  }
-  auto origin = repo->remote_config("origin");
-  if (!origin) return origin.error();
-  std::string fetched = normalize_git_url(effective_fetch_url(*origin));
-  if (fetched != normalize_git_url(ctx.fork.fork_url)) {
-    bool upstream = fetched == normalize_git_url(ctx.fork.upstream_url);
-    return Error{
-        "workspace_not_fork",
-        "the workspace's origin is " + redact_git_url(effective_fetch_url(*origin)) +
-            (upstream ? " — the upstream" : "") + ", not the fork " + redact_git_url(ctx.fork.fork_url) +
-            "; the agent works only in a clone of its fork (upstream: " + redact_git_url(ctx.fork.upstream_url) + ")"};
-  }
-  return repo;
-}
+// Where the workspace keeps what it knows of the fork's and the upstream's branches.
+constexpr const char* kForkRefspec = "+refs/heads/*:refs/remotes/origin/*";
+constexpr const char* kUpstreamRefspec = "+refs/heads/*:refs/remotes/upstream/*";
 
 bool is_documentation(const std::string& path) {
   std::string lower = path;
@@ -80,44 +62,22 @@ json run_json(const CommandRun& run, const fs::path& log) {
       {"seconds", run.seconds}, {"log", log.string()},        {"log_tail", run.log_tail}};
 }
 
-// Keeps the newest keep_releases releases (by built_at) and the current one; only
-// folders with a release.json are ever removed.
-std::vector<std::string> prune_releases(const ForkContext& ctx, const std::string& just_built) {
-  std::vector<std::pair<std::int64_t, fs::path>> releases;  // (built_at_ns, dir)
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(ctx.fork.releases_dir, ec)) {
-    std::ifstream in(entry.path() / "release.json");
-    if (!in) continue;
-    auto record = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (record.is_object()) releases.emplace_back(record.value("built_at_ns", std::int64_t{0}), entry.path());
-  }
-  std::sort(releases.rbegin(), releases.rend());
-  std::vector<std::string> removed;
-  fs::path current = fs::weakly_canonical(ctx.current_release, ec);
-  for (size_t i = static_cast<size_t>(ctx.fork.keep_releases); i < releases.size(); ++i) {
-    const fs::path& dir = releases[i].second;
-    if (dir.filename() == just_built || fs::weakly_canonical(dir, ec) == current) continue;
-    fs::remove_all(dir, ec);
-    if (!ec) removed.push_back(dir.filename().string());
-  }
-  return removed;
-}
-
 }  // namespace
 
-std::string scrub(const std::string& text, const std::string& token) {
-  std::string out = text;
-  if (token.size() >= 4) {
-    for (size_t at = out.find(token); at != std::string::npos; at = out.find(token, at))
-      out.replace(at, token.size(), "***");
-  }
-  static const std::regex userinfo(R"(([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@)");
-  return std::regex_replace(out, userinfo, "$1***@");
+bool needs_token(const std::string& verb) {
+  return verb == "ensure-fork" || verb == "clone-or-pull" || verb == "push" || verb == "release";
 }
 
-Result<std::string> load_token(const ForkConfig& fork) {
-  if (const char* env = std::getenv("AGENTRON_FORK_TOKEN"); env && *env) return std::string(env);
-  if (fork.credentials_file.empty()) return std::string();
+Status confine(ForkContext& ctx, const std::vector<int>& dirs, const std::string& described_as) {
+  auto sandbox = confine_writes(dirs, described_as);
+  if (!sandbox) return sandbox.error();
+  ctx.sandbox = *sandbox;
+  return ok_status();
+}
+
+Result<std::string> load_token(const ForkConfig& fork, bool read_file) {
+  if (const char* env = std::getenv(kTokenVariable); env && *env) return std::string(env);
+  if (!read_file || fork.credentials_file.empty()) return std::string();
   struct stat st {};
   if (::stat(fork.credentials_file.c_str(), &st) != 0) return std::string();
   if (st.st_mode & 077) {
@@ -132,7 +92,7 @@ Result<std::string> load_token(const ForkConfig& fork) {
 }
 
 Result<json> fork_ensure(ForkContext& ctx, bool create, Duration wait) {
-  if (auto s = check_fork_is_not_upstream(ctx.fork); !s) return s.error();
+  if (auto s = check_fork_is_not_upstream(ctx); !s) return s.error();
   auto listed = GitRepo::list_remote(ctx.fork.fork_url, credentials(ctx));
   bool created = false;
   if (!listed && create) {
@@ -172,10 +132,14 @@ Result<json> fork_ensure(ForkContext& ctx, bool create, Duration wait) {
 }
 
 Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {
-  if (auto s = check_fork_is_not_upstream(ctx.fork); !s) return s.error();
+  if (auto s = check_fork_is_not_upstream(ctx); !s) return s.error();
   std::error_code ec;
   bool absent = !fs::exists(ctx.fork.workspace, ec) || fs::is_empty(ctx.fork.workspace, ec);
   if (absent) {
+    fs::create_directories(ctx.fork.workspace, ec);
+    auto dir = open_workspace_dir(ctx);
+    if (!dir) return dir.error();
+    if (auto s = confine(ctx, {dir->get()}, ctx.fork.workspace.string()); !s) return s.error();
     auto repo = GitRepo::clone(ctx.fork.fork_url, ctx.fork.workspace, branch, credentials(ctx));
     if (!repo) return repo.error();
     // The upstream is for reading: a push URL that is not a URL makes any push to it fail.
@@ -189,15 +153,17 @@ Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {
                 {"branch", current ? *current : ""},
                 {"commit", head ? *head : ""}};
   }
-  auto repo = open_workspace(ctx);
-  if (!repo) return repo.error();
-  auto current = repo->current_branch();
+  auto ws = open_workspace(ctx);
+  if (!ws) return ws.error();
+  if (auto s = confine(ctx, {ws->dir.get()}, ctx.fork.workspace.string()); !s) return s.error();
+  GitRepo& repo = ws->repo;
+  auto current = repo.current_branch();
   if (!current) return current.error();
   if (!branch.empty() && branch != *current) {
     return Error{fork_error::wrong_branch,
                  "the workspace is on '" + *current + "', not '" + branch + "'; nothing was changed"};
   }
-  auto dirty = repo->dirty_paths();
+  auto dirty = repo.dirty_paths();
   if (!dirty) return dirty.error();
   if (!dirty->empty()) {
     return Error{fork_error::dirty,
@@ -205,12 +171,13 @@ Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {
                      (dirty->size() > 1 ? " and " + std::to_string(dirty->size() - 1) + " more" : "") +
                      "); commit them first. Nothing was changed"};
   }
-  if (auto s = repo->fetch("origin", credentials(ctx)); !s) return s.error();
+  // From exactly the fork: origin's URL in the workspace is the agent's to edit.
+  if (auto s = repo.fetch_from(ctx.fork.fork_url, kForkRefspec, credentials(ctx)); !s) return s.error();
   std::string remote_ref = "refs/remotes/origin/" + *current;
-  if (!repo->resolve_commit(remote_ref)) {
+  if (!repo.resolve_commit(remote_ref)) {
     return json{{"action", "fetched"}, {"branch", *current}, {"note", "the branch is not on the fork yet"}};
   }
-  auto ff = repo->fast_forward(remote_ref);
+  auto ff = repo.fast_forward(remote_ref);
   if (!ff) return ff.error();
   return json{{"action", ff->changed() ? "fast-forwarded" : "up to date"},
               {"branch", *current},
@@ -225,18 +192,21 @@ Result<json> fork_create_branch(ForkContext& ctx, const std::string& name) {
                                              "' is not a valid branch name (no spaces, '..', '~', '^', ':', '?', '*', "
                                              "'[', '\\\\', or a trailing '/' or '.lock')"};
   }
-  auto repo = open_workspace(ctx);
-  if (!repo) return repo.error();
-  if (auto s = repo->create_branch(full); !s) return s.error();
-  auto head = repo->head_commit();
+  auto ws = open_workspace(ctx);
+  if (!ws) return ws.error();
+  if (auto s = confine(ctx, {ws->dir.get()}, ctx.fork.workspace.string()); !s) return s.error();
+  if (auto s = ws->repo.create_branch(full); !s) return s.error();
+  auto head = ws->repo.head_commit();
   return json{{"branch", full}, {"commit", head ? *head : ""}};
 }
 
 Result<json> fork_commit(ForkContext& ctx, const std::string& message, const std::vector<std::string>& paths) {
   if (message.empty()) return Error{fork_error::no_message, "a commit needs a message: -m \"what changed and why\""};
-  auto repo = open_workspace(ctx);
-  if (!repo) return repo.error();
-  auto all = repo->changes();
+  auto ws = open_workspace(ctx);
+  if (!ws) return ws.error();
+  if (auto s = confine(ctx, {ws->dir.get()}, ctx.fork.workspace.string()); !s) return s.error();
+  GitRepo& repo = ws->repo;
+  auto all = repo.changes();
   if (!all) return all.error();
   std::vector<GitRepo::Change> chosen;
   bool code = false, docs = false;
@@ -254,62 +224,75 @@ Result<json> fork_commit(ForkContext& ctx, const std::string& message, const std
     }
     ctx.warnings.push_back(note + ": keep the fork self-describing");
   }
-  auto id = repo->commit(message, chosen, {ctx.fork.author_name, ctx.fork.author_email});
+  auto id = repo.commit(message, chosen, {ctx.fork.author_name, ctx.fork.author_email});
   if (!id) return id.error();
   std::vector<std::string> committed;
   for (const auto& c : chosen) committed.push_back(c.path);
-  auto branch = repo->current_branch();
+  auto branch = repo.current_branch();
   return json{{"commit", *id}, {"branch", branch ? *branch : ""}, {"paths", committed}};
 }
 
 Result<json> fork_push(ForkContext& ctx) {
-  auto repo = open_workspace(ctx);
-  if (!repo) return repo.error();
-  auto origin = repo->remote_config("origin");
+  auto ws = open_workspace(ctx);
+  if (!ws) return ws.error();
+  GitRepo& repo = ws->repo;
+  auto origin = repo.remote_config("origin");
   if (!origin) return origin.error();
-  // The guard: where would `git push origin` really go? Every target must be the fork.
-  GuardVerdict verdict = judge_push(*origin, ctx.fork.fork_url, ctx.fork.upstream_url);
+  // Where would `git push origin` really go? Every target must be the fork: a workspace
+  // aimed elsewhere is refused, though the push below would not follow it.
+  GuardVerdict verdict = judge_push(*origin, ctx.targets);
   if (!verdict.allowed) return Error{fork_error::push_refused, verdict.reason};
-  auto branch = repo->current_branch();
+  auto branch = repo.current_branch();
   if (!branch) return branch.error();
-  auto head = repo->head_commit();
+  auto head = repo.head_commit();
   if (!head) return head.error();
-  // And the push itself goes to exactly the configured fork URL, not to whatever a
-  // remote or an insteadOf rule says.
-  if (auto s = repo->push_branch(ctx.fork.fork_url, *branch, credentials(ctx)); !s) return s.error();
+  // The push goes to exactly [fork] fork_url. A local fork is resolved now, held open,
+  // checked to share no storage with the upstream, and pushed to through its open fd:
+  // whatever happens to its path afterwards, this directory is the one written.
+  std::string target = ctx.fork.fork_url;
+  std::optional<LocalRepo> local_fork;
+  std::vector<int> writable = {ws->dir.get()};
+  if (ctx.targets.fork_is_local()) {
+    auto fork = ctx.targets.open_local_fork();
+    if (!fork) return Error{fork_error::push_refused, "refusing to push: " + fork.error().message};
+    local_fork.emplace(std::move(*fork));
+    target = local_fork->pinned_path();
+    writable.push_back(local_fork->common_dir_fd());
+  }
+  std::string described = ctx.fork.workspace.string() + (local_fork ? " and " + local_fork->shown().string() : "");
+  if (auto s = confine(ctx, writable, described); !s) return s.error();
+  if (auto s = repo.push_branch(target, *branch, credentials(ctx)); !s) return s.error();
   // The push is done; a stale remote-tracking ref only makes the next pull re-fetch.
-  if (auto s = repo->set_remote_ref("origin", *branch, *head); !s) ctx.warnings.push_back(s.error().message);
+  if (auto s = repo.set_remote_ref("origin", *branch, *head); !s) ctx.warnings.push_back(s.error().message);
   return json{{"branch", *branch}, {"commit", *head}, {"fork_url", redact_git_url(ctx.fork.fork_url)}};
 }
 
 Result<json> fork_sync_upstream(ForkContext& ctx, const std::string& upstream_branch) {
-  auto repo = open_workspace(ctx);
-  if (!repo) return repo.error();
-  auto dirty = repo->dirty_paths();
+  auto ws = open_workspace(ctx);
+  if (!ws) return ws.error();
+  if (auto s = confine(ctx, {ws->dir.get()}, ctx.fork.workspace.string()); !s) return s.error();
+  GitRepo& repo = ws->repo;
+  auto dirty = repo.dirty_paths();
   if (!dirty) return dirty.error();
   if (!dirty->empty())
     return Error{fork_error::dirty, "the workspace has uncommitted changes; commit them first. Nothing was changed"};
-  if (!repo->remote_config("upstream")) {
-    if (auto s = repo->add_remote("upstream", ctx.fork.upstream_url); !s) return s.error();
-    if (auto s = repo->set_config("remote.upstream.pushurl", "DISABLED-the-upstream-is-fetch-only"); !s)
-      return s.error();
-  }
-  // The upstream is public: no credentials go there.
-  if (auto s = repo->fetch("upstream", Credentials{}); !s) return s.error();
+  // From exactly [fork] upstream_url, with no credentials: the upstream is public.
+  if (auto s = repo.fetch_from(ctx.fork.upstream_url, kUpstreamRefspec, Credentials{}); !s) return s.error();
   std::string target = "refs/remotes/upstream/" + upstream_branch;
-  auto merged = repo->merge(target, {ctx.fork.author_name, ctx.fork.author_email});
+  auto merged = repo.merge(target, {ctx.fork.author_name, ctx.fork.author_email});
   if (!merged) return merged.error();
   return json{{"from", merged->from}, {"to", merged->to}, {"changed", merged->changed()}, {"pushed", false}};
 }
 
 Result<json> fork_run(ForkContext& ctx, const std::string& which) {
-  auto repo = open_workspace(ctx);
-  if (!repo) return repo.error();
+  auto ws = open_workspace(ctx);
+  if (!ws) return ws.error();
   const auto& argv = which == "build" ? ctx.fork.build : ctx.fork.test;
   fs::path logs = ctx.fork.workspace.parent_path() / (ctx.fork.workspace.filename().string() + "-logs");
   fs::create_directories(logs);
   fs::path log = logs / (which + "-" + utc_now_compact() + ".log");
-  auto run = run_logged(argv, ctx.fork.workspace, log, ctx.fork.build_timeout);
+  // Not confined: the build is the agent's code and needs its caches; it gets no token.
+  auto run = run_logged(argv, ctx.fork.workspace, log, ctx.fork.build_timeout, ctx.token);
   if (!run) return run.error();
   json data = run_json(*run, log);
   if (!run->ok())
@@ -317,84 +300,22 @@ Result<json> fork_run(ForkContext& ctx, const std::string& which) {
   return data;
 }
 
-Result<json> fork_release(ForkContext& ctx, const std::string& spec, const std::string& only_branch) {
-  auto repo = open_workspace(ctx);
-  if (!repo) return repo.error();
-  if (auto s = repo->fetch("origin", credentials(ctx)); !s) return s.error();
-  auto commit = repo->resolve_commit(spec);
-  if (!commit)
-    return Error{fork_error::unknown_commit, "no commit '" + spec + "' in the workspace: " + commit.error().message};
-  // Only what the fork has (pushed, so auditable) is released.
-  std::string branch;
-  for (const auto& b : repo->remote_branches("origin")) {
-    if (!only_branch.empty() && b != only_branch) continue;
-    auto tip = repo->resolve_commit("refs/remotes/origin/" + b);
-    auto reachable = tip ? repo->is_ancestor(*commit, *tip) : Result<bool>(false);
-    if (reachable && *reachable) {
-      branch = b;
-      break;
-    }
-  }
-  if (branch.empty()) {
-    std::string where = only_branch.empty() ? "any branch of the fork" : "the fork's branch " + only_branch;
-    return Error{fork_error::not_on_fork,
-                 "commit " + commit->substr(0, 12) + " is not on " + where + "; push it first (`agentron-fork push`)"};
-  }
-  fs::create_directories(ctx.fork.releases_dir);
-  fs::path final_dir = ctx.fork.releases_dir / *commit;
-  if (fs::exists(final_dir / "release.json")) {
-    return json{{"commit", *commit}, {"branch", branch}, {"dir", final_dir.string()}, {"reused", true}};
-  }
-  fs::path tmp = ctx.fork.releases_dir / (".tmp-" + *commit + "-" + std::to_string(::getpid()));
-  fs::remove_all(tmp);
-  fs::path logs = ctx.fork.releases_dir / ".logs";
-  fs::create_directories(logs);
-  fs::path log = logs / (*commit + "-" + utc_now_compact() + ".log");
-  if (auto s = repo->export_tree(*commit, tmp); !s) {
-    fs::remove_all(tmp);
-    return s.error();
-  }
-  auto run = run_logged(ctx.fork.build, tmp, log, ctx.fork.build_timeout);
-  if (!run || !run->ok()) {
-    fs::remove_all(tmp);  // a half-built release is never left where it could be used
-    if (!run) return run.error();
-    return Error{fork_error::build_failed, "the build of " + commit->substr(0, 12) + " " + run->describe() +
-                                               "; no release was made. Log: " + log.string() + "\n" + run->log_tail};
-  }
-  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(WallClock::now().time_since_epoch()).count();
-  json record = {{"built_at_ns", now_ns},
-                 {"commit", *commit},
-                 {"branch", branch},
-                 {"built_at", utc_now_iso8601()},
-                 {"duration_seconds", run->seconds},
-                 {"build_status", "ok"},
-                 {"log", log.string()},
-                 {"fork_url", redact_git_url(ctx.fork.fork_url)}};
-  std::ofstream(tmp / "release.json") << record.dump(2) << "\n";
-  fs::rename(tmp, final_dir);
-  record["pruned"] = prune_releases(ctx, *commit);
-  record["dir"] = final_dir.string();
-  record["reused"] = false;
-  return record;
-}
-
 Result<json> fork_check_guard(ForkContext& ctx, const std::string& remote, const std::string& url) {
-  json remotes = json::array();
-  bool all_allowed = true;
   if (!url.empty()) {
     RemoteConfig target{remote.empty() ? "(push)" : remote, {url}, {}, {}, {}};
-    GuardVerdict v = judge_push(target, ctx.fork.fork_url, ctx.fork.upstream_url);
+    GuardVerdict v = judge_push(target, ctx.targets);
     if (!v.allowed) return Error{fork_error::push_refused, v.reason};
     return json{{"url", redact_git_url(url)}, {"allowed", true}, {"reason", v.reason}};
   }
   auto repo = GitRepo::open(ctx.fork.workspace);
   if (!repo) return repo.error();
+  json remotes = json::array();
   std::vector<std::string> names = remote.empty() ? repo->remote_names() : std::vector<std::string>{remote};
   std::string first_refusal;
   for (const auto& name : names) {
     auto config = repo->remote_config(name);
     if (!config) return config.error();
-    GuardVerdict v = judge_push(*config, ctx.fork.fork_url, ctx.fork.upstream_url);
+    GuardVerdict v = judge_push(*config, ctx.targets);
     json push_urls = json::array();
     for (const auto& u : effective_push_urls(*config)) push_urls.push_back(redact_git_url(u));
     remotes.push_back({{"remote", name},
@@ -402,25 +323,25 @@ Result<json> fork_check_guard(ForkContext& ctx, const std::string& remote, const
                        {"push_urls", push_urls},
                        {"push_allowed", v.allowed},
                        {"reason", v.reason}});
-    if (!v.allowed && name == (remote.empty() ? "origin" : remote)) {
-      all_allowed = false;
-      if (first_refusal.empty()) first_refusal = v.reason;
-    }
+    if (!v.allowed && name == (remote.empty() ? "origin" : remote) && first_refusal.empty()) first_refusal = v.reason;
   }
-  if (!all_allowed) return Error{fork_error::push_refused, first_refusal};
-  return json{{"remotes", remotes}};
+  if (!first_refusal.empty()) return Error{fork_error::push_refused, first_refusal};
+  if (!ctx.targets.upstream_problem().empty()) ctx.warnings.push_back(ctx.targets.upstream_problem());
+  return json{{"remotes", remotes}, {"write_sandbox", probe_write_sandbox().description}};
 }
 
 Result<json> fork_install_hooks(ForkContext& ctx, const std::string& self) {
-  auto repo = open_workspace(ctx);
-  if (!repo) return repo.error();
+  auto ws = open_workspace(ctx);
+  if (!ws) return ws.error();
+  if (auto s = confine(ctx, {ws->dir.get()}, ctx.fork.workspace.string()); !s) return s.error();
   fs::path hooks = ctx.fork.workspace / ".git" / "hooks";
   fs::create_directories(hooks);
   fs::path hook = hooks / "pre-push";
   std::ofstream out(hook);
   out << "#!/bin/sh\n"
-      << "# Installed by agentron-fork install-hooks: a plain `git push` is guarded too.\n"
-      << "# git gives the remote's name and the URL it is about to push to.\n"
+      << "# Installed by agentron-fork install-hooks: a plain `git push` is checked too.\n"
+      << "# git gives the remote's name and the URL it is about to push to. A hook is a\n"
+      << "# courtesy, not the guarantee: `git push --no-verify` skips it (docs/fork.md).\n"
       << "exec '" << self << "' check-guard --config '" << ctx.config_path.string()
       << "' --remote \"$1\" --url \"$2\"\n";
   out.close();

@@ -8,6 +8,8 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "fork/push_guard.h"
+#include "fork/write_sandbox.h"
 
 namespace agentron {
 
@@ -15,12 +17,21 @@ struct ForkContext {
   ForkConfig fork;
   std::filesystem::path config_path;      // absolute, for the pre-push hook
   std::filesystem::path current_release;  // [app] release: never pruned
-  std::string token;                      // from AGENTRON_FORK_TOKEN or credentials_file; never printed
-  std::vector<std::string> warnings;      // shown with the result
+  // The token, for the subcommands that talk to the fork (needs_token()); otherwise
+  // only $AGENTRON_FORK_TOKEN's value, to scrub it. Never printed, never passed on.
+  std::string token;
+  GuardTargets targets;               // the fork and the upstream, identified at start
+  WriteSandbox sandbox;               // set once confined (fork/write_sandbox.h)
+  std::vector<std::string> warnings;  // shown with the result
 };
 
-// Reads the token: AGENTRON_FORK_TOKEN, else the credentials file (which must be 0600).
-Result<std::string> load_token(const ForkConfig& fork);
+// True for the subcommands that send the token to the fork: ensure-fork, clone-or-pull,
+// push, release. Only they read [fork] credentials_file.
+bool needs_token(const std::string& verb);
+
+// Reads the token: AGENTRON_FORK_TOKEN, else (with `read_file`) the credentials file,
+// which must be 0600.
+Result<std::string> load_token(const ForkConfig& fork, bool read_file);
 
 // With `create`, a fork that does not exist yet is requested from the GitHub API
 // ([fork] api_url) and waited for, up to `wait`.
@@ -31,14 +42,16 @@ Result<nlohmann::json> fork_commit(ForkContext& ctx, const std::string& message,
 Result<nlohmann::json> fork_push(ForkContext& ctx);
 Result<nlohmann::json> fork_sync_upstream(ForkContext& ctx, const std::string& upstream_branch);
 Result<nlohmann::json> fork_run(ForkContext& ctx, const std::string& which);  // "build" or "test"
-// `branch` non-empty: the commit must be reachable from origin/<branch>.
+// Builds a commit the fork has (fork/release.cpp). `branch` non-empty: the commit
+// must be on that branch of the fork.
 Result<nlohmann::json> fork_release(ForkContext& ctx, const std::string& commit, const std::string& branch);
 // With `url`, judges that one push target (the pre-push hook's $2); otherwise the
 // remote's configured targets (every remote if `remote` is empty).
 Result<nlohmann::json> fork_check_guard(ForkContext& ctx, const std::string& remote, const std::string& url);
 Result<nlohmann::json> fork_install_hooks(ForkContext& ctx, const std::string& self);
 
-// Removes the token and any user:password@ from text that leaves the process.
-std::string scrub(const std::string& text, const std::string& token);
+// Confines this process's writes to beneath `dirs` (fork/write_sandbox.h) and records
+// the outcome in ctx.sandbox.
+Status confine(ForkContext& ctx, const std::vector<int>& dirs, const std::string& described_as);
 
 }  // namespace agentron

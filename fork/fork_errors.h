@@ -31,13 +31,17 @@ inline constexpr const char* no_such_remote = "no_such_remote";
 inline constexpr const char* no_token = "no_token";
 inline constexpr const char* no_workspace = "no_workspace";
 inline constexpr const char* non_fast_forward = "non_fast_forward";
+inline constexpr const char* not_a_repository = "not_a_repository";
 inline constexpr const char* not_on_fork = "not_on_fork";  // *
 inline constexpr const char* nothing_to_commit = "nothing_to_commit";
 inline constexpr const char* push_refused = "push_refused";
 inline constexpr const char* push_rejected = "push_rejected";
+inline constexpr const char* sandbox_failed = "sandbox_failed";
 inline constexpr const char* spawn_failed = "spawn_failed";
 inline constexpr const char* unknown = "unknown";
 inline constexpr const char* unknown_commit = "unknown_commit";  // *
+inline constexpr const char* workspace_not_fork = "workspace_not_fork";
+inline constexpr const char* workspace_redirected = "workspace_redirected";
 inline constexpr const char* wrong_branch = "wrong_branch";
 
 }  // namespace agentron::fork_error

@@ -40,15 +40,25 @@ Error git_failure(const std::string& what, int rc) {
   return Error{fork_error::git_error, what + ": " + detail};
 }
 
-// Hands the token only to the fork: a fetch URL rewritten elsewhere by insteadOf,
-// or any other host, never sees it. One try: a rejected token is not retried.
+// Hands the token only to the fork's exact origin (scheme, host, port) and path: a URL
+// rewritten elsewhere, another port on the fork's host, a local path — none sees it.
+// Redirects are not followed (kNoRedirects), so the URL asked about is the URL used.
+// One try: a rejected token is not retried.
 struct CredentialState {
-  CredentialState(const Credentials* c, std::string f) : credentials(c), fork(std::move(f)) {}
+  CredentialState(const Credentials* c, const std::string& fork_url)
+      : credentials(c), fork(parse_network_url(fork_url)) {}
   const Credentials* credentials;
-  std::string fork;  // normalised fork URL; empty: any URL (clone/ls of the fork itself)
+  std::optional<NetworkUrl> fork;  // nullopt: a local fork, which needs no credentials
   int attempts = 0;
   std::vector<std::string> rejections;  // push: refs the server refused
 };
+
+constexpr git_remote_redirect_t kNoRedirects = GIT_REMOTE_REDIRECT_NONE;
+
+bool is_the_fork(const CredentialState& state, const char* url) {
+  auto asked = parse_network_url(url ? url : "");
+  return state.fork && asked && asked->same_origin(*state.fork) && asked->path == state.fork->path;
+}
 
 int credential_callback(git_credential** out, const char* url, const char* username_from_url, unsigned int allowed,
                         void* payload) {
@@ -57,7 +67,7 @@ int credential_callback(git_credential** out, const char* url, const char* usern
     git_error_set_str(GIT_ERROR_NET, "authentication failed (the credentials were refused)");
     return GIT_EUSER;
   }
-  if (!state->fork.empty() && normalize_git_url(url ? url : "") != state->fork) return GIT_PASSTHROUGH;
+  if (!is_the_fork(*state, url)) return GIT_PASSTHROUGH;
   if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !state->credentials->token.empty()) {
     return git_credential_userpass_plaintext_new(out, "x-access-token", state->credentials->token.c_str());
   }
@@ -146,10 +156,20 @@ Result<GitRepo> GitRepo::open(const fs::path& path) {
   return GitRepo(repo);
 }
 
+Result<GitRepo> GitRepo::open_or_init_bare(const fs::path& path) {
+  git_repository* repo = nullptr;
+  if (git_repository_open_bare(&repo, path.c_str()) == 0) return GitRepo(repo);
+  if (int rc = git_repository_init(&repo, path.c_str(), /*is_bare=*/1); rc != 0) {
+    return git_failure("cannot create " + path.string(), rc);
+  }
+  return GitRepo(repo);
+}
+
 Result<GitRepo> GitRepo::clone(const std::string& url, const fs::path& path, const std::string& branch,
                                const Credentials& credentials) {
-  CredentialState state{&credentials, ""};
+  CredentialState state{&credentials, url};
   git_clone_options options = GIT_CLONE_OPTIONS_INIT;
+  options.fetch_opts.follow_redirects = kNoRedirects;
   options.fetch_opts.callbacks.credentials = credential_callback;
   options.fetch_opts.callbacks.payload = &state;
   if (!branch.empty()) options.checkout_branch = branch.c_str();
@@ -167,11 +187,12 @@ Result<std::pair<std::vector<std::string>, std::string>> GitRepo::list_remote(co
     return git_failure("bad remote URL " + redact_git_url(url), rc);
   }
   Remote remote(raw);
-  CredentialState state{&credentials, ""};
-  git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
-  callbacks.credentials = credential_callback;
-  callbacks.payload = &state;
-  if (int rc = git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &callbacks, nullptr, nullptr); rc != 0) {
+  CredentialState state{&credentials, url};
+  git_remote_connect_options connect = GIT_REMOTE_CONNECT_OPTIONS_INIT;
+  connect.follow_redirects = kNoRedirects;
+  connect.callbacks.credentials = credential_callback;
+  connect.callbacks.payload = &state;
+  if (int rc = git_remote_connect_ext(remote.get(), GIT_DIRECTION_FETCH, &connect); rc != 0) {
     return git_failure("cannot reach " + redact_git_url(url), rc);
   }
   const git_remote_head** heads = nullptr;
@@ -208,6 +229,10 @@ fs::path GitRepo::workdir() const {
   return dir ? fs::path(dir) : fs::path(git_repository_path(repo_));
 }
 
+fs::path GitRepo::git_dir() const { return git_repository_path(repo_); }
+fs::path GitRepo::common_dir() const { return git_repository_commondir(repo_); }
+bool GitRepo::is_bare() const { return git_repository_is_bare(repo_) != 0; }
+
 std::vector<std::string> GitRepo::remote_names() {
   git_strarray names{};
   std::vector<std::string> out;
@@ -215,22 +240,6 @@ std::vector<std::string> GitRepo::remote_names() {
     for (size_t i = 0; i < names.count; ++i) out.emplace_back(names.strings[i]);
   }
   git_strarray_dispose(&names);
-  return out;
-}
-
-std::vector<std::string> GitRepo::remote_branches(const std::string& remote) {
-  std::vector<std::string> out;
-  git_branch_iterator* iter = nullptr;
-  if (git_branch_iterator_new(&iter, repo_, GIT_BRANCH_REMOTE) != 0) return out;
-  git_reference* ref = nullptr;
-  git_branch_t type;
-  std::string prefix = remote + "/";
-  while (git_branch_next(&ref, &type, iter) == 0) {
-    std::string name = git_reference_shorthand(ref);
-    if (name.rfind(prefix, 0) == 0 && name != prefix + "HEAD") out.push_back(name.substr(prefix.size()));
-    git_reference_free(ref);
-  }
-  git_branch_iterator_free(iter);
   return out;
 }
 
@@ -350,19 +359,39 @@ Result<bool> GitRepo::is_ancestor(const std::string& commit, const std::string& 
   return rc == 1;
 }
 
-Status GitRepo::fetch(const std::string& name, const Credentials& credentials) {
+Result<std::vector<RemoteHead>> GitRepo::fetch_from(const std::string& url, const std::string& refspec,
+                                                    const Credentials& credentials) {
+  git_remote_create_options create = GIT_REMOTE_CREATE_OPTIONS_INIT;
+  create.repository = repo_;
+  create.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
   git_remote* raw = nullptr;
-  if (int rc = git_remote_lookup(&raw, repo_, name.c_str()); rc != 0) return git_failure("no remote " + name, rc);
+  if (int rc = git_remote_create_with_opts(&raw, url.c_str(), &create); rc != 0) {
+    return git_failure("bad remote URL " + redact_git_url(url), rc);
+  }
   Remote remote(raw);
-  auto config = remote_config(name);
-  CredentialState state{&credentials, config ? normalize_git_url(effective_fetch_url(*config)) : ""};
+  CredentialState state{&credentials, url};
   git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
+  options.follow_redirects = kNoRedirects;
+  options.prune = GIT_FETCH_PRUNE;
   options.callbacks.credentials = credential_callback;
   options.callbacks.payload = &state;
-  if (int rc = git_remote_fetch(remote.get(), nullptr, &options, nullptr); rc != 0) {
-    return git_failure("cannot fetch " + name, rc);
+  std::string spec = refspec;
+  char* specs[] = {spec.data()};
+  git_strarray refspecs{specs, 1};
+  if (int rc = git_remote_fetch(remote.get(), &refspecs, &options, nullptr); rc != 0) {
+    return git_failure("cannot fetch " + redact_git_url(url), rc);
   }
-  return ok_status();
+  // What the remote advertised in this very fetch (kept after the disconnect).
+  const git_remote_head** heads = nullptr;
+  size_t count = 0;
+  if (int rc = git_remote_ls(&heads, &count, remote.get()); rc != 0)
+    return git_failure("cannot list " + redact_git_url(url), rc);
+  std::vector<RemoteHead> branches;
+  for (size_t i = 0; i < count; ++i) {
+    std::string name = heads[i]->name;
+    if (name.rfind("refs/heads/", 0) == 0) branches.push_back({name.substr(11), git_oid_tostr_s(&heads[i]->oid)});
+  }
+  return branches;
 }
 
 Result<FastForward> GitRepo::fast_forward(const std::string& target) {
@@ -544,8 +573,9 @@ Status GitRepo::push_branch(const std::string& url, const std::string& branch, c
     return git_failure("bad fork URL " + redact_git_url(url), rc);
   }
   Remote remote(raw);
-  CredentialState state{&credentials, normalize_git_url(url)};
+  CredentialState state{&credentials, url};
   git_push_options options = GIT_PUSH_OPTIONS_INIT;
+  options.follow_redirects = kNoRedirects;
   options.callbacks.credentials = credential_callback;
   options.callbacks.push_update_reference = push_update_reference;
   options.callbacks.payload = &state;

@@ -34,6 +34,12 @@ struct Identity {
   std::string email;
 };
 
+// A branch a remote advertised, and the commit it points at.
+struct RemoteHead {
+  std::string name;    // without refs/heads/
+  std::string commit;  // full id
+};
+
 struct FastForward {
   std::string from, to;  // commit ids
   bool changed() const { return from != to; }
@@ -42,6 +48,8 @@ struct FastForward {
 class GitRepo {
  public:
   static Result<GitRepo> open(const std::filesystem::path& path);
+  // Opens the bare repository at `path`, creating it if absent.
+  static Result<GitRepo> open_or_init_bare(const std::filesystem::path& path);
   // Clones `url` (the fork) into `path`, checking out `branch` (empty: the default).
   static Result<GitRepo> clone(const std::string& url, const std::filesystem::path& path, const std::string& branch,
                                const Credentials& credentials);
@@ -54,8 +62,6 @@ class GitRepo {
   ~GitRepo();
 
   std::vector<std::string> remote_names();
-  // Branch names under refs/remotes/<remote>/ (after a fetch).
-  std::vector<std::string> remote_branches(const std::string& remote);
   // What git config says about a remote: urls, pushurls, insteadOf rules.
   Result<RemoteConfig> remote_config(const std::string& name);
   Status add_remote(const std::string& name, const std::string& url);
@@ -75,7 +81,11 @@ class GitRepo {
   // True if `commit` is `tip` or one of its ancestors.
   Result<bool> is_ancestor(const std::string& commit, const std::string& tip);
 
-  Status fetch(const std::string& remote, const Credentials& credentials);
+  // Fetches `refspec` from exactly `url` (an in-memory remote: no insteadOf, no
+  // redirects), pruning what the remote no longer has, and returns the branches the
+  // remote advertised in that same conversation.
+  Result<std::vector<RemoteHead>> fetch_from(const std::string& url, const std::string& refspec,
+                                             const Credentials& credentials);
   // Fast-forwards the current branch to `target` (a ref or commit); refuses if it
   // has diverged or the tree is dirty. Nothing changes on refusal.
   Result<FastForward> fast_forward(const std::string& target);
@@ -97,6 +107,11 @@ class GitRepo {
   Status export_tree(const std::string& commit, const std::filesystem::path& dest);
 
   std::filesystem::path workdir() const;
+  // Where libgit2 reads and writes: the git dir, the common dir (refs, objects), and
+  // whether there is a work tree at all.
+  std::filesystem::path git_dir() const;
+  std::filesystem::path common_dir() const;
+  bool is_bare() const;
 
  private:
   explicit GitRepo(git_repository* repo) : repo_(repo) {}

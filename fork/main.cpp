@@ -2,6 +2,7 @@
 // work is in fork/commands.cpp.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "cli/config_source.h"
@@ -9,6 +10,8 @@
 #include "fork/commands.h"
 #include "fork/fork_errors.h"
 #include "fork/git_repo.h"
+#include "fork/run_command.h"
+#include "fork/secret_scrub.h"
 #include "launcher/posix_spawner.h"
 
 using namespace agentron;
@@ -101,9 +104,15 @@ int main(int argc, char** argv) {
   ctx.fork = config->fork;
   ctx.current_release = current_release.empty() ? config->app.release : std::filesystem::path(current_release);
   ctx.config_path = source.path.empty() ? std::filesystem::path() : std::filesystem::absolute(source.path);
-  auto token = load_token(ctx.fork);
+  // The credentials file is read only by the subcommands that talk to the fork; the
+  // variable is dropped at once, so nothing this process starts can inherit it.
+  auto token = load_token(ctx.fork, needs_token(verb));
+  ::unsetenv(kTokenVariable);
   if (!token) return finish(verb, token.error(), ctx, as_json);
   ctx.token = *token;
+  // The upstream is identified now, once; a relative path is taken from the workspace,
+  // where git itself would resolve it for a push.
+  ctx.targets = GuardTargets::identify(ctx.fork.fork_url, ctx.fork.upstream_url, ctx.fork.workspace);
 
   GitLibrary git;
   Result<json> result = Error{fork_error::unknown, "unknown subcommand"};

@@ -8,12 +8,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <deque>
 #include <fstream>
 
 #include "common/unique_fd.h"
 #include "fork/fork_errors.h"
+#include "fork/secret_scrub.h"
 
 extern char** environ;
 
@@ -24,20 +26,76 @@ namespace {
 
 int pidfd_open_(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
-// Waits for the pidfd to become readable (the process exited) for at most `ms`.
-bool wait_exit(int pidfd, long long ms) {
-  pollfd p{pidfd, POLLIN, 0};
+// Copies what the child writes into the log, scrubbed.
+class LogPump {
+ public:
+  LogPump(int from, int to, const std::string& secret) : from_(from), to_(to), scrubber_(secret) {}
+  int fd() const { return from_; }
+  // Reads what is there; false at end of file (or an error).
+  bool pump() {
+    std::array<char, 16384> buf{};
+    ssize_t n = ::read(from_, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) return true;
+    if (n <= 0) return false;
+    write_all(scrubber_.feed(std::string_view(buf.data(), static_cast<size_t>(n))));
+    return true;
+  }
+  // What is left once the child is gone. Descendants that left its process group may
+  // still hold the pipe: only what they already wrote is taken.
+  void drain() {
+    ::fcntl(from_, F_SETFL, ::fcntl(from_, F_GETFL) | O_NONBLOCK);
+    while (pump()) {
+    }
+    write_all(scrubber_.finish());
+  }
+
+ private:
+  void write_all(const std::string& data) {
+    for (size_t done = 0; done < data.size();) {
+      ssize_t n = ::write(to_, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // a full disk loses log lines, not the run
+      done += static_cast<size_t>(n);
+    }
+  }
+  int from_, to_;
+  StreamScrubber scrubber_;
+};
+
+// Pumps the output until the process exits (its pidfd is readable) or `ms` pass.
+bool pump_until_exit(int pidfd, LogPump& pump, long long ms) {
+  std::array<pollfd, 2> fds{pollfd{pidfd, POLLIN, 0}, pollfd{pump.fd(), POLLIN, 0}};
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    int rc = ::poll(&p, 1, static_cast<int>(std::max<long long>(0, std::min<long long>(left.count(), INT32_MAX))));
-    if (rc > 0) return true;
+    int rc = ::poll(fds.data(), fds.size(),
+                    static_cast<int>(std::max<long long>(0, std::min<long long>(left.count(), INT32_MAX))));
+    if (rc < 0 && errno != EINTR) return false;
+    if (rc > 0 && (fds[1].revents & (POLLIN | POLLHUP)) && !pump.pump()) fds[1].fd = -1;  // closed: stop polling
+    if (rc > 0 && (fds[0].revents & POLLIN)) return true;
     if (rc == 0) return false;
-    if (errno != EINTR) return false;
   }
 }
 
+std::vector<std::string> current_environment_without(const std::string& secret) {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+  return environment_without(env, secret);
+}
+
 }  // namespace
+
+std::vector<std::string> environment_without(const std::vector<std::string>& env, const std::string& secret) {
+  std::vector<std::string> kept;
+  const std::string token_prefix = std::string(kTokenVariable) + "=";
+  for (const auto& entry : env) {
+    if (entry.rfind(token_prefix, 0) == 0) continue;
+    auto eq = entry.find('=');
+    if (secret.size() >= 4 && eq != std::string::npos && entry.find(secret, eq + 1) != std::string::npos) continue;
+    kept.push_back(entry);
+  }
+  return kept;
+}
 
 std::string CommandRun::describe() const {
   if (timed_out) return "timed out";
@@ -59,18 +117,22 @@ std::string tail_file(const fs::path& path, int lines) {
 }
 
 Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::path& cwd, const fs::path& log,
-                              Duration timeout) {
+                              Duration timeout, const std::string& secret) {
   if (argv.empty()) return Error{fork_error::bad_command, "empty command"};
   UniqueFd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   if (!out.valid()) return errno_error(fork_error::log_failed, "cannot open " + log.string(), errno);
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  // The child writes into a pipe, not the log: its output passes the scrubber first.
+  std::array<int, 2> pipe_fds{};
+  if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) return errno_error(fork_error::log_failed, "pipe", errno);
+  UniqueFd output(pipe_fds[0]), child_output(pipe_fds[1]);
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&actions);
   posix_spawnattr_init(&attr);
   posix_spawn_file_actions_adddup2(&actions, devnull.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, out.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, out.get(), 2);
+  posix_spawn_file_actions_adddup2(&actions, child_output.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, child_output.get(), 2);
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   sigset_t empty, all;
@@ -83,25 +145,32 @@ Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::pa
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<std::string> env = current_environment_without(secret);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = -1;
   auto began = std::chrono::steady_clock::now();
-  int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
+  child_output.reset();  // the child holds the write end now: EOF when it (and its group) is done
   if (rc != 0) return errno_error(fork_error::spawn_failed, "cannot run '" + argv[0] + "' in " + cwd.string(), rc);
 
   UniqueFd pidfd(pidfd_open_(pid));
+  LogPump pump(output.get(), out.get(), secret);
   CommandRun run;
   long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
-  if (!pidfd.valid() || !wait_exit(pidfd.get(), ms)) {
+  if (!pidfd.valid() || !pump_until_exit(pidfd.get(), pump, ms)) {
     run.timed_out = true;
     ::kill(-pid, SIGTERM);
-    if (!pidfd.valid() || !wait_exit(pidfd.get(), 5000)) ::kill(-pid, SIGKILL);
+    if (!pidfd.valid() || !pump_until_exit(pidfd.get(), pump, 5000)) ::kill(-pid, SIGKILL);
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   ::kill(-pid, SIGKILL);  // whatever the command left in its group goes with it
+  pump.drain();
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   if (WIFEXITED(status) && !run.timed_out) run.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);

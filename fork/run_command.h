@@ -1,5 +1,7 @@
 // Runs a build or test command to completion, bounded by a timeout, with its output
-// in a log file: the `build`, `test` and `release` subcommands.
+// in a log file: the `build`, `test` and `release` subcommands. The command is the
+// agent's code: it gets no token — not in its environment, and nothing it prints
+// reaches the log unscrubbed.
 #pragma once
 
 #include <chrono>
@@ -22,11 +24,20 @@ struct CommandRun {
   std::string describe() const;
 };
 
-// Starts `argv` in `cwd` in its own process group, stdout and stderr appended to
-// `log`. Waits on a pidfd up to `timeout`; then SIGTERM to the group, and SIGKILL 5 s
-// later. Fails only if the command could not be started.
+// The variable agentron-fork reads the token from; never passed on.
+inline constexpr const char* kTokenVariable = "AGENTRON_FORK_TOKEN";
+
+// `env` ("NAME=value") without kTokenVariable and without any variable whose value
+// contains `secret` (if it is at least 4 characters).
+std::vector<std::string> environment_without(const std::vector<std::string>& env, const std::string& secret);
+
+// Starts `argv` in `cwd` in its own process group with agentron-fork's environment
+// minus the token (environment_without), stdout and stderr through a pipe into `log`
+// with `secret` scrubbed (fork/secret_scrub.h). Waits on a pidfd up to `timeout`; then
+// SIGTERM to the group, and SIGKILL 5 s later. Fails only if the command could not
+// be started.
 Result<CommandRun> run_logged(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
-                              const std::filesystem::path& log, Duration timeout);
+                              const std::filesystem::path& log, Duration timeout, const std::string& secret);
 
 // The last `lines` lines of a file.
 std::string tail_file(const std::filesystem::path& path, int lines);

@@ -52,6 +52,8 @@ SpawnSpec make_spawn_spec(const Config& config, const fs::path& release, int por
     auto eq = entry.find('=');
     if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
+  // The app hosts the agent: the fork's token is agentron-fork's alone (docs/security.md).
+  env.erase("AGENTRON_FORK_TOKEN");
   for (const auto& [name, value] : app.env) env[name] = expand_placeholders(value, values);
   env["AGENTRON_DATA_DIR"] = app.data_dir.string();
   env["PORT"] = std::to_string(port);

@@ -25,7 +25,8 @@ InstancePaths instance_paths(const AppConfig& app, const std::string& instance_i
 // The commit a release was built from (its release.json), or "" if unknown.
 std::string release_commit(const std::filesystem::path& release);
 
-// `inherited` is the supervisor's own environment ("NAME=value"); the result keeps it,
+// `inherited` is the supervisor's own environment ("NAME=value"); the result keeps it
+// (except AGENTRON_FORK_TOKEN: the agent in the app never gets the fork's token),
 // overlays [app] env, then sets the §5 variables, so AGENTRON_DATA_DIR is always the
 // pinned absolute data dir whatever the supervisor itself was started with.
 // `port` is the instance's PORT and {port} (the [app] port, or the handover's

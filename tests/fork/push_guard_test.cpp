@@ -17,6 +17,10 @@ RemoteConfig origin(std::vector<std::string> urls, std::vector<std::string> push
                       std::move(push_instead_of)};
 }
 
+GuardVerdict judge(const RemoteConfig& remote, const std::string& fork = kFork) {
+  return judge_push(remote, GuardTargets::identify(fork, kUpstream, "/"));
+}
+
 }  // namespace
 
 TEST_CASE("spellings of one repository normalise alike", "[git_url]") {
@@ -83,7 +87,7 @@ TEST_CASE("the guard refuses every way of aiming at the upstream", "[push_guard]
   REQUIRE(cases.size() >= 20);
   for (const auto& c : cases) {
     INFO(c.what);
-    GuardVerdict v = judge_push(c.remote, kFork, kUpstream);
+    GuardVerdict v = judge(c.remote);
     CHECK_FALSE(v.allowed);
     CHECK_THAT(v.reason,
                Catch::Contains("refusing to push to the upstream https://github.com/cap-jmk-real/agentron.git"));
@@ -91,24 +95,36 @@ TEST_CASE("the guard refuses every way of aiming at the upstream", "[push_guard]
 }
 
 TEST_CASE("the guard allows the fork however it is spelled", "[push_guard]") {
-  for (const auto& remote : {origin({kFork}), origin({"git@github.com:agentron-bot/agentron"}),
+  for (const auto& remote : {origin({kFork}), origin({"https://github.com:443/agentron-bot/agentron"}),
                              origin({kUpstream}, {kFork}),  // fetch from upstream, push to the fork
                              origin({"https://github.com/Agentron-Bot/agentron/"}),
                              origin({"fork:agentron"}, {}, {{"fork:", "https://github.com/agentron-bot/"}})}) {
-    GuardVerdict v = judge_push(remote, kFork, kUpstream);
+    GuardVerdict v = judge(remote);
     INFO(v.reason);
     CHECK(v.allowed);
   }
 }
 
+TEST_CASE("the fork is its exact origin: another scheme, port or host is not the fork", "[push_guard]") {
+  for (const char* url :
+       {"git@github.com:agentron-bot/agentron", "http://github.com/agentron-bot/agentron",
+        "https://github.com:8443/agentron-bot/agentron", "https://github.com.evil/agentron-bot/agentron",
+        "ssh://git@github.com/agentron-bot/agentron", "https://github.com/agentron-bot/agentron-x"}) {
+    INFO(url);
+    GuardVerdict v = judge(origin({url}));
+    CHECK_FALSE(v.allowed);
+    CHECK_THAT(v.reason, Catch::Contains("which is not the configured fork"));
+  }
+}
+
 TEST_CASE("a push anywhere else is refused too, and a fork that is the upstream is", "[push_guard]") {
-  GuardVerdict elsewhere = judge_push(origin({"https://github.com/someone/else.git"}), kFork, kUpstream);
+  GuardVerdict elsewhere = judge(origin({"https://github.com/someone/else.git"}));
   CHECK_FALSE(elsewhere.allowed);
   CHECK_THAT(elsewhere.reason, Catch::Contains("which is not the configured fork"));
-  GuardVerdict misconfigured = judge_push(origin({kUpstream}), "git@github.com:cap-jmk-real/agentron", kUpstream);
+  GuardVerdict misconfigured = judge(origin({kUpstream}), "git@github.com:cap-jmk-real/agentron");
   CHECK_FALSE(misconfigured.allowed);
   CHECK_THAT(misconfigured.reason, Catch::Contains("is the upstream"));
-  CHECK_FALSE(judge_push(origin({}), kFork, kUpstream).allowed);
+  CHECK_FALSE(judge(origin({})).allowed);
 }
 
 TEST_CASE("effective push URLs follow git's rules", "[push_guard]") {

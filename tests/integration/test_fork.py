@@ -5,71 +5,11 @@ import json
 import os
 import socket
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from harness import BIN, free_port, poll_until, write_config
-
-FORK = BIN / "agentron-fork"
-TOKEN = "ghp_test-token-SHOULD-NEVER-BE-SHOWN-1234"
-
-
-def git(*args, cwd=None, check=True, env=None):
-    r = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60,
-                       env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                            "GIT_COMMITTER_EMAIL": "t@t", **(env or {})})
-    if check:
-        assert r.returncode == 0, r.stderr
-    return r
-
-
-def refs(repo):
-    return git("for-each-ref", "--format=%(refname) %(objectname)", cwd=repo).stdout
-
-
-class Repos:
-    def __init__(self, tmp, fork_url=None, upstream_url=None, **fork_keys):
-        self.tmp = tmp
-        seed = tmp / "seed"
-        git("init", "-q", "-b", "main", str(seed))
-        (seed / "README.md").write_text("# app\nline two\n")
-        (seed / "src").mkdir()
-        (seed / "src" / "app.js").write_text("console.log(1)\n")
-        git("add", ".", cwd=seed)
-        git("commit", "-qm", "init", cwd=seed)
-        self.upstream = tmp / "upstream.git"
-        self.fork = tmp / "fork.git"
-        git("clone", "-q", "--bare", str(seed), str(self.upstream))
-        git("clone", "-q", "--bare", str(self.upstream), str(self.fork))
-        self.workspace = tmp / "ws"
-        self.config = tmp / "agentron-supervisor.toml"
-        keys = {"workspace": str(self.workspace), "fork_url": fork_url or f"file://{self.fork}",
-                "upstream_url": upstream_url or f"file://{self.upstream}",
-                "build": ["sh", "-c", "echo building; echo built > built.txt"], "test": ["true"],
-                "releases_dir": str(tmp / "releases")}
-        keys.update(fork_keys)
-        write_config(self.config, {"app": {"data_dir": str(tmp / "data"), "command": ["true"]}, "fork": keys})
-        self.upstream_refs = refs(self.upstream)
-        self.outputs = []
-
-    def run(self, *args, ok=True, env=None):
-        r = subprocess.run([str(FORK), *args, "--config", str(self.config), "--json"], capture_output=True, text=True,
-                           timeout=120, env={**os.environ, "AGENTRON_FORK_TOKEN": TOKEN, **(env or {})})
-        self.outputs.append(r.stdout + r.stderr)
-        out = json.loads(r.stdout)
-        assert out["ok"] == ok, out
-        assert (r.returncode == 0) == ok
-        return out
-
-    def edit_and_commit(self, text="console.log(2)\n", docs=False):
-        (self.workspace / "src" / "app.js").write_text(text)
-        if docs:
-            (self.workspace / "README.md").write_text("# app\nnow logs 2\n")
-        return self.run("commit", "-m", "log 2")
-
-    def assert_upstream_unchanged(self):
-        assert refs(self.upstream) == self.upstream_refs
+from fork_env import FORK, TOKEN, Repos, fill_served, git, refs
+from harness import free_port, poll_until
 
 
 @pytest.fixture
@@ -255,7 +195,8 @@ def test_a_failing_build_leaves_no_release(tmp_path):
     head = git("rev-parse", "HEAD", cwd=r.workspace).stdout.strip()
     err = r.run("release", head, ok=False)["error"]
     assert err["code"] == "build_failed" and "exit code 3" in err["message"] and "broken" in err["message"]
-    assert [p.name for p in (tmp_path / "releases").iterdir()] == [".logs"]
+    # No release folder: only the log and the mirror of the fork's branches.
+    assert sorted(p.name for p in (tmp_path / "releases").iterdir()) == [".fork.git", ".logs"]
 
 
 def test_the_token_never_shows_even_in_the_fork_url(tmp_path):
@@ -290,9 +231,7 @@ def git_daemon(tmp_path):
 
 def test_over_the_git_protocol(tmp_path, git_daemon):
     base, port = git_daemon
-    staging = Repos(tmp_path / "staging")
-    for name in ("upstream.git", "fork.git"):
-        git("clone", "-q", "--bare", str(staging.upstream), str(base / name))
+    fill_served(base, tmp_path / "staging")
     r = Repos(tmp_path / "proto", fork_url=f"git://127.0.0.1:{port}/fork.git",
               upstream_url=f"git://127.0.0.1:{port}/upstream.git")
     upstream_refs = refs(base / "upstream.git")
@@ -310,11 +249,7 @@ def test_over_the_git_protocol(tmp_path, git_daemon):
 
 def test_over_https_style_basic_auth_the_token_goes_to_the_fork_only(tmp_path):
     from git_http_server import GitHttpServer
-    served = tmp_path / "served"
-    served.mkdir()
-    staging = Repos(tmp_path / "staging")
-    for name in ("upstream.git", "fork.git"):
-        git("clone", "-q", "--bare", str(staging.upstream), str(served / name))
+    served = fill_served(tmp_path / "served", tmp_path / "staging")
     with GitHttpServer(served, user="x-access-token", token=TOKEN, protected={"fork.git"}) as server:
         r = Repos(tmp_path / "http", fork_url=server.url("fork.git"), upstream_url=server.url("upstream.git"))
         upstream_refs = refs(served / "upstream.git")

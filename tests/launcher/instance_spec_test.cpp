@@ -53,3 +53,10 @@ TEST_CASE("the pinned data dir overrides an inherited AGENTRON_DATA_DIR", "[inst
   CHECK(std::count_if(spec.env.begin(), spec.env.end(),
                       [](const std::string& e) { return e.rfind("AGENTRON_DATA_DIR=", 0) == 0; }) == 1);
 }
+
+TEST_CASE("the app does not inherit the fork's token from the supervisor", "[instance_spec]") {
+  SpawnSpec spec =
+      make_spawn_spec(config_for_test(), "/opt/agentron", "i-7", {"AGENTRON_FORK_TOKEN=ghp_secret", "PATH=/usr/bin"});
+  CHECK(env_value(spec, "AGENTRON_FORK_TOKEN") == "<unset>");
+  CHECK(env_value(spec, "PATH") == "/usr/bin");
+}

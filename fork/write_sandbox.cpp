@@ -1,0 +1,73 @@
+#include "fork/write_sandbox.h"
+
+#include <linux/landlock.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/unique_fd.h"
+#include "fork/fork_errors.h"
+
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE  // Linux 6.2; Debian 12's headers are 6.1
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+
+namespace agentron {
+namespace {
+
+constexpr int kMinimumAbi = 2;
+
+int landlock_abi() {
+  long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  return abi < 0 ? -errno : static_cast<int>(abi);
+}
+
+// Every right that changes the file system; reading and executing stay unhandled (allowed).
+__u64 write_rights(int abi) {
+  __u64 rights = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+                 LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+                 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+                 LANDLOCK_ACCESS_FS_MAKE_SYM | LANDLOCK_ACCESS_FS_REFER;
+  if (abi >= 3) rights |= LANDLOCK_ACCESS_FS_TRUNCATE;
+  return rights;
+}
+
+}  // namespace
+
+WriteSandbox probe_write_sandbox() {
+  int abi = landlock_abi();
+  if (abi < 0) return {false, std::string("not enforced: this kernel has no Landlock (") + std::strerror(-abi) + ")"};
+  if (abi < kMinimumAbi) {
+    return {false, "not enforced: Landlock ABI " + std::to_string(abi) + " is older than " +
+                       std::to_string(kMinimumAbi) + " (Linux 5.19)"};
+  }
+  return {true, "Landlock ABI " + std::to_string(abi)};
+}
+
+Result<WriteSandbox> confine_writes(const std::vector<int>& dir_fds, const std::string& described_as) {
+  WriteSandbox probe = probe_write_sandbox();
+  if (!probe.enforced) return probe;
+  int abi = landlock_abi();
+  landlock_ruleset_attr ruleset{};
+  ruleset.handled_access_fs = write_rights(abi);
+  UniqueFd rules(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &ruleset, sizeof ruleset, 0)));
+  if (!rules.valid()) return errno_error(fork_error::sandbox_failed, "landlock_create_ruleset", errno);
+  for (int fd : dir_fds) {
+    landlock_path_beneath_attr beneath{};
+    beneath.allowed_access = write_rights(abi);
+    beneath.parent_fd = fd;
+    if (::syscall(SYS_landlock_add_rule, rules.get(), LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) != 0)
+      return errno_error(fork_error::sandbox_failed, "landlock_add_rule", errno);
+  }
+  // Required to restrict oneself without CAP_SYS_ADMIN; agentron-fork never gains privileges anyway.
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return errno_error(fork_error::sandbox_failed, "prctl(PR_SET_NO_NEW_PRIVS)", errno);
+  if (::syscall(SYS_landlock_restrict_self, rules.get(), 0) != 0)
+    return errno_error(fork_error::sandbox_failed, "landlock_restrict_self", errno);
+  return WriteSandbox{true, probe.description + ": writes only beneath " + described_as};
+}
+
+}  // namespace agentron
