@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 
 namespace agentron {
 
@@ -27,6 +28,20 @@ struct CopiedFile {
 Result<CopiedFile> copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to, mode_t mode,
                                     const timespec& mtime, bool refuse_sqlite = false);
 
+// Copies the open file `in` to the open, empty file `out` (`from` and `to` name them
+// in errors), hashing what it writes, and gives `out` `mode` (permission bits only)
+// and `mtime`. Not fsynced, not closed.
+Result<CopiedFile> copy_fd_hashed(int in, int out, const std::string& from, const std::string& to, mode_t mode,
+                                  const timespec& mtime);
+
+// openat2(root, relative, flags, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+// RESOLVE_NO_MAGICLINKS): the kernel resolves `relative` inside `root` only and
+// follows no symlink on the way or at its end, whatever another process does to the
+// tree meanwhile. A path that would leave `root` or meet a symlink is refused.
+// O_CLOEXEC is added. `root_name` names `root` in errors.
+Result<UniqueFd> open_beneath(int root, const std::string& root_name, const std::string& relative, int flags,
+                              mode_t mode = 0);
+
 // syncfs(2) on the file system holding `path`: every file written there so far, data
 // and metadata, is on disk when it returns. One call instead of thousands of fsyncs.
 Status sync_filesystem(const std::filesystem::path& path);
@@ -36,6 +51,8 @@ Result<CopiedFile> hash_file(const std::filesystem::path& path);
 
 Status fsync_path(const std::filesystem::path& path);
 Status set_mode_and_mtime(const std::filesystem::path& path, mode_t mode, const timespec& mtime);
+// The same on an open file or folder (`name` names it in errors).
+Status set_mode_and_mtime(int fd, const std::string& name, mode_t mode, const timespec& mtime);
 
 // lstat, as a Result.
 Result<struct stat> lstat_path(const std::filesystem::path& path);
