@@ -51,15 +51,13 @@ void read_verification(SnapshotInfo& info, const Result<BackupKey>& key) {
 
 // Sets how far `info` can be trusted, from its manifest's seal and entries.
 void judge(SnapshotInfo& info, const SealCheck& seal) {
-  std::vector<std::string> bad_entries = manifest_problems(info.manifest);
-  info.entries_valid = bad_entries.empty();
+  // The entries first: a bad one is what makes an unsealed manifest untrusted.
+  info.distrust = manifest_problems(info.manifest);
+  info.entries_valid = info.distrust.empty();
   if (seal.state == SealState::broken) info.distrust.push_back("manifest.json: " + seal.problem);
   if (seal.state == SealState::unsealed) {
-    info.distrust.push_back(
-        "manifest.json: not authenticated: it carries no MAC (made by a version before manifests were sealed, or "
-        "not by this supervisor)");
+    info.distrust.push_back("manifest.json: no MAC: made by an older version, or not by this supervisor");
   }
-  info.distrust.insert(info.distrust.end(), bad_entries.begin(), bad_entries.end());
   if (!info.entries_valid || seal.state == SealState::broken) {
     info.trust = Trust::untrusted;
   } else if (seal.state == SealState::unsealed) {

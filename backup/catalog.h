@@ -36,7 +36,7 @@ struct SnapshotInfo {
   std::optional<bool> verified;  // the last sealed `verify`: ok or not; nullopt if none
   std::string verified_at;
   Trust trust = Trust::untrusted;
-  std::vector<std::string> distrust;  // why it is not authenticated: the seal, then each bad entry
+  std::vector<std::string> distrust;  // why it is not authenticated: each bad entry, then the seal
   bool entries_valid = false;         // backup/manifest_rules.h passes: its paths may be looked at
   std::string manifest_mac;           // the manifest's MAC, if authenticated
 };

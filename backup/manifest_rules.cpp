@@ -72,8 +72,8 @@ std::vector<std::string> manifest_problems(const Manifest& manifest) {
   for (const auto& e : manifest.entries) {
     // The path first: the other rules read it.
     auto problem = path_problem(e.path);
-    if (!problem) problem = mode_problem(e.mode);
     if (!problem) problem = place_problem(e, earlier);
+    if (!problem) problem = mode_problem(e.mode);
     if (!problem) problem = content_problem(e);
     if (problem) problems.push_back(e.path + ": " + *problem);
     earlier.emplace(e.path, e.type);

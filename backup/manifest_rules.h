@@ -19,9 +19,10 @@ namespace agentron {
 std::optional<std::string> path_problem(std::string_view path);
 
 // Every rule an entry breaks, each naming the entry ("x/y: ..."); empty if none:
-// the path (path_problem); the mode (permission bits only: no setuid, setgid or
-// sticky); each path once; each entry's parent folder listed before it as a folder —
-// never under a symlink or a file; a symlink's target non-empty; a file's SHA-256.
+// the path (path_problem); each path once; each entry's parent folder listed before
+// it as a folder — never under a symlink or a file; the mode (permission bits only:
+// no setuid, setgid or sticky); a symlink's target non-empty; a file's SHA-256. One
+// problem per entry, the first in that order.
 std::vector<std::string> manifest_problems(const Manifest& manifest);
 
 }  // namespace agentron
