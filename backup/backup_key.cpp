@@ -105,10 +105,11 @@ Result<BackupKey> BackupKey::load(const fs::path& file) {
   return BackupKey(std::move(key.value()));
 }
 
-Result<BackupKey> BackupKey::load_or_create(const fs::path& file) {
+Result<BackupKey> BackupKey::load_or_create(const fs::path& file, bool* created) {
   auto key = load(file);
   if (key || key.error().code != kNoBackupKeyCode) return key;
   if (auto s = create_key_file(file); !s) return s.error();
+  if (created) *created = true;
   return load(file);
 }
 

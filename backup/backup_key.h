@@ -30,8 +30,9 @@ class BackupKey {
   static Result<BackupKey> load(const std::filesystem::path& file);
 
   // Reads the key, first creating a new random 256-bit one (0600, its folder 0700) if
-  // there is none. Two processes creating it at once end up with the same key.
-  static Result<BackupKey> load_or_create(const std::filesystem::path& file);
+  // there is none; then `*created` (if given) is set. Two processes creating it at
+  // once end up with the same key.
+  static Result<BackupKey> load_or_create(const std::filesystem::path& file, bool* created = nullptr);
 
   // HMAC-SHA256(key, domain + "\n" + bytes) in hex.
   Result<std::string> mac(std::string_view domain, std::string_view bytes) const;

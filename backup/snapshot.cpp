@@ -386,10 +386,17 @@ Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
   if (ec) return Error{"mkdir_failed", "cannot create " + options.backup_dir.string() + ": " + ec.message()};
   auto lock = lock_backup_dir(options.backup_dir);
   if (!lock) return lock.error();
-  auto key = BackupKey::load_or_create(options.key_file);
+  bool new_key = false;
+  auto key = BackupKey::load_or_create(options.key_file, &new_key);
   if (!key) return key.error();
 
   SnapshotResult result;
+  if (new_key) {
+    // Harmless on the first snapshot; after a lost key, it says why the earlier
+    // snapshots are listed as untrusted.
+    result.warnings.push_back("created the backup key " + options.key_file.string() +
+                              ": snapshots are authenticated with it; any sealed with an earlier key are untrusted");
+  }
   result.cleaned = remove_incomplete_snapshots(options.backup_dir);
   std::optional<SnapshotInfo> newest = newest_authenticated_snapshot({options.backup_dir, options.key_file});
   const SnapshotInfo* previous = newest ? &*newest : nullptr;

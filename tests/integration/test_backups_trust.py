@@ -292,12 +292,39 @@ def test_the_key_is_the_supervisors_own_and_others_cannot_read_it(supervisor):
     (s.data_dir / "a.txt").write_text("a")
     key = s.data_dir / ".supervisor" / "backup.key"
     assert not key.exists()
-    name = created(s)["name"]
+    r = backups(s, "create")
+    assert f"warning: created the backup key {key}" in r.stderr
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    assert "created the backup key" not in backups(s, "create").stderr
     os.chmod(key, 0o644)
     r = backups(s, "create", check=False)
     assert r.returncode == 1 and "can be read or written by others" in r.stderr
-    (row,) = listed(s)
-    assert row["trust"] == "untrusted" and "can be read or written by others" in row["distrust"][0]
+    assert [(b["trust"], "can be read or written by others" in b["distrust"][0]) for b in listed(s)] == [
+        ("untrusted", True)] * 2
     os.chmod(key, 0o600)
-    assert listed(s)[0]["trust"] == "authenticated"
+    assert [b["trust"] for b in listed(s)] == ["authenticated"] * 2
+
+
+def test_a_lost_key_makes_earlier_snapshots_untrusted_never_deleted(supervisor):
+    """Documented recovery: put the key back, or drop a snapshot's "hmac" and restore it
+    with --allow-unauthenticated."""
+    s = supervisor(start=False, extra={"backup": {"keep_last": 1, "keep_daily": 0}})
+    s.data_dir.mkdir()
+    (s.data_dir / "a.txt").write_text("before")
+    first = created(s)["name"]
+    key = s.data_dir / ".supervisor" / "backup.key"
+    kept = key.read_bytes()
+    key.unlink()
+    r = backups(s, "create")
+    assert "created the backup key" in r.stderr
+    rows = {b["name"]: b for b in listed(s)}
+    assert rows[first]["trust"] == "untrusted"
+    assert "its MAC does not match" in rows[first]["distrust"][0]
+    assert not any(p["removed"] for p in json.loads(backups(s, "prune", "--json").stdout)["data"])
+    edit_manifest(snapshot_dir(s, first), lambda m: m.pop("hmac"))
+    (s.data_dir / "a.txt").write_text("after")
+    backups(s, "restore", first, "--allow-unauthenticated")
+    assert (s.data_dir / "a.txt").read_text() == "before"
+    key.chmod(0o600)
+    key.write_bytes(kept)  # the old key back: the second snapshot is untrusted now
+    assert [b["trust"] for b in listed(s)] == ["unauthenticated", "untrusted"]
