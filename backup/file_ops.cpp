@@ -76,14 +76,6 @@ Result<UniqueFd> open_to_read(const fs::path& path) {
   return in;
 }
 
-// Gives the copy its mode and mtime once its content is written.
-Status finish_copy(int out, const std::string& to, mode_t mode, const timespec& mtime) {
-  if (::fchmod(out, mode & 0777) != 0) return errno_error("write_failed", "cannot chmod " + to, errno);
-  timespec times[2] = {mtime, mtime};
-  if (::futimens(out, times) != 0) return errno_error("write_failed", "cannot set mtime of " + to, errno);
-  return ok_status();
-}
-
 }  // namespace
 
 Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mode_t mode, const timespec& mtime,
@@ -104,7 +96,7 @@ Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mo
     if (copied.error().code == kIsSqliteCode) ::unlink(to.c_str());
     return copied.error();
   }
-  if (auto s = finish_copy(out.get(), to.string(), mode, mtime); !s) return s.error();
+  if (auto s = set_mode_and_mtime(out.get(), to.string(), mode, mtime); !s) return s.error();
   if (::close(out.release()) != 0) return errno_error("write_failed", "cannot close " + to.string(), errno);
   return copied;
 }
@@ -114,7 +106,7 @@ Result<CopiedFile> copy_fd_hashed(int in, int out, const std::string& from, cons
   auto copied =
       read_hashed(in, from, [&](std::string_view chunk) { return write_all(out, chunk.data(), chunk.size(), to); });
   if (!copied) return copied.error();
-  if (auto s = finish_copy(out, to, mode, mtime); !s) return s.error();
+  if (auto s = set_mode_and_mtime(out, to, mode, mtime); !s) return s.error();
   return copied;
 }
 
@@ -163,7 +155,10 @@ Status sync_filesystem(const fs::path& path) {
 }
 
 Status set_mode_and_mtime(int fd, const std::string& name, mode_t mode, const timespec& mtime) {
-  return finish_copy(fd, name, mode, mtime);
+  if (::fchmod(fd, mode & 0777) != 0) return errno_error("write_failed", "cannot chmod " + name, errno);
+  timespec times[2] = {mtime, mtime};
+  if (::futimens(fd, times) != 0) return errno_error("write_failed", "cannot set mtime of " + name, errno);
+  return ok_status();
 }
 
 Status set_mode_and_mtime(const fs::path& path, mode_t mode, const timespec& mtime) {

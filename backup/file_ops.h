@@ -21,7 +21,7 @@ struct CopiedFile {
 };
 
 // Copies `from` into the new file `to` (which must not exist), hashing what it
-// writes, and gives it `mode` and `mtime`. Not fsynced: callers that copy many files
+// writes, and gives it `mode` (permission bits only) and `mtime`. Not fsynced: callers that copy many files
 // make them durable together with sync_filesystem().
 // With `refuse_sqlite`, a file that turns out to start with the SQLite header is not
 // copied raw: the partial copy is removed and the error code is kIsSqliteCode.
@@ -50,6 +50,7 @@ Status sync_filesystem(const std::filesystem::path& path);
 Result<CopiedFile> hash_file(const std::filesystem::path& path);
 
 Status fsync_path(const std::filesystem::path& path);
+// Permission bits only: a setuid, setgid or sticky bit in `mode` is never set.
 Status set_mode_and_mtime(const std::filesystem::path& path, mode_t mode, const timespec& mtime);
 // The same on an open file or folder (`name` names it in errors).
 Status set_mode_and_mtime(int fd, const std::string& name, mode_t mode, const timespec& mtime);
