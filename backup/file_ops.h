@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 
 namespace agentron {
 
@@ -20,12 +21,26 @@ struct CopiedFile {
 };
 
 // Copies `from` into the new file `to` (which must not exist), hashing what it
-// writes, and gives it `mode` and `mtime`. Not fsynced: callers that copy many files
+// writes, and gives it `mode` (permission bits only) and `mtime`. Not fsynced: callers that copy many files
 // make them durable together with sync_filesystem().
 // With `refuse_sqlite`, a file that turns out to start with the SQLite header is not
 // copied raw: the partial copy is removed and the error code is kIsSqliteCode.
 Result<CopiedFile> copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to, mode_t mode,
                                     const timespec& mtime, bool refuse_sqlite = false);
+
+// Copies the open file `in` to the open, empty file `out` (`from` and `to` name them
+// in errors), hashing what it writes, and gives `out` `mode` (permission bits only)
+// and `mtime`. Not fsynced, not closed.
+Result<CopiedFile> copy_fd_hashed(int in, int out, const std::string& from, const std::string& to, mode_t mode,
+                                  const timespec& mtime);
+
+// openat2(root, relative, flags, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+// RESOLVE_NO_MAGICLINKS): the kernel resolves `relative` inside `root` only and
+// follows no symlink on the way or at its end, whatever another process does to the
+// tree meanwhile. A path that would leave `root` or meet a symlink is refused.
+// O_CLOEXEC is added. `root_name` names `root` in errors.
+Result<UniqueFd> open_beneath(int root, const std::string& root_name, const std::string& relative, int flags,
+                              mode_t mode = 0);
 
 // syncfs(2) on the file system holding `path`: every file written there so far, data
 // and metadata, is on disk when it returns. One call instead of thousands of fsyncs.
@@ -35,7 +50,10 @@ Status sync_filesystem(const std::filesystem::path& path);
 Result<CopiedFile> hash_file(const std::filesystem::path& path);
 
 Status fsync_path(const std::filesystem::path& path);
+// Permission bits only: a setuid, setgid or sticky bit in `mode` is never set.
 Status set_mode_and_mtime(const std::filesystem::path& path, mode_t mode, const timespec& mtime);
+// The same on an open file or folder (`name` names it in errors).
+Status set_mode_and_mtime(int fd, const std::string& name, mode_t mode, const timespec& mtime);
 
 // lstat, as a Result.
 Result<struct stat> lstat_path(const std::filesystem::path& path);

@@ -43,7 +43,7 @@ json entry_json(const ManifestEntry& e) {
 
 }  // namespace
 
-std::string Manifest::to_json() const {
+json Manifest::to_json_value() const {
   json entries_json = json::array();
   for (const auto& e : entries) entries_json.push_back(entry_json(e));
   json skipped_json = json::array();
@@ -61,16 +61,23 @@ std::string Manifest::to_json() const {
             {"linked_files", linked_files},
             {"entries", entries_json},
             {"skipped", skipped_json}};
-  return j.dump(1) + "\n";
+  return j;
 }
 
+std::string Manifest::to_json() const { return to_json_value().dump(1) + "\n"; }
+
 Result<Manifest> Manifest::parse(const std::string& text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || j["tool"] != "agentron-supervisor" || !j["entries"].is_array()) {
+  return from_json(json::parse(text, nullptr, /*allow_exceptions=*/false));
+}
+
+Result<Manifest> Manifest::from_json(const json& j) {
+  // A const json's operator[] must not be asked for a missing key: value() and at().
+  auto field = [&](const char* key) { return j.is_object() ? j.value(key, json()) : json(); };
+  if (field("tool") != "agentron-supervisor" || !field("entries").is_array()) {
     return Error{"bad_manifest", "not an agentron-supervisor manifest"};
   }
-  if (j["format"] != kFormat) {
-    return Error{"bad_manifest", "manifest format " + j["format"].dump() + " is not supported"};
+  if (field("format") != kFormat) {
+    return Error{"bad_manifest", "manifest format " + field("format").dump() + " is not supported"};
   }
   try {
     Manifest m;
@@ -83,7 +90,7 @@ Result<Manifest> Manifest::parse(const std::string& text) {
     m.bytes = j.value("bytes", std::uint64_t{0});
     m.copied_bytes = j.value("copied_bytes", std::uint64_t{0});
     m.linked_files = j.value("linked_files", std::uint64_t{0});
-    for (const auto& e : j["entries"]) {
+    for (const auto& e : j.at("entries")) {
       ManifestEntry entry;
       entry.path = e.at("path").get<std::string>();
       auto type = parse_type(e.at("type").get<std::string>());
@@ -107,12 +114,12 @@ Result<Manifest> Manifest::parse(const std::string& text) {
   }
 }
 
-Result<Manifest> Manifest::read(const std::filesystem::path& snapshot_dir) {
+Result<json> read_manifest_json(const std::filesystem::path& snapshot_dir) {
   std::ifstream in(snapshot_dir / kManifestFile);
   if (!in) return Error{"no_manifest", "no manifest.json in " + snapshot_dir.string()};
   std::stringstream text;
   text << in.rdbuf();
-  return parse(text.str());
+  return json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
 }
 
 }  // namespace agentron

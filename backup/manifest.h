@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,10 +48,18 @@ struct Manifest {
   std::uint64_t copied_bytes = 0;  // of which copied (the rest hard-linked)
   std::uint64_t linked_files = 0;
 
+  nlohmann::json to_json_value() const;
   std::string to_json() const;
+  static Result<Manifest> from_json(const nlohmann::json& j);
   static Result<Manifest> parse(const std::string& text);
-  static Result<Manifest> read(const std::filesystem::path& snapshot_dir);
 };
+
+// manifest.json of `snapshot_dir`, parsed as JSON (not yet as a Manifest: its seal is
+// checked on the JSON, backup/backup_key.h). Error code "no_manifest" if unreadable.
+Result<nlohmann::json> read_manifest_json(const std::filesystem::path& snapshot_dir);
+
+// The domain of a manifest's seal (backup/backup_key.h).
+inline constexpr const char* kManifestSealDomain = "agentron-supervisor manifest v1";
 
 inline constexpr const char* kManifestFile = "manifest.json";
 inline constexpr const char* kVerifyFile = "verify.json";

@@ -1,7 +1,9 @@
 #include "backup/sha256.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include "backup/hmac_sha256.h"
 #include "common/shared_library.h"
 
 namespace agentron {
@@ -16,6 +18,7 @@ struct Libcrypto {
   decltype(&EVP_DigestInit_ex) digest_init;
   decltype(&EVP_DigestUpdate) digest_update;
   decltype(&EVP_DigestFinal_ex) digest_final;
+  decltype(&HMAC) hmac;
 };
 
 Result<Libcrypto> load_libcrypto() {
@@ -24,7 +27,8 @@ Result<Libcrypto> load_libcrypto() {
   Libcrypto c{};
   bool ok = lib->bind(c.md_ctx_new, "EVP_MD_CTX_new") && lib->bind(c.md_ctx_free, "EVP_MD_CTX_free") &&
             lib->bind(c.sha256, "EVP_sha256") && lib->bind(c.digest_init, "EVP_DigestInit_ex") &&
-            lib->bind(c.digest_update, "EVP_DigestUpdate") && lib->bind(c.digest_final, "EVP_DigestFinal_ex");
+            lib->bind(c.digest_update, "EVP_DigestUpdate") && lib->bind(c.digest_final, "EVP_DigestFinal_ex") &&
+            lib->bind(c.hmac, "HMAC");
   if (!ok) return Error{"hash_failed", "libcrypto.so.3 lacks a function SHA-256 needs"};
   return c;
 }
@@ -72,6 +76,19 @@ std::string Sha256::hex_digest() {
     out += kHex[digest[i] & 0xf];
   }
   return out;
+}
+
+// Here rather than in a file of its own: it shares the one loaded libcrypto.
+Result<std::string> hmac_sha256(std::string_view key, std::string_view data) {
+  const auto& crypto = libcrypto();
+  if (!crypto) return crypto.error();
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (crypto.value().hmac(crypto.value().sha256(), key.data(), static_cast<int>(key.size()),
+                          reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &length) == nullptr) {
+    return Error{"hmac_failed", "libcrypto could not compute an HMAC-SHA256"};
+  }
+  return std::string(reinterpret_cast<const char*>(mac), length);
 }
 
 }  // namespace agentron

@@ -8,8 +8,10 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
+#include "backup/backup_key.h"
 #include "backup/catalog.h"
 #include "backup/file_ops.h"
 #include "common/duration.h"
@@ -195,7 +197,7 @@ class Builder {
     const ManifestEntry& p = *it->second;
     // Mode too: the copies share one inode, and a chmod would change the old snapshot.
     bool same = p.type == e.type && p.size == static_cast<std::uint64_t>(e.st.st_size) &&
-                p.mtime_ns == to_ns(e.st.st_mtim) && p.mode == (e.st.st_mode & 07777);
+                p.mtime_ns == to_ns(e.st.st_mtim) && p.mode == (e.st.st_mode & 0777);
     bool settled = p.mtime_ns < previous_->manifest.started_ns - kRacyMarginNs;
     return same && settled && (e.type != EntryType::sqlite || !has_pending_writes(e.relative));
   }
@@ -228,8 +230,14 @@ class Builder {
     ManifestEntry entry;
     entry.path = e.relative;
     entry.type = e.type;
-    entry.mode = e.st.st_mode & 07777;
+    entry.mode = e.st.st_mode & 0777;
     entry.mtime_ns = to_ns(e.st.st_mtim);
+    if ((e.st.st_mode & 07000) != 0 && e.type != EntryType::symlink) {
+      char mode[16];
+      std::snprintf(mode, sizeof mode, "%04o", e.st.st_mode & 07777);
+      warnings.push_back(e.relative + ": mode " + mode +
+                         ": its setuid/setgid/sticky bits are not kept (a restore never sets them)");
+    }
     fs::path live = options_.data_dir / e.relative;
     fs::path copy = tmp_ / e.relative;
     switch (e.type) {
@@ -338,11 +346,13 @@ std::string unique_name(const SnapshotOptions& options) {
   return name;
 }
 
-Status write_manifest(const fs::path& dir, const Manifest& manifest) {
+Status write_manifest(const fs::path& dir, const Manifest& manifest, const BackupKey& key) {
+  nlohmann::json sealed = manifest.to_json_value();
+  if (auto s = seal(sealed, key, kManifestSealDomain); !s) return s;
   fs::path path = dir / kManifestFile;
   FILE* f = std::fopen(path.c_str(), "wx");
   if (!f) return errno_error("write_failed", "cannot create " + path.string(), errno);
-  std::string text = manifest.to_json();
+  std::string text = sealed.dump(1) + "\n";
   bool ok =
       std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
   int err = errno;
@@ -376,10 +386,19 @@ Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
   if (ec) return Error{"mkdir_failed", "cannot create " + options.backup_dir.string() + ": " + ec.message()};
   auto lock = lock_backup_dir(options.backup_dir);
   if (!lock) return lock.error();
+  bool new_key = false;
+  auto key = BackupKey::load_or_create(options.key_file, &new_key);
+  if (!key) return key.error();
 
   SnapshotResult result;
+  if (new_key) {
+    // Harmless on the first snapshot; after a lost key, it says why the earlier
+    // snapshots are listed as untrusted.
+    result.warnings.push_back("created the backup key " + options.key_file.string() +
+                              ": snapshots are authenticated with it; any sealed with an earlier key are untrusted");
+  }
   result.cleaned = remove_incomplete_snapshots(options.backup_dir);
-  std::optional<SnapshotInfo> newest = newest_snapshot(options.backup_dir);
+  std::optional<SnapshotInfo> newest = newest_authenticated_snapshot({options.backup_dir, options.key_file});
   const SnapshotInfo* previous = newest ? &*newest : nullptr;
 
   fs::path backup_relative = options.backup_dir.lexically_relative(options.data_dir);
@@ -410,7 +429,7 @@ Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
   for (const auto& s : scan.skipped) result.warnings.push_back(s.path + ": " + s.reason);
 
   Status built = builder.build(scan, manifest, result.warnings);
-  if (built) built = write_manifest(tmp, manifest);
+  if (built) built = write_manifest(tmp, manifest, *key);
   if (built) built = fsync_path(tmp);
   if (built && ::rename(tmp.c_str(), (options.backup_dir / name).c_str()) != 0) {
     built = errno_error("write_failed", "cannot rename " + tmp.string(), errno);

@@ -2,7 +2,9 @@
 // consistent (databases through the SQLite online backup API), incremental (files
 // unchanged since the previous snapshot are hard-linked to it), atomic (built in a
 // .tmp- folder, manifest last, renamed into place) and durable (every file and
-// folder fsynced before the rename, the backup folder after it).
+// folder fsynced before the rename, the backup folder after it) and authenticated
+// (the manifest is sealed with the supervisor's key; only an authenticated snapshot
+// is ever the base of an incremental one).
 #pragma once
 
 #include <filesystem>
@@ -20,6 +22,7 @@ struct SnapshotOptions {
   std::vector<std::string> exclude;  // globs relative to the data dir
   std::string kind = "manual";       // "manual", "pre-restart", ...
   std::string request_id;            // appended to the name when set
+  std::filesystem::path key_file;    // backup_key_file(<state dir>); created if missing
 };
 
 struct SnapshotResult {

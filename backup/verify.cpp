@@ -2,11 +2,7 @@
 
 #include <unistd.h>
 
-#include <fstream>
-#include <nlohmann/json.hpp>
-
 #include "backup/file_ops.h"
-#include "common/utc_time.h"
 #include "db/sqlite_db.h"
 
 namespace agentron {
@@ -86,18 +82,16 @@ VerifyReport check_tree(const fs::path& root, const Manifest& manifest, const st
   return report;
 }
 
-Result<VerifyReport> verify_snapshot(const SnapshotInfo& snapshot) {
-  VerifyReport report = check_tree(snapshot.dir, snapshot.manifest, {kManifestFile, kVerifyFile});
-  nlohmann::json record = {{"verified_at", utc_now_iso8601()}, {"ok", report.ok()}, {"problems", report.problems}};
-  fs::path tmp = snapshot.dir / (std::string(kVerifyFile) + ".tmp");
-  {
-    std::ofstream out(tmp);
-    out << record.dump(1) << "\n";
-    if (!out.flush()) return Error{"write_failed", "cannot write " + tmp.string()};
+Result<VerifyReport> verify_snapshot(const SnapshotInfo& snapshot, const BackupPaths& paths) {
+  VerifyReport report;
+  report.name = snapshot.manifest.name;
+  // The files of a manifest with an entry like "../x" are not looked at: that path
+  // leads out of the snapshot.
+  if (snapshot.entries_valid) report = check_tree(snapshot.dir, snapshot.manifest, {kManifestFile, kVerifyFile});
+  report.problems.insert(report.problems.begin(), snapshot.distrust.begin(), snapshot.distrust.end());
+  if (snapshot.trust == Trust::authenticated) {
+    if (auto s = record_verification(snapshot, paths, report.ok(), report.problems); !s) return s.error();
   }
-  std::error_code ec;
-  fs::rename(tmp, snapshot.dir / kVerifyFile, ec);
-  if (ec) return Error{"write_failed", "cannot write " + (snapshot.dir / kVerifyFile).string() + ": " + ec.message()};
   return report;
 }
 

@@ -1,5 +1,6 @@
-// Verifying a snapshot: every file re-hashed against the manifest, every database
-// through PRAGMA integrity_check, every difference named.
+// Verifying a snapshot: its manifest authenticated and its entries valid, every file
+// re-hashed against the manifest, every database through PRAGMA integrity_check,
+// every difference named.
 #pragma once
 
 #include <filesystem>
@@ -26,8 +27,9 @@ struct VerifyReport {
 VerifyReport check_tree(const std::filesystem::path& root, const Manifest& manifest,
                         const std::set<std::string>& ignore);
 
-// Verifies a snapshot and records the outcome in its verify.json (a new file; the
-// snapshot's own files are never modified).
-Result<VerifyReport> verify_snapshot(const SnapshotInfo& snapshot);
+// Verifies a snapshot: first why it is not authenticated, if it is not (each invalid
+// entry named); then, if its entries are valid, its files against the manifest. The
+// outcome of an authenticated snapshot is recorded in its verify.json (catalog.h).
+Result<VerifyReport> verify_snapshot(const SnapshotInfo& snapshot, const BackupPaths& paths);
 
 }  // namespace agentron

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "backup/backup_key.h"
 #include "backup/catalog.h"
 #include "backup/restore.h"
 #include "backup/retention.h"
@@ -37,6 +38,8 @@ int succeed(const json& data, bool as_json) {
   return kExitOk;
 }
 
+BackupPaths backup_paths(const Config& config) { return {config.backup.dir, backup_key_file(state_dir(config.app))}; }
+
 json snapshot_json(const SnapshotInfo& s) {
   json databases = json::object();
   for (const auto& e : s.manifest.entries) {
@@ -53,7 +56,9 @@ json snapshot_json(const SnapshotInfo& s) {
           {"entries", s.manifest.entries.size()},
           {"databases", databases},
           {"verified", s.verified ? json(*s.verified) : json(nullptr)},
-          {"verified_at", s.verified_at}};
+          {"verified_at", s.verified_at},
+          {"trust", to_string(s.trust)},
+          {"distrust", s.distrust}};
 }
 
 std::string human_size(std::uint64_t bytes) {
@@ -69,8 +74,16 @@ std::string human_size(std::uint64_t bytes) {
   return buf;
 }
 
+// What `list` shows in its VERIFIED column: the last verify of an authenticated
+// snapshot; for any other, that it is not one (and never used: docs/operations.md).
+std::string verified_column(const SnapshotInfo& s) {
+  if (s.trust == Trust::unauthenticated) return "unauthenticated (older version?)";
+  if (s.trust == Trust::untrusted) return "UNTRUSTED";
+  return !s.verified ? "never" : *s.verified ? "ok" : "FAILED";
+}
+
 int list(const Config& config, bool as_json) {
-  auto snapshots = list_snapshots(config.backup.dir);
+  auto snapshots = list_snapshots(backup_paths(config));
   if (as_json) {
     json all = json::array();
     for (const auto& s : snapshots) all.push_back(snapshot_json(s));
@@ -83,22 +96,35 @@ int list(const Config& config, bool as_json) {
   }
   std::printf("%-44s %-21s %10s %10s %-9s\n", "NAME", "CREATED (UTC)", "SIZE", "COPIED", "VERIFIED");
   for (const auto& s : snapshots) {
-    std::string verified = !s.verified ? "never" : *s.verified ? "ok" : "FAILED";
     std::printf("%-44s %-21s %10s %10s %-9s\n", s.manifest.name.c_str(), s.manifest.created_at.c_str(),
-                human_size(s.manifest.bytes).c_str(), human_size(s.manifest.copied_bytes).c_str(), verified.c_str());
+                human_size(s.manifest.bytes).c_str(), human_size(s.manifest.copied_bytes).c_str(),
+                verified_column(s).c_str());
+  }
+  for (const auto& s : snapshots) {
+    if (s.trust == Trust::authenticated) continue;
+    std::printf("%s is %s, never used as a base nor pruned: %s\n", s.manifest.name.c_str(), to_string(s.trust),
+                s.distrust.front().c_str());
   }
   std::printf("%zu snapshot(s) in %s\n", snapshots.size(), config.backup.dir.string().c_str());
   return kExitOk;
 }
 
 int create(const Config& config, bool as_json) {
-  SnapshotOptions options{config.app.data_dir, config.backup.dir, config.backup.exclude, "manual", ""};
+  SnapshotOptions options{config.app.data_dir,
+                          config.backup.dir,
+                          config.backup.exclude,
+                          "manual",
+                          "",
+                          backup_key_file(state_dir(config.app))};
   auto result = create_snapshot(options);
   if (!result) return fail(result.error(), as_json);
   for (const auto& w : result->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& c : result->cleaned)
     std::fprintf(stderr, "removed %s, left by an interrupted snapshot\n", c.c_str());
-  SnapshotInfo info{result->dir, result->manifest, std::chrono::system_clock::now(), std::nullopt, ""};
+  SnapshotInfo info;
+  info.dir = result->dir;
+  info.manifest = result->manifest;
+  info.trust = Trust::authenticated;
   json data = snapshot_json(info);
   data["warnings"] = result->warnings;
   if (as_json) return succeed(data, true);
@@ -113,28 +139,35 @@ int create(const Config& config, bool as_json) {
   return kExitOk;
 }
 
+const char* verdict(const SnapshotInfo& s, const VerifyReport& report) {
+  if (s.trust == Trust::untrusted) return "UNTRUSTED";
+  if (s.trust == Trust::unauthenticated) return "UNAUTHENTICATED";
+  return report.ok() ? "ok" : "DAMAGED";
+}
+
 int verify(const Config& config, const std::string& name, bool as_json) {
   std::vector<SnapshotInfo> targets;
   if (name.empty()) {
-    targets = list_snapshots(config.backup.dir);
+    targets = list_snapshots(backup_paths(config));
   } else {
-    auto one = find_snapshot(config.backup.dir, name);
+    auto one = find_snapshot(backup_paths(config), name);
     if (!one) return fail(one.error(), as_json);
     targets.push_back(std::move(one.value()));
   }
   json reports = json::array();
   bool all_ok = true;
   for (const auto& s : targets) {
-    auto report = verify_snapshot(s);
+    auto report = verify_snapshot(s, backup_paths(config));
     if (!report) return fail(report.error(), as_json);
     all_ok = all_ok && report->ok();
     reports.push_back({{"name", s.manifest.name},
                        {"ok", report->ok()},
                        {"problems", report->problems},
+                       {"trust", to_string(s.trust)},
                        {"files", report->files},
                        {"bytes", report->bytes}});
     if (!as_json) {
-      std::printf("%s: %s (%llu files, %s re-hashed)\n", s.manifest.name.c_str(), report->ok() ? "ok" : "DAMAGED",
+      std::printf("%s: %s (%llu files, %s re-hashed)\n", s.manifest.name.c_str(), verdict(s, *report),
                   static_cast<unsigned long long>(report->files), human_size(report->bytes).c_str());
       for (const auto& p : report->problems) std::printf("  %s\n", p.c_str());
     }
@@ -143,10 +176,25 @@ int verify(const Config& config, const std::string& name, bool as_json) {
   return all_ok ? kExitOk : kExitFailure;
 }
 
+// A snapshot prune neither counts nor deletes: not authenticated, so a forged one
+// cannot push a real one out of the policy, and what prune cannot vouch for is the
+// operator's to delete. Reported, so it is never silent.
+json report_not_counted(const SnapshotInfo& s, bool as_json) {
+  std::string reason = std::string("not counted: ") + to_string(s.trust) + " (" + s.distrust.front() +
+                       "); prune never deletes it: check it with `backups verify " + s.manifest.name +
+                       "` and remove it yourself if you do not want it";
+  if (!as_json) std::printf("%-7s %-44s %s\n", "skip", s.manifest.name.c_str(), reason.c_str());
+  return {{"name", s.manifest.name}, {"keep", true}, {"reason", reason},
+          {"removed", false},        {"error", ""},  {"trust", to_string(s.trust)}};
+}
+
 int prune(const Config& config, bool dry_run, bool as_json) {
   auto lock = lock_backup_dir(config.backup.dir);
   if (!lock) return fail(lock.error(), as_json);
-  auto snapshots = list_snapshots(config.backup.dir);
+  std::vector<SnapshotInfo> snapshots, not_counted;
+  for (auto& s : list_snapshots(backup_paths(config))) {
+    (s.trust == Trust::authenticated ? snapshots : not_counted).push_back(std::move(s));
+  }
   std::vector<RetentionCandidate> candidates;
   // The snapshot of a handover still in flight is its way back: never pruned.
   std::string pinned;
@@ -171,13 +219,19 @@ int prune(const Config& config, bool dry_run, bool as_json) {
       removed = !ec;
       if (ec) error = ec.message();
     }
-    out.push_back({{"name", d.name}, {"keep", d.keep}, {"reason", d.reason}, {"removed", removed}, {"error", error}});
+    out.push_back({{"name", d.name},
+                   {"keep", d.keep},
+                   {"reason", d.reason},
+                   {"removed", removed},
+                   {"error", error},
+                   {"trust", to_string(Trust::authenticated)}});
     if (!as_json) {
       std::printf("%-7s %-44s %s%s\n", d.keep ? "keep" : (dry_run ? "would" : "remove"), d.name.c_str(),
                   d.keep ? d.reason.c_str() : (dry_run ? "be removed" : ""),
                   error.empty() ? "" : (": " + error).c_str());
     }
   }
+  for (const auto& s : not_counted) out.push_back(report_not_counted(s, as_json));
   return succeed(out, as_json);
 }
 
@@ -199,9 +253,13 @@ void record_restore(const Config& config, const std::string& name, const Result<
   }
 }
 
-int restore(const Config& config, const std::string& name, bool stop_app, bool as_json) {
-  auto snapshot = find_snapshot(config.backup.dir, name);
+int restore(const Config& config, const BackupArgs& args) {
+  const std::string& name = args.name;
+  bool as_json = args.json;
+  auto snapshot = find_snapshot(backup_paths(config), name);
   if (!snapshot) return fail(snapshot.error(), as_json);
+  // Refused before the app is stopped: restore_snapshot checks again.
+  if (auto s = may_restore(*snapshot, args.allow_unauthenticated); !s) return fail(s.error(), as_json);
   fs::path socket = state_dir(config.app) / "control.sock";
   auto status = control_request(socket, StatusRequest{});
   bool supervised = status.ok() && status->value("ok", false);
@@ -210,7 +268,7 @@ int restore(const Config& config, const std::string& name, bool stop_app, bool a
   if (supervised) {
     std::string state = (*status)["data"].value("state", "");
     bool app_up = state == "starting" || state == "ready" || state == "stopping" || state == "backoff";
-    if (app_up && !stop_app) {
+    if (app_up && !args.stop) {
       return fail({"app_running", "the app is " + state + " under the supervisor on " + config.app.data_dir.string() +
                                       "; pass --stop to stop it for the restore and start it again after"},
                   as_json);
@@ -239,7 +297,7 @@ int restore(const Config& config, const std::string& name, bool stop_app, bool a
   }
   auto lock = lock_backup_dir(config.backup.dir);
   if (!lock) return fail(lock.error(), as_json);
-  auto result = restore_snapshot(*snapshot, config.app.data_dir, config.backup.dir);
+  auto result = restore_snapshot(*snapshot, config.app.data_dir, config.backup.dir, args.allow_unauthenticated);
   record_restore(config, name, result);
   if (restart_after) {
     auto started = control_request(socket, StartRequest{"after restore of " + name});
@@ -277,7 +335,7 @@ int cmd_backups(const std::string& verb, const BackupArgs& args) {
   if (verb == "create") return create(*config, args.json);
   if (verb == "verify") return verify(*config, args.name, args.json);
   if (verb == "prune") return prune(*config, args.dry_run, args.json);
-  if (verb == "restore") return restore(*config, args.name, args.stop, args.json);
+  if (verb == "restore") return restore(*config, args);
   return kExitFailure;
 }
 

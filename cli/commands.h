@@ -12,8 +12,9 @@ struct BackupArgs {
   std::string config;
   std::string name;  // verify (empty: all), restore
   bool json = false;
-  bool stop = false;     // restore: stop the running app first, start it after
-  bool dry_run = false;  // prune
+  bool stop = false;                   // restore: stop the running app first, start it after
+  bool allow_unauthenticated = false;  // restore: a snapshot whose manifest carries no MAC
+  bool dry_run = false;                // prune
 };
 
 struct RequestArgs {

@@ -95,6 +95,8 @@ int main(int argc, char** argv) {
   auto* restore = add_common(backups->add_subcommand("restore", "put a snapshot in place of the data dir"));
   restore->add_option("name", backup.name, "snapshot name")->required();
   restore->add_flag("--stop", backup.stop, "stop the running app first and start it again after");
+  restore->add_flag("--allow-unauthenticated", backup.allow_unauthenticated,
+                    "restore a snapshot whose manifest is not authenticated (made by an older version)");
   add_common(backups->add_subcommand("prune", "delete snapshots beyond the [backup] keep_* policy"))
       ->add_flag("--dry-run", backup.dry_run, "only show what would be deleted");
 

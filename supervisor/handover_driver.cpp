@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "backup/backup_key.h"
 #include "backup/catalog.h"
 #include "backup/restore.h"
 #include "backup/snapshot.h"
@@ -293,8 +294,8 @@ void HandoverDriver::build_release(const RestartRequest& request, Then<ReleaseIn
 }
 
 void HandoverDriver::take_snapshot(Then<std::string> then) {
-  SnapshotOptions options{c_.config.app.data_dir, c_.config.backup.dir, c_.config.backup.exclude, "pre-restart",
-                          handover_->request().id};
+  SnapshotOptions options{c_.config.app.data_dir, c_.config.backup.dir,    c_.config.backup.exclude,
+                          "pre-restart",          handover_->request().id, backup_key_file(state_dir(c_.config.app))};
   std::weak_ptr<int> alive = alive_;
   c_.worker.post([this, alive, options, then] {
     auto result = create_snapshot(options);  // seconds on a large data dir: off the loop
@@ -429,13 +430,14 @@ void HandoverDriver::restore_lost_rows(const std::string& snapshot, Then<std::st
 void HandoverDriver::restore_snapshot(const std::string& snapshot, Then<std::string> then) {
   std::weak_ptr<int> alive = alive_;
   // By value: the worker must not read config_, which a reload may replace meanwhile.
-  c_.worker.post([this, alive, snapshot, then, data_dir = c_.config.app.data_dir, backups = c_.config.backup.dir] {
+  BackupPaths backups{c_.config.backup.dir, backup_key_file(state_dir(c_.config.app))};
+  c_.worker.post([this, alive, snapshot, then, data_dir = c_.config.app.data_dir, backups = std::move(backups)] {
     Result<std::string> outcome = std::string();
-    auto lock = lock_backup_dir(backups);
+    auto lock = lock_backup_dir(backups.dir);
     auto found =
         lock ? find_snapshot(backups, fs::path(snapshot).filename().string()) : Result<SnapshotInfo>(lock.error());
     auto restored =
-        found ? agentron::restore_snapshot(*found, data_dir, backups) : Result<RestoreResult>(found.error());
+        found ? agentron::restore_snapshot(*found, data_dir, backups.dir) : Result<RestoreResult>(found.error());
     if (!restored)
       outcome = restored.error();
     else
