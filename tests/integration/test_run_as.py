@@ -98,3 +98,32 @@ def test_a_supervisor_that_is_not_root_refuses_to_start(open_tmp):
     s.start()
     assert s.wait_exit(timeout=10) == 1
     assert '[app] user = "root" needs the supervisor to start as root' in s.log()
+
+
+def test_the_supervisor_s_memory_and_environment_are_closed_to_its_own_user(open_tmp):
+    """The supervisor may hold the fork token in its environment; an app running as the
+    same user (the default) must not read it from /proc (red-team finding)."""
+    s = Supervisor(open_tmp / "s", app={"command": [str(open_tmp / "agentron-fixture")]},
+                   env={"AGENTRON_FORK_TOKEN": "ghp_NOT_FOR_THE_APP_123"})
+    (open_tmp / "s").chmod(0o777)
+    s.preexec = lambda: (os.setgid(NOBODY.pw_gid), os.setuid(NOBODY.pw_uid))
+    try:
+        s.start()
+        pid, _ = s.started_pid()
+        s.wait_serving(expect_pid=pid)
+        probe = ("import sys\n"
+                 "for name in ('environ', 'mem', 'maps'):\n"
+                 "    try:\n"
+                 "        open(f'/proc/{sys.argv[1]}/{name}', 'rb').read(1)\n"
+                 "        print('READ', name)\n"
+                 "    except OSError as e:\n"
+                 "        print('DENIED', name, e.errno)\n")
+        r = subprocess.run(["/usr/bin/python3", "-c", probe, str(s.proc.pid)], capture_output=True, text=True,
+                           timeout=10, preexec_fn=lambda: (os.setgid(NOBODY.pw_gid), os.setuid(NOBODY.pw_uid)))
+        assert "READ" not in r.stdout, r.stdout + r.stderr
+        assert r.stdout.count("DENIED") == 3, r.stdout + r.stderr
+        # The app itself never had it.
+        assert b"ghp_NOT_FOR_THE_APP_123" not in Path(f"/proc/{pid}/environ").read_bytes()
+    finally:
+        s.close()
+        s.kill_leftover_app()
