@@ -119,7 +119,7 @@ class HandoverDriver : private HandoverSteps {
   std::optional<HistoryRequest> last_request_;  // the handover in flight or the last one, for status
   Then<NewInstance> candidate_then_;
   std::function<void(const std::filesystem::path&)> candidate_started_;
-  pid_t fork_pid_ = 0;  // a running `agentron-fork release`
+  pid_t fork_pid_ = 0;                                                    // a running `agentron-fork release`
   const TestPausePoint test_pause_ = TestPausePoint::from_environment();  // tests only
   bool stopping_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // worker results posted after the end are dropped
