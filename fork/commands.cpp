@@ -64,8 +64,10 @@ json run_json(const CommandRun& run, const fs::path& log) {
 
 }  // namespace
 
-bool needs_token(const std::string& verb) {
-  return verb == "ensure-fork" || verb == "clone-or-pull" || verb == "push" || verb == "release";
+TokenUse token_use(const std::string& verb) {
+  if (verb == "ensure-fork" || verb == "clone-or-pull" || verb == "push" || verb == "release") return TokenUse::send;
+  if (verb == "build" || verb == "test") return TokenUse::scrub;
+  return TokenUse::none;
 }
 
 Status confine(ForkContext& ctx, const std::vector<int>& dirs, const std::string& described_as) {
@@ -75,14 +77,16 @@ Status confine(ForkContext& ctx, const std::vector<int>& dirs, const std::string
   return ok_status();
 }
 
-Result<std::string> load_token(const ForkConfig& fork, bool read_file) {
-  if (const char* env = std::getenv(kTokenVariable); env && *env) return std::string(env);
-  if (!read_file || fork.credentials_file.empty()) return std::string();
+Result<std::string> load_token(const ForkConfig& fork, TokenUse use, std::string from_environment,
+                               std::vector<std::string>& warnings) {
+  if (!from_environment.empty()) return from_environment;
+  if (use == TokenUse::none || fork.credentials_file.empty()) return std::string();
   struct stat st {};
   if (::stat(fork.credentials_file.c_str(), &st) != 0) return std::string();
   if (st.st_mode & 077) {
-    return Error{fork_error::credentials_exposed,
-                 "the credentials file " + fork.credentials_file.string() + " is readable by others; chmod 600 it"};
+    std::string exposed = "the credentials file " + fork.credentials_file.string() + " is readable by others";
+    if (use == TokenUse::send) return Error{fork_error::credentials_exposed, exposed + "; chmod 600 it"};
+    warnings.push_back(exposed + " (chmod 600 it): the subcommands that send the token refuse it");
   }
   std::ifstream in(fork.credentials_file);
   std::string token;

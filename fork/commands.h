@@ -17,21 +17,28 @@ struct ForkContext {
   ForkConfig fork;
   std::filesystem::path config_path;      // absolute, for the pre-push hook
   std::filesystem::path current_release;  // [app] release: never pruned
-  // The token, for the subcommands that talk to the fork (needs_token()); otherwise
-  // only $AGENTRON_FORK_TOKEN's value, to scrub it. Never printed, never passed on.
+  // The token (load_token()): sent to the fork, or known only to scrub it. Never
+  // printed, never passed on.
   std::string token;
   GuardTargets targets;               // the fork and the upstream, identified at start
   WriteSandbox sandbox;               // set once confined (fork/write_sandbox.h)
   std::vector<std::string> warnings;  // shown with the result
 };
 
-// True for the subcommands that send the token to the fork: ensure-fork, clone-or-pull,
-// push, release. Only they read [fork] credentials_file.
-bool needs_token(const std::string& verb);
+// What a subcommand does with the token.
+enum class TokenUse {
+  send,   // ensure-fork, clone-or-pull, push, release: sends it to the fork
+  scrub,  // build, test: runs the agent's code, and knows the token only to scrub it
+  none,   // the rest: only $AGENTRON_FORK_TOKEN's value, to scrub it
+};
+TokenUse token_use(const std::string& verb);
 
-// Reads the token: AGENTRON_FORK_TOKEN, else (with `read_file`) the credentials file,
-// which must be 0600.
-Result<std::string> load_token(const ForkConfig& fork, bool read_file);
+// The token: `from_environment` ($AGENTRON_FORK_TOKEN, taken at start), else — unless
+// `use` is none — the first line of [fork] credentials_file. `send` refuses a file
+// others can read (credentials_exposed); `scrub` reads it all the same, to hide it,
+// and says so in `warnings`.
+Result<std::string> load_token(const ForkConfig& fork, TokenUse use, std::string from_environment,
+                               std::vector<std::string>& warnings);
 
 // With `create`, a fork that does not exist yet is requested from the GitHub API
 // ([fork] api_url) and waited for, up to `wait`.

@@ -165,6 +165,13 @@ Result<GitRepo> GitRepo::open_or_init_bare(const fs::path& path) {
   return GitRepo(repo);
 }
 
+Result<GitRepo> GitRepo::open_bare(const fs::path& path) {
+  git_repository* repo = nullptr;
+  if (int rc = git_repository_open_bare(&repo, path.c_str()); rc != 0)
+    return git_failure("cannot open " + path.string(), rc);
+  return GitRepo(repo);
+}
+
 Result<GitRepo> GitRepo::clone(const std::string& url, const fs::path& path, const std::string& branch,
                                const Credentials& credentials) {
   CredentialState state{&credentials, url};

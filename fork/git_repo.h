@@ -50,6 +50,8 @@ class GitRepo {
   static Result<GitRepo> open(const std::filesystem::path& path);
   // Opens the bare repository at `path`, creating it if absent.
   static Result<GitRepo> open_or_init_bare(const std::filesystem::path& path);
+  // Opens the bare repository at `path`; never creates one.
+  static Result<GitRepo> open_bare(const std::filesystem::path& path);
   // Clones `url` (the fork) into `path`, checking out `branch` (empty: the default).
   static Result<GitRepo> clone(const std::string& url, const std::filesystem::path& path, const std::string& branch,
                                const Credentials& credentials);

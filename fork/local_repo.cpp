@@ -72,9 +72,11 @@ std::optional<std::string> read_line_at(int dir_fd, const char* name) {
   return line;
 }
 
+}  // namespace
+
 // A git directory, opened (git's is_git_directory): HEAD in it, objects and refs in
 // its common dir — itself, or what its `commondir` file names (relative to it).
-Result<LocalRepo> open_git_dir(UniqueFd git_dir, const std::string& shown) {
+Result<LocalRepo> identify_git_dir(UniqueFd git_dir, const std::string& shown) {
   struct stat head {};
   if (::fstatat(git_dir.get(), "HEAD", &head, AT_SYMLINK_NOFOLLOW) != 0) return not_a_repository(shown, "no HEAD");
   UniqueFd common;
@@ -97,6 +99,8 @@ Result<LocalRepo> open_git_dir(UniqueFd git_dir, const std::string& shown) {
   return LocalRepo(std::move(common), RepoId{*git_dir_id, *common_id, *objects, *refs}, real);
 }
 
+namespace {
+
 // A `gitdir: X` file: X, relative to the file's folder.
 Result<LocalRepo> follow_gitfile(const fs::path& file) {
   UniqueFd parent(::open(file.parent_path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -105,7 +109,7 @@ Result<LocalRepo> follow_gitfile(const fs::path& file) {
   std::string target = line->substr(8);
   UniqueFd dir(::openat(parent.get(), target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) return not_a_repository(file.string(), "its gitdir " + target + " cannot be opened");
-  return open_git_dir(std::move(dir), file.string() + " → " + target);
+  return identify_git_dir(std::move(dir), file.string() + " → " + target);
 }
 
 }  // namespace
@@ -141,8 +145,10 @@ std::optional<std::string> local_path_of_url(const std::string& url) {
 
 std::string LocalRepo::pinned_path() const { return "/proc/self/fd/" + std::to_string(common_dir_.get()); }
 
-bool LocalRepo::lies_beneath(const FileId& dir) const {
-  UniqueFd current(::openat(common_dir_.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+bool LocalRepo::lies_beneath(const FileId& dir) const { return is_at_or_beneath(common_dir_.get(), dir); }
+
+bool is_at_or_beneath(int fd, const FileId& dir) {
+  UniqueFd current(::openat(fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   while (current.valid()) {
     auto id = file_id(current.get(), "");
     if (!id) return false;
@@ -175,7 +181,7 @@ Result<LocalRepo> resolve_local_repo(const std::string& raw, const fs::path& bas
     if (!S_ISDIR(st.st_mode)) continue;
     UniqueFd dir(::open(candidate.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir.valid()) continue;
-    if (auto repo = open_git_dir(std::move(dir), candidate)) return repo;
+    if (auto repo = identify_git_dir(std::move(dir), candidate)) return repo;
   }
   return not_a_repository(start.string(), "nothing git would push to is there");
 }

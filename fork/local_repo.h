@@ -68,7 +68,14 @@ class LocalRepo {
 // it, which libgit2 would follow and git would not).
 Result<LocalRepo> resolve_local_repo(const std::string& path, const std::filesystem::path& base);
 
+// The git directory `git_dir` (opened by the caller), identified as resolve_local_repo()
+// identifies what it finds: its `commondir` followed, once. `shown` names it in errors.
+Result<LocalRepo> identify_git_dir(UniqueFd git_dir, const std::string& shown);
+
 // The identity of an open file or directory (fstat).
 Result<FileId> file_id(int fd, const std::string& what);
+
+// True if the directory `fd` is `dir` or lies somewhere beneath it (walking up "..").
+bool is_at_or_beneath(int fd, const FileId& dir);
 
 }  // namespace agentron

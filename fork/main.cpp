@@ -12,6 +12,7 @@
 #include "fork/git_repo.h"
 #include "fork/run_command.h"
 #include "fork/secret_scrub.h"
+#include "fork/self_protection.h"
 #include "launcher/posix_spawner.h"
 
 using namespace agentron;
@@ -51,6 +52,13 @@ int finish(const std::string& verb, const Result<json>& result, const ForkContex
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything else: the agent's code runs as this same user, and may read a
+  // dumpable process's memory and environment (fork/self_protection.h).
+  if (auto s = make_undumpable(); !s) {
+    std::fprintf(stderr, "agentron-fork: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  std::string token_from_environment = take_from_environment(kTokenVariable);
   CLI::App app{"agentron-fork: fork-only git tools for Agentron's agent (pushes go to the fork, never the upstream)"};
   app.require_subcommand(1);
   std::string config_flag, branch, name, message, remote, url, commit, upstream_branch = "main";
@@ -104,10 +112,10 @@ int main(int argc, char** argv) {
   ctx.fork = config->fork;
   ctx.current_release = current_release.empty() ? config->app.release : std::filesystem::path(current_release);
   ctx.config_path = source.path.empty() ? std::filesystem::path() : std::filesystem::absolute(source.path);
-  // The credentials file is read only by the subcommands that talk to the fork; the
-  // variable is dropped at once, so nothing this process starts can inherit it.
-  auto token = load_token(ctx.fork, needs_token(verb));
-  ::unsetenv(kTokenVariable);
+  // The credentials file is read by the subcommands that talk to the fork, and by
+  // those that run the agent's code, to scrub the token from what it prints. The
+  // variable was dropped at start: nothing this process starts can inherit it.
+  auto token = load_token(ctx.fork, token_use(verb), std::move(token_from_environment), ctx.warnings);
   if (!token) return finish(verb, token.error(), ctx, as_json);
   ctx.token = *token;
   // The upstream is identified now, once; a relative path is taken from the workspace,

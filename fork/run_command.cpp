@@ -12,9 +12,11 @@
 #include <cerrno>
 #include <deque>
 #include <fstream>
+#include <optional>
 
 #include "common/unique_fd.h"
 #include "fork/fork_errors.h"
+#include "fork/group_watchdog.h"
 #include "fork/secret_scrub.h"
 
 extern char** environ;
@@ -157,6 +159,16 @@ Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::pa
   child_output.reset();  // the child holds the write end now: EOF when it (and its group) is done
   if (rc != 0) return errno_error(fork_error::spawn_failed, "cannot run '" + argv[0] + "' in " + cwd.string(), rc);
 
+  // From here the group dies with agentron-fork, even if agentron-fork is killed.
+  std::optional<GroupWatchdog> watchdog;
+  if (auto started = GroupWatchdog::start(pid)) {
+    watchdog.emplace(std::move(*started));
+  } else {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return started.error();
+  }
   UniqueFd pidfd(pidfd_open_(pid));
   LogPump pump(output.get(), out.get(), secret);
   CommandRun run;
@@ -169,7 +181,7 @@ Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::pa
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  ::kill(-pid, SIGKILL);  // whatever the command left in its group goes with it
+  watchdog.reset();  // whatever the command left in its group goes with it (the watchdog kept the id ours)
   pump.drain();
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   if (WIFEXITED(status) && !run.timed_out) run.exit_code = WEXITSTATUS(status);

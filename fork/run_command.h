@@ -34,8 +34,9 @@ std::vector<std::string> environment_without(const std::vector<std::string>& env
 // Starts `argv` in `cwd` in its own process group with agentron-fork's environment
 // minus the token (environment_without), stdout and stderr through a pipe into `log`
 // with `secret` scrubbed (fork/secret_scrub.h). Waits on a pidfd up to `timeout`; then
-// SIGTERM to the group, and SIGKILL 5 s later. Fails only if the command could not
-// be started.
+// SIGTERM to the group, and SIGKILL 5 s later. The group is SIGKILLed when the command
+// ends, and at once if agentron-fork dies first (fork/group_watchdog.h). Fails only if
+// the command could not be started.
 Result<CommandRun> run_logged(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
                               const std::filesystem::path& log, Duration timeout, const std::string& secret);
 

@@ -1,6 +1,8 @@
 // Keeping the fork's token out of everything agentron-fork writes: its answers and
 // messages, and the logs of the commands it runs (build, test, release), which an
-// agent can read.
+// agent can read. The commands are the agent's code: their output is hostile input,
+// of any length — the scrubbing is linear and uses no recursion (a recursive regex
+// overflowed the stack on a 60 KB line).
 #pragma once
 
 #include <string>
@@ -8,15 +10,19 @@
 
 namespace agentron {
 
-// The text without the token and without any user:password@ in URLs.
-std::string scrub(const std::string& text, const std::string& token);
+// The text without the token (if at least 4 characters) and without the user:password
+// in "scheme://user:password@": both become "***".
+std::string scrub(std::string_view text, const std::string& token);
 
-// scrub() for output that arrives in pieces (a child's stdout): a token split across
-// two reads is still caught. Complete lines go out as they come; a long unfinished
-// line in pieces, always holding back its last kHeldBack bytes.
+// scrub() for output that arrives in pieces (a child's stdout), in bounded memory
+// whatever the length of a line: a token split across two pieces is still caught.
+// Each feed() returns everything but the last held_back() bytes, which may be the
+// start of a token (or URL credential) still arriving.
 class StreamScrubber {
  public:
-  static constexpr size_t kHeldBack = 4096;  // more than any token or URL credential
+  // The longest URL credential caught when it arrives in pieces. A token is always
+  // caught: at least token.size() - 1 bytes are held back.
+  static constexpr size_t kUrlCredentialMax = 4096;
   explicit StreamScrubber(std::string token) : token_(std::move(token)) {}
   // What may be written now.
   std::string feed(std::string_view data);
@@ -24,8 +30,9 @@ class StreamScrubber {
   std::string finish();
 
  private:
+  size_t held_back() const;
   std::string token_;
-  std::string pending_;
+  std::string pending_;  // scrubbed already, but may end in the start of a secret
 };
 
 }  // namespace agentron

@@ -1,6 +1,5 @@
 #include "fork/workspace.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -8,6 +7,7 @@
 #include <utility>
 
 #include "fork/fork_errors.h"
+#include "fork/git_dir_check.h"
 #include "fork/git_url.h"
 
 namespace agentron {
@@ -68,45 +68,11 @@ Status check_opened(const ForkContext& ctx, const GitRepo& repo, const FileId& g
   return ok_status();
 }
 
-// The first symlink at or below `name` in `dir_fd`, `depth` folder levels down; "" if
-// none. A symlinked folder is where a new file (a ref, a reflog, a pack, a hook) would
-// be created somewhere else.
-std::string symlink_below(int dir_fd, const std::string& name, int depth) {
-  struct stat st {};
-  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return "";
-  if (S_ISLNK(st.st_mode)) return name;
-  if (!S_ISDIR(st.st_mode) || depth == 0) return "";
-  int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
-  if (!dir) {
-    if (fd >= 0) ::close(fd);
-    return "";
-  }
-  std::string found;
-  while (const dirent* entry = ::readdir(dir)) {
-    std::string child = entry->d_name;
-    if (child == "." || child == "..") continue;
-    found = symlink_below(::dirfd(dir), child, depth - 1);
-    if (!found.empty()) {
-      found = name + "/" + found;
-      break;
-    }
-  }
-  ::closedir(dir);
-  return found;
-}
-
 Status check_own_git_dir(const ForkContext& ctx, int workspace_fd, const UniqueFd& git_fd) {
-  struct stat st {};
-  if (::fstatat(git_fd.get(), "commondir", &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    return redirected(ctx, ".git/commondir sends its refs and objects elsewhere");
-  }
-  // Where libgit2 creates files: any ref or reflog folder, objects/xx and objects/pack, hooks.
-  constexpr int kAnyDepth = 64;
-  for (const auto& [name, depth] : {std::pair{"refs", kAnyDepth}, {"logs", kAnyDepth}, {"objects", 1}, {"hooks", 0}}) {
-    if (std::string link = symlink_below(git_fd.get(), name, depth); !link.empty())
-      return redirected(ctx, ".git/" + link + " is a symlink");
-  }
+  // Checked last thing before the write sandbox is set up: a symlink swapped in later
+  // is stopped by the sandbox; a hard link is not (docs/security.md, limits).
+  if (std::string problem = write_redirection_in(git_fd.get()); !problem.empty())
+    return redirected(ctx, ".git/" + problem);
   auto objects = real_dir_at(ctx, git_fd.get(), "objects", ".git/objects");
   if (!objects) return objects.error();
   auto refs = real_dir_at(ctx, git_fd.get(), "refs", ".git/refs");

@@ -1,10 +1,13 @@
 #include "fork/write_sandbox.h"
 
+#include <fcntl.h>
 #include <linux/landlock.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -33,6 +36,40 @@ __u64 write_rights(int abi) {
                  LANDLOCK_ACCESS_FS_MAKE_SYM | LANDLOCK_ACCESS_FS_REFER;
   if (abi >= 3) rights |= LANDLOCK_ACCESS_FS_TRUNCATE;
   return rights;
+}
+
+// The child's answer on the pipe: "ok\n<value>" or "error\n<code>\n<message>".
+std::string encode(const Result<std::string>& result) {
+  return result ? "ok\n" + result.value() : "error\n" + result.error().code + "\n" + result.error().message;
+}
+
+Result<std::string> decode(const std::string& answer, const std::string& described_as) {
+  if (answer.rfind("ok\n", 0) == 0) return answer.substr(3);
+  if (answer.rfind("error\n", 0) == 0) {
+    auto end = answer.find('\n', 6);
+    if (end != std::string::npos) return Error{answer.substr(6, end - 6), answer.substr(end + 1)};
+  }
+  return Error{fork_error::sandbox_failed, "the process confined to " + described_as + " ended without an answer"};
+}
+
+void write_all(int fd, const std::string& data) {
+  for (size_t done = 0; done < data.size();) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+std::string read_all(int fd) {
+  std::string data;
+  std::array<char, 4096> buf{};
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return data;
+    data.append(buf.data(), static_cast<size_t>(n));
+  }
 }
 
 }  // namespace
@@ -68,6 +105,26 @@ Result<WriteSandbox> confine_writes(const std::vector<int>& dir_fds, const std::
   if (::syscall(SYS_landlock_restrict_self, rules.get(), 0) != 0)
     return errno_error(fork_error::sandbox_failed, "landlock_restrict_self", errno);
   return WriteSandbox{true, probe.description + ": writes only beneath " + described_as};
+}
+
+Result<std::string> run_confined(const std::vector<int>& dir_fds, const std::string& described_as,
+                                 const std::function<Result<std::string>()>& work) {
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0) return errno_error(fork_error::sandbox_failed, "pipe2", errno);
+  UniqueFd answer(fds[0]), child_answer(fds[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error(fork_error::sandbox_failed, "fork", errno);
+  if (pid == 0) {
+    answer.reset();
+    auto confined = confine_writes(dir_fds, described_as);
+    write_all(child_answer.get(), encode(confined ? work() : Result<std::string>(confined.error())));
+    ::_exit(0);  // no destructors, no atexit: they belong to the parent
+  }
+  child_answer.reset();
+  std::string text = read_all(answer.get());
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  return decode(text, described_as);
 }
 
 }  // namespace agentron

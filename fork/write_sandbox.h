@@ -6,6 +6,7 @@
 // the workspace could redirect between a check and a write. Reading is not restricted.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,13 @@ WriteSandbox probe_write_sandbox();
 // libgit2's renames need) is not an error: the result says the sandbox is not enforced
 // and the identity checks stand alone. Any other failure is an error.
 Result<WriteSandbox> confine_writes(const std::vector<int>& dir_fds, const std::string& described_as);
+
+// Runs `work` in a child process (fork(), no exec) that first confines its writes to
+// beneath `dir_fds`, and returns what `work` returned: for a write that must be
+// confined in a process that itself must not be (`release` fetches into its mirror,
+// then runs the build, which needs its caches). `work` runs in a copy of this process:
+// only its result comes back. REQUIRES: this process has one thread.
+Result<std::string> run_confined(const std::vector<int>& dir_fds, const std::string& described_as,
+                                 const std::function<Result<std::string>()>& work);
 
 }  // namespace agentron

@@ -57,3 +57,25 @@ TEST_CASE("once confined, writes land only beneath the allowed folder, whatever 
   CHECK_FALSE(fs::exists(tmp.path / "up.git" / "refs" / "evil"));
   CHECK(fs::exists(tmp.path / "ws" / ".git" / "refs.real" / "ok"));
 }
+
+TEST_CASE("a confined child writes beneath its folder only, and its answer comes back", "[write_sandbox]") {
+  testing::TempDir tmp;
+  fs::create_directories(tmp.path / "mirror");
+  int mirror = ::open((tmp.path / "mirror").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  auto answer = run_confined({mirror}, "mirror", [&]() -> Result<std::string> {
+    std::string inside = can_create(tmp.path / "mirror" / "ok") ? "inside" : "not inside";
+    std::string outside = can_create(tmp.path / "evil") ? "outside" : "not outside";
+    return inside + ", " + outside;
+  });
+  REQUIRE(answer);
+  bool enforced = probe_write_sandbox().enforced;
+  CHECK(*answer == (enforced ? "inside, not outside" : "inside, outside"));
+  CHECK(can_create(tmp.path / "parent"));  // the caller itself is not confined
+  auto failed = run_confined({mirror}, "mirror", []() -> Result<std::string> {
+    return Error{"git_error", "cannot fetch\nsecond line"};
+  });
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().code == "git_error");
+  CHECK(failed.error().message == "cannot fetch\nsecond line");
+  ::close(mirror);
+}

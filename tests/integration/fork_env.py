@@ -53,9 +53,12 @@ class Repos:
         self.upstream_before = upstream_state(self.upstream)
         self.outputs = []
 
-    def run(self, *args, ok=True, env=None):
-        r = subprocess.run([str(FORK), *args, "--config", str(self.config), "--json"], capture_output=True, text=True,
-                           timeout=120, env={**os.environ, "AGENTRON_FORK_TOKEN": TOKEN, **(env or {})})
+    def run(self, *args, ok=True, env=None, user=None, cwd=None, fork=FORK):
+        """agentron-fork with the token in its environment; `user` (a pwd entry): as that user."""
+        as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
+        r = subprocess.run([str(fork), *args, "--config", str(self.config), "--json"], capture_output=True, text=True,
+                           timeout=120, cwd=cwd, env={**os.environ, "AGENTRON_FORK_TOKEN": TOKEN, **(env or {})},
+                           **as_user)
         self.outputs.append(r.stdout + r.stderr)
         out = json.loads(r.stdout)
         assert out["ok"] == ok, out

@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -170,7 +171,10 @@ def test_release_builds_pushed_commits_only(repos):
     assert made["commit"] == local_only and (release / "built.txt").read_text() == "built\n"
     assert json.loads((release / "release.json").read_text())["build_status"] == "ok"
     assert not (release / ".git").exists()
-    assert repos.run("release", local_only)["data"]["reused"] is True
+    # Never reused: built again, into a folder of its own beside the first.
+    again = Path(repos.run("release", local_only)["data"]["dir"])
+    assert again.parent == release.parent and again.name.startswith(local_only + "-")
+    assert (again / "built.txt").read_text() == "built\n" and (release / "built.txt").exists()
 
 
 def test_old_releases_are_pruned_but_never_the_current_one(tmp_path):

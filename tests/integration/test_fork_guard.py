@@ -331,18 +331,22 @@ def test_no_build_test_or_release_sees_or_logs_the_token(tmp_path):
     r.assert_upstream_unchanged()
 
 
-def test_the_credentials_file_is_read_only_by_the_verbs_that_talk_to_the_fork(tmp_path):
+def test_the_credentials_file_is_used_only_by_the_verbs_that_talk_to_the_fork(tmp_path):
+    """build and test read it too, only to scrub the token from their logs
+    (test_fork_same_user.py): they run with a file others can read, and warn."""
     creds = tmp_path / "token"
     creds.write_text(TOKEN + "\n")
-    creds.chmod(0o644)  # readable by others: every verb that reads it refuses
+    creds.chmod(0o644)  # readable by others: every verb that sends the token refuses
     r = Repos(tmp_path / "c", credentials_file=str(creds))
     no_env = {"AGENTRON_FORK_TOKEN": ""}
     assert r.run("clone-or-pull", ok=False, env=no_env)["error"]["code"] == "credentials_exposed"
     creds.chmod(0o600)
     r.run("clone-or-pull", env=no_env)
     creds.chmod(0o644)
-    for verb in (["build"], ["test"], ["check-guard"], ["create-branch", "y"], ["install-hooks"]):
-        r.run(*verb, env=no_env)  # none of them opens the file
+    for verb in (["build"], ["test"]):
+        assert "readable by others" in " ".join(r.run(*verb, env=no_env).get("warnings", [])), verb
+    for verb in (["check-guard"], ["create-branch", "y"], ["install-hooks"]):
+        assert "warnings" not in r.run(*verb, env=no_env), verb  # none of them opens the file
     for verb in (["push"], ["release", "HEAD"], ["ensure-fork"]):
         assert r.run(*verb, ok=False, env=no_env)["error"]["code"] == "credentials_exposed", verb
     checked_after(r)
