@@ -8,7 +8,6 @@ import random
 import shutil
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -188,18 +187,19 @@ def test_a_branch_folder_swapped_during_branch_creation_never_reaches_the_upstre
 
     def swap():
         # Phases of random length around one agentron-fork run: some runs see only the
-        # real folder, some only the symlink, some both.
+        # real folder, some only the symlink, some both. stop.wait() is the phase's
+        # length, and ends it at once when the test is over.
         while not stop.is_set():
             try:
                 os.rename(folder, aside)
                 os.symlink(r.upstream / "refs" / "heads", folder)
-                time.sleep(random.uniform(0, 0.01))
+                stop.wait(random.uniform(0, 0.01))
                 os.remove(folder)
                 os.rename(aside, folder)
                 flips.append(1)
             except OSError:  # agentron-fork created the folder in an instant between two steps
                 settle()
-            time.sleep(random.uniform(0, 0.01))
+            stop.wait(random.uniform(0, 0.01))
 
     swapper = threading.Thread(target=swap)
     swapper.start()
