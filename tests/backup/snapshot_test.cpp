@@ -48,3 +48,16 @@ TEST_CASE("anything but this tool's manifest is refused", "[manifest]") {
   CHECK(Manifest::parse(R"({"tool":"agentron-supervisor","format":99,"entries":[]})").error().message ==
         "manifest format 99 is not supported");
 }
+
+TEST_CASE("a manifest with fields of the wrong type is refused and never thrown", "[manifest]") {
+  // Anything that can write the backups folder can write these (docs/security.md).
+  for (const char* text : {R"({"tool":5,"entries":[]})", R"({"tool":"agentron-supervisor","format":"1","entries":[]})",
+                           R"({"tool":"agentron-supervisor","format":1,"entries":[{"path":7}]})",
+                           R"({"tool":"agentron-supervisor","format":1,"entries":"all"})"}) {
+    INFO(text);
+    Result<Manifest> parsed = Error{"", ""};
+    REQUIRE_NOTHROW(parsed = Manifest::parse(text));
+    CHECK_FALSE(parsed.ok());
+    CHECK(parsed.error().code == "bad_manifest");
+  }
+}
