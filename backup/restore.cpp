@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <optional>
 
 #include "backup/file_ops.h"
 #include "common/utc_time.h"
@@ -17,6 +18,11 @@ namespace fs = std::filesystem;
 namespace {
 
 // Where an entry goes: its folder, opened beneath the root, and its name in it.
+struct Owner {
+  uid_t uid;
+  gid_t gid;
+};
+
 struct Place {
   UniqueFd folder;
   std::string name;
@@ -49,25 +55,34 @@ Status copy_entry(const ManifestEntry& e, int from, const std::string& from_name
   return ok_status();
 }
 
-// Creates `e` beneath `to`, through folders opened one at a time with openat2: no
-// symlink is followed, nothing is written outside `to`, whatever the manifest says
-// and whatever changes in either tree meanwhile.
-Status put_entry(const ManifestEntry& e, int from, const std::string& from_name, int to, const std::string& to_name) {
-  auto place = place_of(to, to_name, e.path);
-  if (!place) return place.error();
-  std::string shown = to_name + "/" + e.path;
+Status create_entry(const ManifestEntry& e, int from, const std::string& from_name, const Place& place,
+                    const std::string& shown) {
   switch (e.type) {
     case EntryType::dir:
-      if (::mkdirat(place->folder.get(), place->name.c_str(), 0700) != 0)
+      if (::mkdirat(place.folder.get(), place.name.c_str(), 0700) != 0)
         return errno_error("write_failed", "cannot create " + shown, errno);
       return ok_status();
     case EntryType::symlink:
-      if (::symlinkat(e.target.c_str(), place->folder.get(), place->name.c_str()) != 0)
+      if (::symlinkat(e.target.c_str(), place.folder.get(), place.name.c_str()) != 0)
         return errno_error("write_failed", "cannot create symlink " + shown, errno);
       return ok_status();
     case EntryType::file:
-    case EntryType::sqlite: return copy_entry(e, from, from_name, *place, shown);
+    case EntryType::sqlite: return copy_entry(e, from, from_name, place, shown);
   }
+  return ok_status();
+}
+
+// Creates `e` beneath `to`, through folders opened one at a time with openat2: no
+// symlink is followed, nothing is written outside `to`, whatever the manifest says
+// and whatever changes in either tree meanwhile. Then gives it to `owner`, if any.
+Status put_entry(const ManifestEntry& e, int from, const std::string& from_name, int to, const std::string& to_name,
+                 const std::optional<Owner>& owner) {
+  auto place = place_of(to, to_name, e.path);
+  if (!place) return place.error();
+  std::string shown = to_name + "/" + e.path;
+  if (auto s = create_entry(e, from, from_name, *place, shown); !s) return s;
+  if (owner && ::fchownat(place->folder.get(), place->name.c_str(), owner->uid, owner->gid, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno_error("write_failed", "cannot give " + shown + " to uid " + std::to_string(owner->uid), errno);
   return ok_status();
 }
 
@@ -78,7 +93,7 @@ Result<UniqueFd> open_folder(const fs::path& path) {
 }
 
 // Copies (never links: the restored data must not share inodes with the backup).
-Status materialise(const SnapshotInfo& snapshot, const fs::path& staging) {
+Status materialise(const SnapshotInfo& snapshot, const fs::path& staging, const std::optional<Owner>& owner) {
   auto from = open_folder(snapshot.dir);
   if (!from) return from.error();
   if (::mkdir(staging.c_str(), 0700) != 0)
@@ -86,7 +101,7 @@ Status materialise(const SnapshotInfo& snapshot, const fs::path& staging) {
   auto to = open_folder(staging);
   if (!to) return to.error();
   for (const auto& e : snapshot.manifest.entries) {
-    if (auto s = put_entry(e, from->get(), snapshot.dir.string(), to->get(), staging.string()); !s) return s;
+    if (auto s = put_entry(e, from->get(), snapshot.dir.string(), to->get(), staging.string(), owner); !s) return s;
   }
   for (auto it = snapshot.manifest.entries.rbegin(); it != snapshot.manifest.entries.rend(); ++it) {
     if (it->type != EntryType::dir) continue;
@@ -140,9 +155,17 @@ Result<RestoreResult> restore_snapshot(const SnapshotInfo& snapshot, const fs::p
   if (fs::exists(staging, ec) || fs::exists(replaced, ec)) {
     return Error{"restore_busy", staging.string() + " or " + replaced.string() + " already exists; try again"};
   }
-  Status built = materialise(snapshot, staging);
-  // The restored folder takes the mode the live data dir had.
-  if (auto live = lstat_path(data_dir); built && live) ::chmod(staging.c_str(), live->st_mode & 07777);
+  // The restored data belongs to whoever owns the live data dir ([app] user, when the
+  // supervisor runs as root), with the mode it had.
+  auto live = lstat_path(data_dir);
+  std::optional<Owner> owner;
+  if (live && live->st_uid != ::geteuid()) owner = Owner{live->st_uid, live->st_gid};
+  Status built = materialise(snapshot, staging, owner);
+  if (built && live) {
+    ::chmod(staging.c_str(), live->st_mode & 07777);
+    if (owner && ::chown(staging.c_str(), owner->uid, owner->gid) != 0)
+      built = errno_error("write_failed", "cannot give " + staging.string() + " to uid " + std::to_string(owner->uid), errno);
+  }
   if (!built) {
     fs::remove_all(staging, ec);
     return Error{built.error().code, built.error().message + "; nothing was changed"};

@@ -264,7 +264,7 @@ int restore(const Config& config, const BackupArgs& args) {
   auto status = control_request(socket, StatusRequest{});
   bool supervised = status.ok() && status->value("ok", false);
   bool restart_after = false;
-  std::optional<FileLock> data_dir_lock;
+  std::optional<DataDirLock> data_dir_lock;
   if (supervised) {
     std::string state = (*status)["data"].value("state", "");
     bool app_up = state == "starting" || state == "ready" || state == "stopping" || state == "backoff";
@@ -286,7 +286,7 @@ int restore(const Config& config, const BackupArgs& args) {
     // No supervisor: hold its lock so none starts mid-restore, and make sure no app
     // left behind by a killed supervisor is still writing.
     fs::create_directories(state_dir(config.app));
-    auto lock = lock_data_dir(state_dir(config.app));
+    auto lock = lock_data_dir(config.app);
     if (!lock) return fail(lock.error(), as_json);
     data_dir_lock.emplace(std::move(lock.value()));
     if (auto orphan = live_recorded_instance(state_dir(config.app))) {

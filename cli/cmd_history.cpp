@@ -152,12 +152,10 @@ void print_table(std::vector<std::pair<std::string, Line>> lines) {
 
 }  // namespace
 
-int cmd_history(const std::string& config_flag, const std::string& data_dir_flag, bool json, int limit) {
-  auto data_dir = data_dir_from(config_flag, data_dir_flag);
-  if (!data_dir) return kExitConfig;
-  AppConfig app;
-  app.data_dir = *data_dir;
-  auto history = History::open_read_only(history_path(state_dir(app)));
+int cmd_history(const StateFlags& where, bool json, int limit) {
+  auto state = state_dir_from(where.config, where.data_dir, where.state_dir);
+  if (!state) return kExitConfig;
+  auto history = History::open_read_only(history_path(*state));
   auto events = history ? history->events(limit) : Result<std::vector<HistoryEvent>>(history.error());
   auto requests = history ? history->requests(limit) : Result<std::vector<HistoryRequest>>(history.error());
   if (!events || !requests) {

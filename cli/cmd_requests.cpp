@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <filesystem>
 
 #include "cli/commands.h"
@@ -13,9 +15,24 @@
 namespace agentron {
 namespace fs = std::filesystem;
 
+namespace {
+
+// The requests folder: the supervisor's, or — inside the app, where the supervisor
+// sets AGENTRON_REQUESTS_DIR and no flag says otherwise — that.
+std::optional<fs::path> requests_dir(const StateFlags& where) {
+  const char* from_env = std::getenv("AGENTRON_REQUESTS_DIR");
+  if (from_env && *from_env && where.config.empty() && where.data_dir.empty() && where.state_dir.empty())
+    return fs::path(from_env);
+  auto state = state_dir_from(where.config, where.data_dir, where.state_dir);
+  if (!state) return std::nullopt;
+  return *state / "requests";
+}
+
+}  // namespace
+
 int cmd_request_restart(const RequestArgs& args) {
-  auto data_dir = data_dir_from(args.config, args.data_dir);
-  if (!data_dir) return kExitConfig;
+  auto dir = requests_dir(args.where);
+  if (!dir) return kExitConfig;
   RestartRequest r{new_request_id(), args.branch, args.commit, args.summary, args.requested_by, args.run_id};
   // The same checks the supervisor makes: a bad request is refused here, before it is written.
   nlohmann::json j = {{"branch", r.branch}, {"commit", r.commit}, {"summary", r.summary}};
@@ -25,33 +42,28 @@ int cmd_request_restart(const RequestArgs& args) {
     std::fprintf(stderr, "request refused: %s; nothing was written\n", parsed.error().message.c_str());
     return kExitFailure;
   }
-  AppConfig app;
-  app.data_dir = *data_dir;
-  fs::path dir = state_dir(app) / "requests";
   std::error_code ec;
-  if (!fs::exists(dir, ec)) {
-    fs::create_directories(dir, ec);
-    ::chmod(dir.c_str(), 0700);
+  if (!fs::exists(*dir, ec)) {
+    fs::create_directories(*dir, ec);
+    ::chmod(dir->c_str(), 0700);
   }
-  if (auto s = write_restart_request(dir, r); !s) {
+  if (auto s = write_restart_request(*dir, r); !s) {
     std::fprintf(stderr, "%s\n", s.error().message.c_str());
     return kExitFailure;
   }
   std::printf("%s\n", r.id.c_str());
   std::fprintf(stderr, "written to %s; follow it with `agentron-supervisor status` or `history`\n",
-               (dir / (r.id + ".json")).c_str());
+               (*dir / (r.id + ".json")).c_str());
   return kExitOk;
 }
 
 int cmd_approval(const std::string& verb, const RequestArgs& args) {
-  auto data_dir = data_dir_from(args.config, args.data_dir);
-  if (!data_dir) return kExitConfig;
-  AppConfig app;
-  app.data_dir = *data_dir;
+  auto state = state_dir_from(args.where.config, args.where.data_dir, args.where.state_dir);
+  if (!state) return kExitConfig;
   ControlRequest request = RollbackRequest{args.reason, ""};
   if (verb == "approve") request = ApproveRequest{args.id};
   if (verb == "deny") request = DenyRequest{args.id, args.reason};
-  auto response = control_request(state_dir(app) / "control.sock", request);
+  auto response = control_request(*state / "control.sock", request);
   if (!response) {
     std::fprintf(stderr, "%s\n", response.error().message.c_str());
     return response.error().code == control_error::not_running ? kExitNotRunning : kExitFailure;

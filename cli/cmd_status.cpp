@@ -82,12 +82,10 @@ void print_human(const nlohmann::json& d) {
 
 }  // namespace
 
-int cmd_status(const std::string& config_flag, const std::string& data_dir_flag, bool json) {
-  auto data_dir = data_dir_from(config_flag, data_dir_flag);
-  if (!data_dir) return kExitConfig;
-  AppConfig app;
-  app.data_dir = *data_dir;
-  auto socket = state_dir(app) / "control.sock";
+int cmd_status(const StateFlags& where, bool json) {
+  auto state = state_dir_from(where.config, where.data_dir, where.state_dir);
+  if (!state) return kExitConfig;
+  auto socket = *state / "control.sock";
   auto response = control_request(socket, StatusRequest{});
   if (!response) {
     std::fprintf(stderr, "%s\n", response.error().message.c_str());
@@ -105,13 +103,11 @@ int cmd_status(const std::string& config_flag, const std::string& data_dir_flag,
   return kExitOk;
 }
 
-int cmd_verify(const std::string& config_flag, const std::string& data_dir_flag, bool json) {
-  auto data_dir = data_dir_from(config_flag, data_dir_flag);
-  if (!data_dir) return kExitConfig;
-  AppConfig app;
-  app.data_dir = *data_dir;
+int cmd_verify(const StateFlags& where, bool json) {
+  auto state = state_dir_from(where.config, where.data_dir, where.state_dir);
+  if (!state) return kExitConfig;
   // Up to [health] timeout on the supervisor's side; it answers when it has a result.
-  auto response = control_request(state_dir(app) / "control.sock", VerifyRequest{}, 600);
+  auto response = control_request(*state / "control.sock", VerifyRequest{}, 600);
   if (!response) {
     std::fprintf(stderr, "%s\n", response.error().message.c_str());
     return response.error().code == control_error::not_running ? kExitNotRunning : kExitFailure;

@@ -17,9 +17,16 @@ struct BackupArgs {
   bool dry_run = false;                // prune
 };
 
-struct RequestArgs {
+// Where a verb finds a supervisor's state: --state-dir, else <--data-dir>/.supervisor,
+// else the config's [app] state_dir (cli/config_source.h, state_dir_from).
+struct StateFlags {
   std::string config;
   std::string data_dir;
+  std::string state_dir;
+};
+
+struct RequestArgs {
+  StateFlags where;
   std::string branch, commit, summary, requested_by, run_id;  // request-restart
   std::string id, reason;                                     // approve, deny
 };
@@ -28,9 +35,9 @@ int cmd_run(const std::string& config_flag);
 int cmd_request_restart(const RequestArgs& args);
 int cmd_approval(const std::string& verb, const RequestArgs& args);
 int cmd_backups(const std::string& verb, const BackupArgs& args);
-int cmd_status(const std::string& config_flag, const std::string& data_dir_flag, bool json);
+int cmd_status(const StateFlags& where, bool json);
 int cmd_config_check(const std::string& config_flag);
-int cmd_verify(const std::string& config_flag, const std::string& data_dir_flag, bool json);
-int cmd_history(const std::string& config_flag, const std::string& data_dir_flag, bool json, int limit);
+int cmd_verify(const StateFlags& where, bool json);
+int cmd_history(const StateFlags& where, bool json, int limit);
 
 }  // namespace agentron

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "launcher/instance_spec.h"
 #include "launcher/posix_spawner.h"
 
 namespace agentron {
@@ -51,14 +52,16 @@ std::optional<Config> load_or_report(const ConfigSource& source) {
   return std::move(result.config);
 }
 
-std::optional<std::filesystem::path> data_dir_from(const std::string& config_flag, const std::string& data_dir_flag) {
-  if (!data_dir_flag.empty()) return std::filesystem::absolute(data_dir_flag);
+std::optional<std::filesystem::path> state_dir_from(const std::string& config_flag, const std::string& data_dir_flag,
+                                                    const std::string& state_dir_flag) {
+  if (!state_dir_flag.empty()) return std::filesystem::absolute(state_dir_flag);
+  if (!data_dir_flag.empty()) return std::filesystem::absolute(data_dir_flag) / ".supervisor";
   std::optional<Config> config = load_or_report(find_config_source(config_flag));
   if (!config) {
-    std::fprintf(stderr, "(to read a data dir anyway, pass --data-dir)\n");
+    std::fprintf(stderr, "(to read a supervisor's state anyway, pass --state-dir or --data-dir)\n");
     return std::nullopt;
   }
-  return config->app.data_dir;
+  return state_dir(config->app);
 }
 
 }  // namespace agentron

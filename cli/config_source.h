@@ -25,9 +25,10 @@ std::string demo_config_toml();
 // returns nullopt (the caller exits with kExitConfig).
 std::optional<Config> load_or_report(const ConfigSource& source);
 
-// The data dir a read-only verb looks at: --data-dir if given (no config needed, so
-// it works next to a supervisor whatever config it was started with), else the
-// config's. nullopt after reporting a config error.
-std::optional<std::filesystem::path> data_dir_from(const std::string& config_flag, const std::string& data_dir_flag);
+// The state dir a verb looks at: --state-dir, else <--data-dir>/.supervisor (no config
+// needed, so it works next to a supervisor whatever config it was started with), else
+// the config's [app] state_dir. nullopt after reporting a config error.
+std::optional<std::filesystem::path> state_dir_from(const std::string& config_flag, const std::string& data_dir_flag,
+                                                    const std::string& state_dir_flag);
 
 }  // namespace agentron

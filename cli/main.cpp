@@ -30,21 +30,25 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", AGENTRON_VERSION);
   app.require_subcommand(1);
   std::string config;
-  std::string data_dir;
+  StateFlags where;
   bool json = false;
+  // --data-dir and --state-dir: to reach a supervisor without reading its config.
+  auto add_where = [](CLI::App* verb, StateFlags& flags) {
+    verb->add_option("--config,-c", flags.config, "config file naming the data dir and state dir");
+    verb->add_option("--data-dir", flags.data_dir, "the supervised data dir (its state in <data-dir>/.supervisor)");
+    verb->add_option("--state-dir", flags.state_dir, "the supervisor's [app] state_dir (when set apart)");
+  };
 
   auto* run = app.add_subcommand("run", "run the supervisor in the foreground");
   run->add_option("--config,-c", config,
                   "config file (default: $AGENTRON_SUPERVISOR_CONFIG, ./agentron-supervisor.toml)");
 
   auto* status = app.add_subcommand("status", "show the app's state, pid, uptime, restarts and last exit");
-  status->add_option("--config,-c", config, "config file naming the data dir");
-  status->add_option("--data-dir", data_dir, "the supervised data dir (instead of reading the config)");
+  add_where(status, where);
   status->add_flag("--json", json, "print JSON for scripts");
 
   auto* verify = app.add_subcommand("verify", "verify the running instance now: counts and integrity, recorded");
-  verify->add_option("--config,-c", config, "config file naming the data dir");
-  verify->add_option("--data-dir", data_dir, "the supervised data dir (instead of reading the config)");
+  add_where(verify, where);
   verify->add_flag("--json", json, "print JSON for scripts");
 
   RequestArgs req;
@@ -54,10 +58,7 @@ int main(int argc, char** argv) {
   auto* deny = app.add_subcommand("deny", "deny a request awaiting approval");
   auto* rollback = app.add_subcommand("rollback", "return to the previous release by the same verified path");
   rollback->add_option("--reason", req.reason, "why (recorded)");
-  for (auto* verb : {request_restart, approve, deny, rollback}) {
-    verb->add_option("--config,-c", req.config, "config file naming the data dir");
-    verb->add_option("--data-dir", req.data_dir, "the supervised data dir (instead of reading the config)");
-  }
+  for (auto* verb : {request_restart, approve, deny, rollback}) add_where(verb, req.where);
   request_restart->add_option("--branch", req.branch, "the fork's branch the commit is on")->required();
   request_restart->add_option("--commit", req.commit, "full or unique-prefix commit id, pushed to the fork")
       ->required();
@@ -70,8 +71,7 @@ int main(int argc, char** argv) {
 
   int limit = 50;
   auto* history = app.add_subcommand("history", "what happened: instances, verifications, restart requests");
-  history->add_option("--config,-c", config, "config file naming the data dir");
-  history->add_option("--data-dir", data_dir, "the supervised data dir (instead of reading the config)");
+  add_where(history, where);
   history->add_option("--limit,-n", limit, "rows to show, newest first (default 50)")->check(CLI::PositiveNumber);
   history->add_flag("--json", json, "print JSON for scripts");
 
@@ -103,13 +103,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (*backups) return cmd_backups(backups->get_subcommands().front()->get_name(), backup);
   if (*run) return cmd_run(config);
-  if (*status) return cmd_status(config, data_dir, json);
-  if (*verify) return cmd_verify(config, data_dir, json);
+  if (*status) return cmd_status(where, json);
+  if (*verify) return cmd_verify(where, json);
   if (*request_restart) return cmd_request_restart(req);
   if (*approve) return cmd_approval("approve", req);
   if (*deny) return cmd_approval("deny", req);
   if (*rollback) return cmd_approval("rollback", req);
-  if (*history) return cmd_history(config, data_dir, json, limit);
+  if (*history) return cmd_history(where, json, limit);
   if (*check) return cmd_config_check(config);
   return kExitFailure;
 }

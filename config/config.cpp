@@ -68,6 +68,10 @@ void write_section(const SectionSpec& section, const Config& config, std::string
 
 }  // namespace
 
+bool separate_state_dir(const AppConfig& app) {
+  return !app.state_dir.empty() && app.state_dir != app.data_dir / ".supervisor";
+}
+
 std::string ConfigError::to_string() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
 }

@@ -19,6 +19,9 @@ enum class RestartPolicyKind { always, on_failure, never };
 
 struct AppConfig {
   std::filesystem::path data_dir;  // pinned AGENTRON_DATA_DIR; absolute, required
+  // The supervisor's own state (ledger, records, requests, the backup key, the control
+  // socket): <data_dir>/.supervisor unless set. With `user`, it must lie outside data_dir.
+  std::filesystem::path state_dir;
   std::filesystem::path release;   // the install the first instance runs from
   std::vector<std::string> command;
   std::string working_dir = "{release}";
@@ -32,6 +35,10 @@ struct AppConfig {
   std::string user;   // run the app as this user (the supervisor starts as root); "": as the supervisor
   std::string group;  // with user: instead of the user's primary group
 };
+
+// Whether [app] state_dir puts the supervisor's state outside data_dir (then backups and
+// releases default to folders in it as well).
+bool separate_state_dir(const AppConfig& app);
 
 struct RestartConfig {
   RestartPolicyKind policy = RestartPolicyKind::on_failure;
@@ -62,7 +69,7 @@ struct HealthConfig {
 };
 
 struct BackupConfig {
-  std::filesystem::path dir;         // default <data_dir>/backups
+  std::filesystem::path dir;         // default <data_dir>/backups (<state_dir>/backups if separate)
   std::vector<std::string> exclude;  // globs relative to data_dir
   int keep_last = 10;
   int keep_daily = 7;
@@ -78,7 +85,7 @@ struct ForkConfig {
   std::vector<std::string> build = {"pnpm", "build:ui"};
   std::vector<std::string> test = {"pnpm", "test"};
   Duration build_timeout = std::chrono::minutes(20);
-  std::filesystem::path releases_dir;  // default <data_dir>/../releases
+  std::filesystem::path releases_dir;  // default <data_dir>/../releases (<state_dir>/releases if separate)
   int keep_releases = 3;
   bool docs_required = false;
   std::filesystem::path credentials_file;  // 0600; AGENTRON_FORK_TOKEN also works

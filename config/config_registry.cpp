@@ -35,15 +35,40 @@ void check_app_env(SectionReader& r, const std::map<std::string, std::string>& e
       r.error_at("env",
                  "[app] env.AGENTRON_DATA_DIR cannot be set here: the supervisor always pins it to [app] data_dir");
     } else if (name == "PORT" || name == "AGENTRON_INSTANCE_ID" || name == "AGENTRON_VERIFICATION_FILE" ||
-               name == "AGENTRON_RELEASE_COMMIT") {
+               name == "AGENTRON_RELEASE_COMMIT" || name == "AGENTRON_REQUESTS_DIR") {
       r.error_at("env", "[app] env." + name + " is set by the supervisor for every instance; remove it" +
                             (name == "PORT" ? " and use [app] port" : ""));
     }
   }
 }
 
+// Whether `path` is `dir` or lies below it, by the text of both (absolute, normalised).
+bool at_or_below(const fs::path& path, const fs::path& dir) {
+  auto rel = path.lexically_relative(dir);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// With [app] user the app's user owns data_dir, and a folder's owner can rename or
+// replace anything in it: the supervisor's state must live elsewhere (docs/security.md).
+void check_state_dir(SectionReader& r, AppConfig& app) {
+  if (app.state_dir.empty()) app.state_dir = app.data_dir.empty() ? fs::path() : app.data_dir / ".supervisor";
+  if (app.data_dir.empty()) return;
+  if (app.state_dir == app.data_dir) r.error_at("state_dir", "[app] state_dir must not be the data dir itself");
+  if (app.user.empty()) return;
+  if (!separate_state_dir(app)) {
+    r.error_at("user", "[app] user needs [app] state_dir outside data_dir, e.g. state_dir = "
+                       "\"/var/lib/agentron-supervisor\": the app's user owns data_dir and could replace "
+                       "the supervisor's ledger, records and backups there");
+  } else if (at_or_below(app.state_dir, app.data_dir)) {
+    r.error_at("state_dir", "[app] state_dir " + app.state_dir.string() + " lies inside data_dir " +
+                                app.data_dir.string() + ", which [app] user '" + app.user +
+                                "' owns; put it outside, e.g. /var/lib/agentron-supervisor");
+  }
+}
+
 void check_app(SectionReader& r, Config& config) {
-  const AppConfig& app = config.app;
+  AppConfig& app = config.app;
+  check_state_dir(r, app);
   if (r.has("command") && app.command.empty()) r.error_at("command", "[app] command must name a program: it is empty");
   for (const auto& arg : app.command) {
     if (auto problem = check_placeholders(arg)) r.error_at("command", "[app] command: " + *problem);
@@ -73,6 +98,7 @@ SectionSpec app_section() {
   s.keys = {
       k.path("data_dir", &AppConfig::data_dir)
           .must_be_set(": the pinned AGENTRON_DATA_DIR, e.g. data_dir = \"/var/lib/agentron/data\""),
+      k.path("state_dir", &AppConfig::state_dir).documented_as("<data_dir>/.supervisor"),
       k.path("release", &AppConfig::release).documented_as("the config file's folder"),
       k.string_array("command", &AppConfig::command)
           .must_be_set(", e.g. command = [\"node\", \"{release}/server.js\"]"),
@@ -132,14 +158,6 @@ void prepare_health(SectionReader&, Config& config) {
 
 void check_health(SectionReader& r, Config& config) {
   const HealthConfig& health = config.health;
-  // The app's user could not write into the supervisor's instance folders (yet).
-  if (!config.app.user.empty() && health.verification == VerificationKind::record) {
-    r.error_at("verification", "[health] verification = \"record\" does not work with [app] user yet (the app " +
-                                   std::string("cannot write the supervisor's instance folder); use \"probe\""));
-  }
-  if (!config.app.user.empty() && health.readiness == ReadinessKind::record) {
-    r.error_at("readiness", "[health] readiness = \"record\" does not work with [app] user yet; use \"http\"");
-  }
   if (auto problem = check_placeholders(health.url)) r.error_at("url", "[health] url: " + *problem);
   if (health.readiness == ReadinessKind::http && health.url.rfind("http://", 0) != 0) {
     r.error_at("url", "[health] url must start with http:// (the probe talks plain HTTP to a local port)");
@@ -191,7 +209,7 @@ SectionSpec health_section() {
 
 // A template where only {data_dir} expands, stored expanded and absolute.
 void read_backup_dir(SectionReader& r, Config& config) {
-  std::string dir = "{data_dir}/backups";
+  std::string dir = separate_state_dir(config.app) ? (config.app.state_dir / "backups").string() : "{data_dir}/backups";
   r.string("dir", dir);
   if (auto problem = check_placeholders(dir)) {
     r.error_at("dir", "[backup] dir: " + *problem);
@@ -222,6 +240,11 @@ SectionSpec backup_section() {
     const fs::path& data_dir = config.app.data_dir;
     if (!data_dir.empty() && config.backup.dir == data_dir)
       r.error_at("dir", "[backup] dir must not be the data dir itself");
+    if (!config.app.user.empty() && at_or_below(config.backup.dir, data_dir)) {
+      r.error_at("dir", "[backup] dir " + config.backup.dir.string() + " lies inside data_dir, which [app] user '" +
+                            config.app.user + "' owns and could rewrite snapshots in; leave it unset (" +
+                            "<state_dir>/backups) or put it outside");
+    }
   };
   return s;
 }
@@ -339,8 +362,11 @@ SectionSpec proxy_section() {
 // ---- [fork]
 
 void prepare_fork(SectionReader&, Config& config) {
-  const fs::path& data_dir = config.app.data_dir;
-  config.fork.releases_dir = data_dir.empty() ? fs::path() : (data_dir.parent_path() / "releases");
+  const AppConfig& app = config.app;
+  if (separate_state_dir(app))
+    config.fork.releases_dir = app.state_dir / "releases";
+  else
+    config.fork.releases_dir = app.data_dir.empty() ? fs::path() : (app.data_dir.parent_path() / "releases");
 }
 
 void check_fork(SectionReader& r, Config& config) {

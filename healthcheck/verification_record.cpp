@@ -1,9 +1,13 @@
 #include "healthcheck/verification_record.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "common/atomic_file.h"
+#include "common/unique_fd.h"
 #include "db/sqlite_db.h"
 
 namespace agentron {
@@ -86,12 +90,26 @@ Result<VerificationRecord> parse_verification_record(const std::string& text) {
   return r;
 }
 
+// Through one no-follow descriptor: with [app] user the record lies in a folder the
+// app's user owns, and the supervisor (root) must read only a regular file there.
 Result<VerificationRecord> read_verification_record(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return Error{kNoRecordCode, "no verification record at " + path.string()};
-  std::stringstream text;
-  text << in.rdbuf();
-  auto record = parse_verification_record(text.str());
+  constexpr size_t kMaxBytes = 64 * 1024;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid() && errno == ENOENT) return Error{kNoRecordCode, "no verification record at " + path.string()};
+  if (!fd.valid()) return errno_error("malformed_record", "cannot open the verification record " + path.string(), errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > static_cast<off_t>(kMaxBytes))
+    return Error{"malformed_record", "the verification record " + path.string() + " is not a regular file of at most 64 KiB"};
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  auto record = parse_verification_record(text);
   if (!record) return Error{record.error().code, record.error().message + " (" + path.string() + ")"};
   return record;
 }

@@ -1,20 +1,38 @@
 #include "launcher/instance_spec.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/private_dir.h"
 #include "config/placeholders.h"
+#include "launcher/run_as.h"
 
 extern char** environ;
 
 namespace agentron {
 namespace fs = std::filesystem;
 
-fs::path state_dir(const AppConfig& app) { return app.data_dir / ".supervisor"; }
+fs::path state_dir(const AppConfig& app) {
+  return app.state_dir.empty() ? app.data_dir / ".supervisor" : app.state_dir;
+}
 
 InstancePaths instance_paths(const AppConfig& app, const std::string& instance_id) {
-  return InstancePaths{state_dir(app) / "instances" / instance_id};
+  return InstancePaths{state_dir(app) / "instances" / instance_id, !app.user.empty()};
+}
+
+Status make_instance_dir(const AppConfig& app, const std::string& instance_id) {
+  InstancePaths paths = instance_paths(app, instance_id);
+  if (!paths.app_folder) return make_dir(paths.dir, 0755);
+  if (auto s = make_dir(paths.dir, 0711); !s) return s;  // the app passes through to app/, sees nothing else
+  auto who = resolve_run_as(app.user, app.group);
+  if (!who) return who.error();
+  if (auto s = make_dir(paths.app_dir(), 0700); !s) return s;
+  if (::chown(paths.app_dir().c_str(), who->uid, who->gid) != 0)
+    return errno_error("chown_failed", "cannot give " + paths.app_dir().string() + " to [app] user " + who->user, errno);
+  return ok_status();
 }
 
 std::string release_commit(const fs::path& release) {
@@ -58,8 +76,10 @@ SpawnSpec make_spawn_spec(const Config& config, const fs::path& release, int por
   env["AGENTRON_DATA_DIR"] = app.data_dir.string();
   env["PORT"] = std::to_string(port);
   env["AGENTRON_INSTANCE_ID"] = instance_id;
-  env["AGENTRON_VERIFICATION_FILE"] = paths.verification_file().string();
+  env["AGENTRON_VERIFICATION_FILE"] = paths.app_record_file().string();
   env["AGENTRON_RELEASE_COMMIT"] = release_commit(release);
+  // Where the agent asks for a restart (`agentron-supervisor request-restart` reads it).
+  if (config.fork.configured) env["AGENTRON_REQUESTS_DIR"] = (state_dir(app) / "requests").string();
   for (const auto& [name, value] : env) spec.env.push_back(name + "=" + value);
 
   spec.stdout_log = paths.stdout_log();

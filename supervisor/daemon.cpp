@@ -16,6 +16,8 @@
 #include "launcher/instance_spec.h"
 #include "launcher/run_as.h"
 #include "supervisor/daemon_impl.h"
+#include "common/private_dir.h"
+#include "common/remove_tree.h"
 #include "supervisor/data_dir_lock.h"
 #include "supervisor/instance_record.h"
 #include "supervisor/sd_notify.h"
@@ -26,14 +28,6 @@ namespace fs = std::filesystem;
 namespace asio = boost::asio;
 
 namespace {
-
-Status make_private_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Error{"mkdir_failed", "cannot create " + dir.string() + ": " + ec.message()};
-  ::chmod(dir.c_str(), 0700);
-  return ok_status();
-}
 
 // Instance folders are the supervisor's own state: old ones go, newest first kept.
 void prune_instance_dirs(const fs::path& instances, int keep, const std::vector<std::string>& in_use) {
@@ -47,7 +41,8 @@ void prune_instance_dirs(const fs::path& instances, int keep, const std::vector<
   }
   if (static_cast<int>(dirs.size()) < keep) return;
   std::sort(dirs.begin(), dirs.end());
-  for (size_t i = 0; i + static_cast<size_t>(keep) <= dirs.size(); ++i) fs::remove_all(dirs[i].second, ec);
+  // app/ below each is the app's user's to write: removed without following a link.
+  for (size_t i = 0; i + static_cast<size_t>(keep) <= dirs.size(); ++i) (void)remove_tree(dirs[i].second);
 }
 
 nlohmann::json verification_json(const HistoryEvent& e) {
@@ -129,6 +124,21 @@ Status Daemon::give_data_dir_to_app_user() {
   return ok_status();
 }
 
+// The supervisor's own folders. With [app] user they must be out of that user's reach
+// — theirs, and every folder above them (docs/security.md) — except for the two the
+// app may pass through: the state dir and instances/ (0711), to reach requests/ and
+// instances/<id>/app/, which are the app's.
+Status Daemon::prepare_state_dirs() {
+  fs::path state = state_dir(config_.app);
+  if (config_.app.user.empty()) {
+    if (auto s = make_dir(state, 0700); !s) return s;
+    return make_dir(state / "instances", 0700);
+  }
+  if (auto s = make_private_dir(state, 0711); !s) return s;
+  if (auto s = make_private_dir(state / "instances", 0711); !s) return s;
+  return make_private_dir(config_.backup.dir, 0700);
+}
+
 Status Daemon::prepare() {
   if (!config_.app.user.empty()) {  // said at start, not at the first spawn
     auto who = resolve_run_as(config_.app.user, config_.app.group);
@@ -151,9 +161,8 @@ Status Daemon::prepare() {
   }
   if (!config_.source.empty() && config_.source.front() != '<') config_path_ = fs::absolute(config_.source);
   fs::path state = state_dir(config_.app);
-  if (auto s = make_private_dir(state); !s) return s;
-  if (auto s = make_private_dir(state / "instances"); !s) return s;
-  auto lock = lock_data_dir(state);
+  if (auto s = prepare_state_dirs(); !s) return s;
+  auto lock = lock_data_dir(config_.app);
   if (!lock) return lock.error();
   lock_.emplace(std::move(lock.value()));
   auto history = History::open(history_path(state));
@@ -241,7 +250,7 @@ void Daemon::on_current_change(Slot& slot, InstanceState previous, const Instanc
 
 void Daemon::start_verification(const InstanceStatus& s) {
   VerifyTarget target{s.instance_id, s.pid, utc_iso8601(s.started_at), slots_.current().release.commit,
-                      instance_paths(config_.app, s.instance_id).verification_file()};
+                      instance_paths(config_.app, s.instance_id).record_for(config_.health.verification)};
   verifier_.verify(config_, target, [this](VerificationResult r) { on_verified(r); });
 }
 

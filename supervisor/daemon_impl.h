@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "common/asio_clock.h"
-#include "common/file_lock.h"
+#include "supervisor/data_dir_lock.h"
 #include "common/lazy_worker.h"
 #include "config/config.h"
 #include "control/control_server.h"
@@ -42,6 +42,7 @@ class Daemon : private SlotEvents, private ControlActions {
   // daemon.cpp
   Status prepare();
   Status give_data_dir_to_app_user();
+  Status prepare_state_dirs();
   Status open_front();
   // Runs the loop until it is stopped. A handler that throws (a bug) is logged and
   // the loop goes on: the app it supervises must not be orphaned by one bad event.
@@ -84,7 +85,7 @@ class Daemon : private SlotEvents, private ControlActions {
   boost::asio::signal_set signals_;
   InstanceVerifier verifier_;  // the current instance
   LazyWorker worker_;          // snapshots and baseline counts: never on the loop
-  std::optional<FileLock> lock_;
+  std::optional<DataDirLock> lock_;
   std::optional<History> history_;
   InstanceSlots slots_;
   std::unique_ptr<HandoverDriver> driver_;

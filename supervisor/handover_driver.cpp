@@ -21,6 +21,7 @@
 #include "healthcheck/database_probe.h"
 #include "healthcheck/verification_record.h"
 #include "launcher/instance_spec.h"
+#include "launcher/run_as.h"
 #include "supervisor/instance_record.h"
 #include "supervisor/reconcile_plan.h"
 
@@ -30,7 +31,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr size_t kMaxRequestBytes = 64 * 1024;
 // A handover proves the new build sees all the data; without verification it cannot.
 constexpr const char* kCannotVerify =
     "[health] verification = \"none\": a handover could not verify the new instance's data; set verification = "
@@ -57,8 +57,16 @@ HandoverDriver::HandoverDriver(DriverContext context)
 HandoverDriver::~HandoverDriver() { alive_.reset(); }
 
 Status HandoverDriver::open_intake() {
-  auto intake = RequestIntake::open(c_.io, state_dir(c_.config.app) / "requests",
-                                    [this](const fs::path& file, Status trusted) { on_request_file(file, trusted); });
+  fs::path state = state_dir(c_.config.app);
+  IntakeFolders folders{state / "requests", state / "request-archive", std::nullopt};
+  if (!c_.config.app.user.empty()) {  // the one folder the app's user may write (docs/security.md)
+    auto who = resolve_run_as(c_.config.app.user, c_.config.app.group);
+    if (!who) return who.error();
+    folders.writer = who->uid;
+  }
+  auto intake = RequestIntake::open(c_.io, std::move(folders), [this](const fs::path& file, Result<std::string> text) {
+    on_request_file(file, std::move(text));
+  });
   if (!intake) return intake.error();
   intake_ = std::move(intake.value());
   return ok_status();
@@ -118,7 +126,7 @@ void HandoverDriver::shut_down() {
 // row says what was refused.
 void HandoverDriver::reject_request(const fs::path& file, const std::string& id, const std::string& reason,
                                     const std::string& text) {
-  reject_request_file(file, reason);
+  intake_->reject(file, reason);
   RestartRequest r;
   r.id = id;
   auto j = nlohmann::json::parse(text, nullptr, false);
@@ -140,15 +148,10 @@ void HandoverDriver::reject_request(const fs::path& file, const std::string& id,
   spdlog::error("request {}: rejected — {}", id, reason);  // last: the files and the row are there
 }
 
-void HandoverDriver::on_request_file(const fs::path& file, Status trusted) {
+void HandoverDriver::on_request_file(const fs::path& file, Result<std::string> read) {
   std::string id = file.stem().string();
-  if (!trusted) return reject_request(file, id, trusted.error().message);
-  std::error_code ec;
-  if (fs::file_size(file, ec) > kMaxRequestBytes) return reject_request(file, id, "larger than 64 KiB");
-  std::ifstream in(file);
-  std::stringstream read;
-  read << in.rdbuf();
-  std::string text = read.str();
+  if (!read) return reject_request(file, id, read.error().message);
+  const std::string& text = *read;
   auto request = parse_restart_request(text, id);
   if (!request) return reject_request(file, id, request.error().message, text);
   if (in_flight()) {
@@ -161,7 +164,7 @@ void HandoverDriver::on_request_file(const fs::path& file, Status trusted) {
   if (c_.config.health.verification == VerificationKind::none) {
     return reject_request(file, id, kCannotVerify, text);
   }
-  archive_request_file(file);
+  intake_->archive(file);
   spdlog::info("request {}: restart from {} @ {} ({})", id, request->branch, request->commit, request->summary);
   start_handover(*request, std::nullopt);
 }
@@ -215,14 +218,7 @@ void HandoverDriver::on_handover_finished(HandoverPhase outcome, const std::stri
     if (outcome == HandoverPhase::rejected) {
       // Refused after all (denied, or a commit the fork does not have): the file goes
       // where every refused request goes, with its reason.
-      fs::path requests = state_dir(c_.config.app) / "requests";
-      fs::path processed = requests / "processed" / (r.id + ".json");
-      std::error_code ec;
-      if (fs::exists(processed, ec)) {
-        fs::create_directories(requests / "rejected", ec);
-        fs::rename(processed, requests / "rejected" / processed.filename(), ec);
-        (void)write_file_atomically(requests / "rejected" / (r.id + ".reason"), reason + "\n", 0600);
-      }
+      if (intake_) intake_->reject_archived(r.id, reason);
     }
     spdlog::error("request {}: {}: {}", r.id, to_string(outcome), reason);
   }
@@ -361,7 +357,7 @@ void HandoverDriver::verify_candidate(Slot& slot, const InstanceStatus& s) {
   Config config = c_.config;
   config.app.port = slot.port;
   VerifyTarget target{s.instance_id, s.pid, utc_iso8601(s.started_at), slot.release.commit,
-                      instance_paths(c_.config.app, s.instance_id).verification_file()};
+                      instance_paths(c_.config.app, s.instance_id).record_for(c_.config.health.verification)};
   // By value: the slot may be gone when the result comes.
   HistoryEvent row = instance_event("", &slot, s.instance_id, s.pid, "");
   row.request_id = request_id;

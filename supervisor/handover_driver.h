@@ -85,7 +85,7 @@ class HandoverDriver : private HandoverSteps {
   nlohmann::json handover_json() const;
 
  private:
-  void on_request_file(const std::filesystem::path& file, Status trusted);
+  void on_request_file(const std::filesystem::path& file, Result<std::string> read);
   void reject_request(const std::filesystem::path& file, const std::string& id, const std::string& reason,
                       const std::string& text = "");
   void start_handover(RestartRequest request, std::optional<ReleaseInfo> existing);

@@ -37,7 +37,7 @@ std::unique_ptr<Probe> make_probe(boost::asio::io_context& io, const Config& con
   const HealthConfig& h = config.health;
   if (h.readiness == ReadinessKind::none) return nullptr;
   if (h.readiness == ReadinessKind::record) {
-    return make_record_probe(io, instance_paths(config.app, id).verification_file(), id);
+    return make_record_probe(io, instance_paths(config.app, id).app_record_file(), id);
   }
   PlaceholderValues values{release.string(), std::to_string(port), config.app.data_dir.string(), id};
   auto url = parse_http_url(expand_placeholders(h.url, values));
@@ -205,8 +205,8 @@ void InstanceSlots::apply_health_config(Slot& slot) {
 }
 
 SpawnSpec InstanceSlots::spawn_spec(const Slot& slot, const std::string& id) {
-  std::error_code ec;
-  fs::create_directories(instance_paths(config_.app, id).dir, ec);
+  // A folder that cannot be made fails the spawn (its logs cannot be opened), said there.
+  if (auto made = make_instance_dir(config_.app, id); !made) spdlog::error("instance {}: {}", id, made.error().message);
   return make_spawn_spec(config_, slot.release.dir, slot.port, id, current_environment());
 }
 

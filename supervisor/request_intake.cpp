@@ -1,5 +1,6 @@
 #include "supervisor/request_intake.h"
 
+#include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "common/atomic_file.h"
+#include "common/private_dir.h"
+#include "common/unique_fd.h"
 
 namespace agentron {
 namespace fs = std::filesystem;
@@ -26,29 +29,12 @@ std::string mode_text(mode_t mode) {
   return std::string("0") + octal_digit(mode >> 6) + octal_digit(mode >> 3) + octal_digit(mode);
 }
 
-// Why a request must be refused before it is even read, or ok.
-Status check_trust(const fs::path& dir, const fs::path& file) {
-  struct stat d {};
-  if (::stat(dir.c_str(), &d) != 0) return Error{"untrusted", "cannot stat " + dir.string()};
-  if (d.st_mode & (S_IWGRP | S_IWOTH)) {
-    return Error{"untrusted_folder", "the requests folder " + dir.string() + " is writable by group or others (mode " +
-                                         mode_text(d.st_mode & 0777) +
-                                         "): whoever can write there can make the supervisor build and run code. "
-                                         "chmod 700 it, then send SIGUSR2 or write the request again"};
-  }
-  if (d.st_uid != ::geteuid()) {
-    return Error{"untrusted_folder", "the requests folder " + dir.string() + " is owned by uid " +
-                                         std::to_string(d.st_uid) + ", not the supervisor's user"};
-  }
-  struct stat f {};
-  if (::lstat(file.c_str(), &f) != 0) return Error{"gone", "the request file vanished"};
-  if (!S_ISREG(f.st_mode)) return Error{"untrusted_file", file.filename().string() + " is not a regular file"};
-  if (f.st_uid != ::geteuid()) {
-    return Error{"untrusted_file", file.filename().string() + " is owned by uid " + std::to_string(f.st_uid) +
-                                       ", not the supervisor's user (uid " + std::to_string(::geteuid()) + ")"};
-  }
-  return ok_status();
+std::string owners_text(std::optional<uid_t> writer) {
+  std::string me = "the supervisor's user (uid " + std::to_string(::geteuid()) + ")";
+  return writer ? me + " or [app] user (uid " + std::to_string(*writer) + ")" : me;
 }
+
+bool trusted_owner(uid_t owner, std::optional<uid_t> writer) { return owner == ::geteuid() || owner == writer; }
 
 void move_into(const fs::path& file, const fs::path& folder) {
   std::error_code ec;
@@ -59,29 +45,31 @@ void move_into(const fs::path& file, const fs::path& folder) {
 
 }  // namespace
 
-Result<std::unique_ptr<RequestIntake>> RequestIntake::open(boost::asio::io_context& io, fs::path dir, Handler handler) {
+Result<std::unique_ptr<RequestIntake>> RequestIntake::open(boost::asio::io_context& io, IntakeFolders folders,
+                                                           Handler handler) {
   std::error_code ec;
-  if (!fs::exists(dir, ec)) {
-    fs::create_directories(dir, ec);
-    if (ec) return Error{"mkdir_failed", "cannot create " + dir.string() + ": " + ec.message()};
-    ::chmod(dir.c_str(), 0700);
+  if (!fs::exists(folders.incoming, ec)) {
+    if (auto s = make_dir(folders.incoming, 0700); !s) return s.error();
+    if (folders.writer && ::chown(folders.incoming.c_str(), *folders.writer, static_cast<gid_t>(-1)) != 0)
+      return errno_error("chown_failed", "cannot give " + folders.incoming.string() + " to [app] user", errno);
   }
-  fs::create_directories(dir / "processed", ec);
-  fs::create_directories(dir / "rejected", ec);
+  for (const char* sub : {"processed", "rejected"}) {
+    if (auto s = make_dir(folders.archive / sub, 0700); !s) return s.error();
+  }
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) return errno_error("inotify_failed", "cannot watch " + dir.string(), errno);
-  if (::inotify_add_watch(fd, dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+  if (fd < 0) return errno_error("inotify_failed", "cannot watch " + folders.incoming.string(), errno);
+  if (::inotify_add_watch(fd, folders.incoming.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
     int err = errno;
     ::close(fd);
-    return errno_error("inotify_failed", "cannot watch " + dir.string(), err);
+    return errno_error("inotify_failed", "cannot watch " + folders.incoming.string(), err);
   }
-  auto intake = std::unique_ptr<RequestIntake>(new RequestIntake(io, std::move(dir), fd, std::move(handler)));
+  auto intake = std::unique_ptr<RequestIntake>(new RequestIntake(io, std::move(folders), fd, std::move(handler)));
   intake->watch();
   return intake;
 }
 
-RequestIntake::RequestIntake(boost::asio::io_context& io, fs::path dir, int fd, Handler handler)
-    : dir_(std::move(dir)), inotify_(io, fd), handler_(std::move(handler)) {}
+RequestIntake::RequestIntake(boost::asio::io_context& io, IntakeFolders folders, int fd, Handler handler)
+    : folders_(std::move(folders)), inotify_(io, fd), handler_(std::move(handler)) {}
 
 RequestIntake::~RequestIntake() {
   boost::system::error_code ignored;
@@ -93,7 +81,7 @@ void RequestIntake::watch() {
     if (ec) return;  // closed
     for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
       auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + at);
-      if (event->len > 0 && is_request_name(event->name)) hand_over(dir_ / event->name);
+      if (event->len > 0 && is_request_name(event->name)) hand_over(dir() / event->name);
       at += sizeof(inotify_event) + event->len;
     }
     watch();
@@ -103,7 +91,7 @@ void RequestIntake::watch() {
 void RequestIntake::rescan() {
   std::vector<fs::path> files;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+  for (const auto& entry : fs::directory_iterator(dir(), ec)) {
     if (is_request_name(entry.path().filename().string())) files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
@@ -113,17 +101,68 @@ void RequestIntake::rescan() {
 void RequestIntake::hand_over(const fs::path& file) {
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(file, ec))) return;  // already handled (an event and a rescan)
-  handler_(file, check_trust(dir_, file));
+  handler_(file, read_trusted(file));
 }
 
-void reject_request_file(const fs::path& file, const std::string& reason) {
-  fs::path folder = file.parent_path() / "rejected";
-  std::error_code ec;
-  fs::create_directories(folder, ec);
+// The folder and the file are checked, the file through the descriptor it is read
+// from: nothing swapped in between (a symlink, a hard link to another user's file)
+// is ever read.
+Result<std::string> RequestIntake::read_trusted(const fs::path& file) const {
+  struct stat d {};
+  if (::stat(dir().c_str(), &d) != 0) return errno_error("untrusted", "cannot stat " + dir().string(), errno);
+  if (d.st_mode & (S_IWGRP | S_IWOTH)) {
+    return Error{"untrusted_folder", "the requests folder " + dir().string() + " is writable by group or others (mode " +
+                                         mode_text(d.st_mode & 0777) +
+                                         "): whoever can write there can make the supervisor build and run code. "
+                                         "chmod 700 it, then send SIGUSR2 or write the request again"};
+  }
+  if (!trusted_owner(d.st_uid, folders_.writer)) {
+    return Error{"untrusted_folder", "the requests folder " + dir().string() + " is owned by uid " +
+                                         std::to_string(d.st_uid) + ", not " + owners_text(folders_.writer)};
+  }
+  std::string name = file.filename().string();
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ELOOP) return Error{"untrusted_file", name + " is not a regular file"};
+    return errno_error("gone", "cannot open " + name, errno);
+  }
+  struct stat f {};
+  if (::fstat(fd.get(), &f) != 0) return errno_error("gone", "cannot stat " + name, errno);
+  if (!S_ISREG(f.st_mode)) return Error{"untrusted_file", name + " is not a regular file"};
+  if (!trusted_owner(f.st_uid, folders_.writer)) {
+    return Error{"untrusted_file", name + " is owned by uid " + std::to_string(f.st_uid) + ", not " +
+                                       owners_text(folders_.writer)};
+  }
+  if (f.st_nlink != 1) return Error{"untrusted_file", name + " has " + std::to_string(f.st_nlink) + " links; write a new file"};
+  if (f.st_size > static_cast<off_t>(kMaxRequestBytes)) return Error{"too_large", name + " is larger than 64 KiB"};
+  std::string text(kMaxRequestBytes + 1, '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("unreadable", "cannot read " + name, errno);
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got > kMaxRequestBytes) return Error{"too_large", name + " is larger than 64 KiB"};
+  text.resize(got);
+  return text;
+}
+
+void RequestIntake::reject(const fs::path& file, const std::string& reason) const {
+  fs::path folder = folders_.archive / "rejected";
   (void)write_file_atomically(folder / (file.stem().string() + ".reason"), reason + "\n", 0600);
   move_into(file, folder);
 }
 
-void archive_request_file(const fs::path& file) { move_into(file, file.parent_path() / "processed"); }
+void RequestIntake::archive(const fs::path& file) const { move_into(file, folders_.archive / "processed"); }
+
+void RequestIntake::reject_archived(const std::string& id, const std::string& reason) const {
+  fs::path processed = folders_.archive / "processed" / (id + ".json");
+  std::error_code ec;
+  if (!fs::exists(processed, ec)) return;
+  move_into(processed, folders_.archive / "rejected");
+  (void)write_file_atomically(folders_.archive / "rejected" / (id + ".reason"), reason + "\n", 0600);
+}
 
 }  // namespace agentron

@@ -33,7 +33,8 @@ def git(*args, cwd=None):
 
 
 class HandoverEnv:
-    def __init__(self, tmp, handover=None, health=None, initial_exports="export FIXTURE_SEED_AGENTS=3", proxy=None):
+    def __init__(self, tmp, handover=None, health=None, initial_exports="export FIXTURE_SEED_AGENTS=3", proxy=None,
+                 app=None, fixture=FIXTURE, fork=None):
         self.tmp = Path(tmp)
         self.dev = self.tmp / "dev"
         git("init", "-q", "-b", "main", str(self.dev))
@@ -52,24 +53,25 @@ class HandoverEnv:
         self.initial = self.tmp / "initial-release"
         self.initial.mkdir()
         self.write_release_files(self.initial, initial_exports, "")
-        (self.initial / "agentron-fixture").write_bytes(FIXTURE.read_bytes())
+        (self.initial / "agentron-fixture").write_bytes(Path(fixture).read_bytes())
         (self.initial / "agentron-fixture").chmod(0o755)
         (self.initial / "app.sh").chmod(0o755)
         self.alternate_port = free_port()
         self.supervisor = Supervisor(
             self.tmp / "sup",
-            app={"release": str(self.initial), "command": ["{release}/app.sh"]},
+            app={"release": str(self.initial), "command": ["{release}/app.sh"], **(app or {})},
             extra={
                 "health": {"readiness": "http", "verification": "probe", "interval": "50ms", "timeout": "10s",
                            **(health or {})},
                 "fork": {"workspace": str(self.workspace), "fork_url": f"file://{self.fork}",
                          "upstream_url": f"file://{self.upstream}", "build": ["sh", "build.sh"], "test": ["true"],
-                         "releases_dir": str(self.tmp / "releases"), "build_timeout": "60s"},
+                         "releases_dir": str(self.tmp / "releases"), "build_timeout": "60s", **(fork or {})},
                 "handover": {"verify_timeout": "20s", "alternate_port": self.alternate_port, **(handover or {})},
                 **({"proxy": proxy} if proxy else {}),
             },
-            env={"AGENTRON_TEST_FIXTURE": str(FIXTURE)})
+            env={"AGENTRON_TEST_FIXTURE": str(fixture)})
         self.data_dir = self.supervisor.data_dir
+        self.state_dir = Path((app or {}).get("state_dir", self.data_dir / ".supervisor"))
 
     @staticmethod
     def write_release_files(where, exports, build):
@@ -88,7 +90,7 @@ class HandoverEnv:
         return git("rev-parse", "HEAD", cwd=self.dev)
 
     def request(self, commit, summary="faster search", branch=BRANCH):
-        r = self.supervisor.cli("request-restart", "--data-dir", str(self.data_dir), "--branch", branch,
+        r = self.supervisor.cli("request-restart", "--state-dir", str(self.state_dir), "--branch", branch,
                                 "--commit", commit, "--summary", summary, "--run-id", "run-1")
         assert r.returncode == 0, r.stderr
         return r.stdout.strip()
@@ -98,7 +100,7 @@ class HandoverEnv:
         return m.group(1), m.group(2)
 
     def history(self):
-        r = self.supervisor.cli("history", "--json", "--data-dir", str(self.data_dir))
+        r = self.supervisor.cli("history", "--json", "--state-dir", str(self.state_dir))
         assert r.returncode == 0, r.stderr
         return json.loads(r.stdout)
 
@@ -106,7 +108,7 @@ class HandoverEnv:
         return next(r for r in self.history()["requests"] if r["id"] == request_id)
 
     def phases(self, request_id):
-        db = sqlite3.connect(f"file:{self.data_dir / '.supervisor' / 'history.sqlite'}?mode=ro", uri=True)
+        db = sqlite3.connect(f"file:{self.state_dir / 'history.sqlite'}?mode=ro", uri=True)
         try:
             return [p for (p,) in db.execute("SELECT phase FROM request_phases WHERE request_id = ? ORDER BY id",
                                              (request_id,))]

@@ -122,6 +122,7 @@ class Supervisor:
             "stop_timeout": "2s",
         }
         app_keys.update(app or {})
+        self._state_dir = app_keys.get("state_dir")
         restart_keys = {"backoff_initial": "20ms", "backoff_max": "200ms"}
         restart_keys.update(restart or {})
         sections = {"app": app_keys, "restart": restart_keys}
@@ -133,6 +134,11 @@ class Supervisor:
         self.proc = None
         self.lines = []
         self._partial = b""
+
+    @property
+    def state_dir(self):
+        """[app] state_dir, else <data_dir>/.supervisor (following data_dir if a test moves it)."""
+        return Path(self._state_dir) if self._state_dir else self.data_dir / ".supervisor"
 
     # -- process ---------------------------------------------------------------
     def start(self, *extra_args):
@@ -169,7 +175,7 @@ class Supervisor:
     def kill_leftover_app(self):
         """An app whose supervisor was SIGKILLed outlives it by design; a test that
         failed half-way must not leave it running."""
-        record = self.data_dir / ".supervisor" / "current.json"
+        record = self.state_dir / "current.json"
         try:
             pid = json.loads(record.read_text())["pid"]
         except (OSError, ValueError, KeyError):
@@ -243,7 +249,7 @@ class Supervisor:
                               env=self.env)
 
     def status(self):
-        r = self.cli("status", "--json", "--data-dir", str(self.data_dir))
+        r = self.cli("status", "--json", "--state-dir", str(self.state_dir))
         assert r.returncode == 0, r.stderr
         return json.loads(r.stdout)
 

@@ -112,7 +112,7 @@ def test_a_commit_not_pushed_to_the_fork_is_rejected(env):
     assert outcome == "rejected"
     assert "is not on the fork's branch agent-improvement/faster" in detail or "no commit" in detail
     assert_old_still_serves(e, old_pid)
-    rejected = e.data_dir / ".supervisor" / "requests" / "rejected"
+    rejected = e.data_dir / ".supervisor" / "request-archive" / "rejected"
     poll_until(lambda: (rejected / f"{rid}.reason").exists(), 5, "the .reason beside the rejected request")
     assert (rejected / f"{rid}.json").exists()
 
@@ -125,7 +125,8 @@ def test_requests_are_refused_when_the_folder_is_world_writable(env):
     rid = e.request(e.commit())
     outcome, detail = e.wait_outcome(rid)
     assert outcome == "rejected" and "writable by group or others (mode 0777)" in detail
-    assert (requests / "rejected" / f"{rid}.reason").read_text().startswith("the requests folder")
+    archive = e.data_dir / ".supervisor" / "request-archive"
+    assert (archive / "rejected" / f"{rid}.reason").read_text().startswith("the requests folder")
     assert_old_still_serves(e, old_pid)
 
 
@@ -142,7 +143,7 @@ def test_bad_request_files_are_rejected_with_a_reason(env, text, reason):
     os.rename(requests / "bad.json.tmp", requests / "bad.json")
     outcome, detail = e.wait_outcome("bad")
     assert outcome == "rejected" and reason in detail
-    assert reason in (requests / "rejected" / "bad.reason").read_text()
+    assert reason in (e.data_dir / ".supervisor" / "request-archive" / "rejected" / "bad.reason").read_text()
     assert e.request_row("bad")["state"] == "rejected"
     assert_old_still_serves(e, old_pid)
 
@@ -343,6 +344,7 @@ def test_sigusr2_rescans_the_requests_folder(env, tmp_path):
     outside = e.data_dir / ".supervisor" / "late.json"  # same file system, not watched
     outside.write_text('{"branch":"agent-improvement/faster","commit":"%s","summary":"late"}' % e.commit())
     os.link(outside, requests / "late.json")
+    outside.unlink()  # one link again: a file with two is refused (it could be anyone's)
     e.supervisor.signal(signal.SIGUSR2)
     rescan = e.supervisor.wait_log(r"SIGUSR2: rescanning .*requests")
     assert e.wait_outcome("late")[0] == "done"
@@ -350,3 +352,23 @@ def test_sigusr2_rescans_the_requests_folder(env, tmp_path):
     first_request_line = next(i for i, l in enumerate(lines) if "request late: requested" in l)
     rescan_line = next(i for i, l in enumerate(lines) if rescan.group(0) in l)
     assert rescan_line < first_request_line  # taken by the rescan, not by an event
+
+
+def test_a_request_that_is_a_hard_link_or_a_symlink_is_refused_unread(env):
+    """A hard link can name a file the writer does not own (another user's secrets);
+    a symlink can point anywhere. Neither is read: only a regular file with one link."""
+    e = env()
+    old_pid = start_serving(e)
+    requests = e.state_dir / "requests"
+    secret = e.state_dir / "secret.json"  # same file system, outside the folder
+    secret.write_text('{"branch":"agent-improvement/faster","commit":"%s","summary":"s"}' % e.commit())
+    os.link(secret, requests / "linked.json.tmp")
+    os.rename(requests / "linked.json.tmp", requests / "linked.json")
+    outcome, detail = e.wait_outcome("linked")
+    assert outcome == "rejected" and "linked.json has 2 links" in detail
+    os.symlink(secret, requests / "pointing.json.tmp")
+    os.rename(requests / "pointing.json.tmp", requests / "pointing.json")
+    outcome, detail = e.wait_outcome("pointing")
+    assert outcome == "rejected" and "pointing.json is not a regular file" in detail
+    assert secret.exists()  # never moved or changed
+    assert_old_still_serves(e, old_pid)

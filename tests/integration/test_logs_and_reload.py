@@ -38,7 +38,7 @@ def test_reload_with_a_broken_config_keeps_the_running_one(supervisor):
     assert st["state"] == "ready" and st["pid"] == pid
     # status cannot read the broken config either, and says how to reach the supervisor anyway
     r = s.cli("status", "--config", str(s.config))
-    assert r.returncode == 2 and "pass --data-dir" in r.stderr
+    assert r.returncode == 2 and "pass --state-dir or --data-dir" in r.stderr
 
 
 def test_reload_applies_a_valid_config(supervisor):

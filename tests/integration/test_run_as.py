@@ -35,7 +35,8 @@ def uid_of(pid):
 
 
 def test_the_app_runs_as_the_configured_user_on_a_data_dir_it_owns(open_tmp):
-    s = Supervisor(open_tmp / "s", app={"user": "nobody", "command": [str(open_tmp / "agentron-fixture")]})
+    s = Supervisor(open_tmp / "s", app={"user": "nobody", "command": [str(open_tmp / "agentron-fixture")],
+                                        "state_dir": str(open_tmp / "state")})
     (open_tmp / "s").chmod(0o755)
     try:
         s.start()
@@ -60,7 +61,8 @@ def test_a_program_the_user_may_not_run_is_named_with_the_reason(open_tmp):
     private = open_tmp / "private"
     private.mkdir(mode=0o700)  # root's: nobody cannot enter it
     shutil.copy2(FIXTURE, private / "app")
-    s = Supervisor(open_tmp / "s", app={"user": "nobody", "command": [str(private / "app")]},
+    s = Supervisor(open_tmp / "s", app={"user": "nobody", "command": [str(private / "app")],
+                                        "state_dir": str(open_tmp / "state")},
                    restart={"max_restarts": 0})
     (open_tmp / "s").chmod(0o755)
     try:
@@ -81,6 +83,23 @@ def test_an_unknown_user_is_a_config_error_at_its_line(tmp_path):
     assert f"{config}:4:8: [app] user 'no-such-user-x': no such user on this machine" in r.stderr
 
 
+@pytest.mark.parametrize("state_dir, error", [
+    (None, "[app] user needs [app] state_dir outside data_dir"),
+    ("{d}/inner", "[app] state_dir {d}/inner lies inside data_dir {d}"),
+])
+def test_user_needs_the_supervisor_s_state_outside_the_data_dir(tmp_path, state_dir, error):
+    config = tmp_path / "c.toml"
+    data = tmp_path / "d"
+    app = {"data_dir": str(data), "command": ["x"], "user": "nobody"}
+    if state_dir:
+        app["state_dir"] = state_dir.format(d=data)
+    write_config(config, {"app": app})
+    r = subprocess.run([str(SUPERVISOR), "config", "check", "--config", str(config)], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 2
+    assert error.format(d=data) in r.stderr
+
+
 def test_user_with_fork_is_refused_until_builds_drop_too(tmp_path):
     config = tmp_path / "c.toml"
     write_config(config, {"app": {"data_dir": str(tmp_path / "d"), "command": ["x"], "user": "nobody"},
@@ -92,7 +111,8 @@ def test_user_with_fork_is_refused_until_builds_drop_too(tmp_path):
 
 
 def test_a_supervisor_that_is_not_root_refuses_to_start(open_tmp):
-    s = Supervisor(open_tmp / "s", app={"user": "root", "command": [str(open_tmp / "agentron-fixture")]})
+    s = Supervisor(open_tmp / "s", app={"user": "root", "command": [str(open_tmp / "agentron-fixture")],
+                                        "state_dir": str(open_tmp / "state")})
     (open_tmp / "s").chmod(0o777)
     s.preexec = lambda: (os.setgid(NOBODY.pw_gid), os.setuid(NOBODY.pw_uid))
     s.start()

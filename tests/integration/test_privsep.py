@@ -1,0 +1,136 @@
+"""Privilege separation end to end (issue 20, point 5; docs/security.md): the supervisor
+runs as root, the app as `nobody`, the supervisor's state in a state dir of its own. The
+app's user — the agent, with the app's file access — cannot change current-release.json,
+the ledger, the backups or the releases (the fixture tries, as the app), and a handover
+asked for by the app's user, through the one folder it may write, still runs end to end."""
+import json
+import os
+import pwd
+import shutil
+import signal
+import stat
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from handover_env import HandoverEnv
+from harness import FIXTURE, pid_alive
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dropping to another user needs root")
+NOBODY = pwd.getpwnam("nobody")
+
+
+@pytest.fixture
+def open_tmp():
+    """A folder nobody can pass through (pytest's tmp_path is root's 0700), with a copy
+    of the fixture nobody may run (the build tree may be closed to it)."""
+    path = Path(tempfile.mkdtemp(prefix="agentron-privsep-"))
+    path.chmod(0o755)
+    shutil.copy2(FIXTURE, path / "agentron-fixture")
+    made = []
+    yield path, made
+    for e in made:
+        e.supervisor.close()
+        e.supervisor.kill_leftover_app()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def as_nobody(action):
+    """Runs `action()` in a child process as nobody; its exit status says whether it returned."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY.pw_gid)
+            os.setuid(NOBODY.pw_uid)
+            action()
+            os._exit(0)
+        except BaseException:  # noqa: B036 — the child must never return into pytest
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def attempts(data_dir):
+    lines = (data_dir / "write-attempts.txt").read_text().splitlines()
+    assert lines, "the fixture made no attempt"
+    return lines
+
+
+def test_a_handover_runs_with_the_app_unable_to_touch_the_supervisor_s_state(open_tmp):
+    tmp, made = open_tmp
+    state = tmp / "state"
+    e = HandoverEnv(tmp, app={"user": "nobody", "state_dir": str(state)}, fixture=tmp / "agentron-fixture",
+                    fork={"releases_dir": str(state / "releases")})
+    made.append(e)
+    s = e.supervisor
+    s.start()
+    s.wait_log(r"instance \S+ verified: agents 3")
+
+    targets = [state / "current-release.json", state / "history.sqlite", state, state / "instances",
+               state / "backups", state / "releases", state / "request-archive"]
+    # $(dirname "$0") is the release the app runs from: sealed, so not its to change either.
+    try_write = ":".join(str(p) for p in targets) + ':$(dirname "$0"):$(dirname "$0")/app.sh'
+    commit = e.commit(exports=f'export FIXTURE_TRY_WRITE="{try_write}"')
+
+    # The request comes from the app's user, through the folder only it and root may write.
+    requests = state / "requests"
+    assert requests.stat().st_uid == NOBODY.pw_uid
+    body = json.dumps({"branch": "agent-improvement/faster", "commit": commit, "summary": "faster search",
+                       "requested_by": "agent"})
+
+    def write_request():
+        (requests / "from-app.json.tmp").write_text(body)
+        os.rename(requests / "from-app.json.tmp", requests / "from-app.json")
+    assert as_nobody(write_request)
+    outcome, detail = e.wait_outcome("from-app")
+    assert outcome == "done", detail
+
+    release = state / "releases" / commit
+    new_pid = s.status()["pid"]
+    info = s.wait_serving(expect_pid=new_pid)
+    assert info["agents"] == 3  # nothing lost
+    lines = attempts(e.data_dir)
+    assert not [l for l in lines if "SUCCEEDED" in l], "\n".join(lines)
+    assert len(lines) == 2 * (len(targets) + 2)
+    assert f"create-in {release}: denied (Permission denied)" in lines
+    assert f"write {state / 'history.sqlite'}: denied (Permission denied)" in lines
+
+    # The release is root's, and nothing in it is writable by anyone else.
+    for root, dirs, files in os.walk(release):
+        for name in [root, *(os.path.join(root, f) for f in dirs + files)]:
+            st = os.lstat(name)
+            assert st.st_uid == 0, name
+            if not stat.S_ISLNK(st.st_mode):
+                assert not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH | stat.S_ISUID | stat.S_ISGID), name
+
+    # After a crash restart of the new release, current-release.json exists: still not the app's.
+    start = len(s.lines)
+    os.kill(new_pid, signal.SIGKILL)
+    restarted, _ = s.started_pid(start=start)
+    s.wait_serving(expect_pid=restarted)
+    lines = attempts(e.data_dir)
+    assert not [l for l in lines if "SUCCEEDED" in l], "\n".join(lines)
+    assert f"write {state / 'current-release.json'}: denied (Permission denied)" in lines
+    assert json.loads((state / "current-release.json").read_text())["commit"] == commit
+
+    # The pre-restart snapshot is in the supervisor's backups, and verifies.
+    r = s.cli("backups", "verify", "--config", str(s.config))
+    assert r.returncode == 0, r.stdout + r.stderr
+    row = e.request_row("from-app")
+    assert row["state"] == "done" and row["requested_by"] == "agent"
+    assert not pid_alive(new_pid)
+
+
+def test_the_supervisor_refuses_a_state_dir_the_app_s_user_could_replace(open_tmp):
+    tmp, made = open_tmp
+    shared = tmp / "shared"
+    shared.mkdir()
+    os.chown(shared, NOBODY.pw_uid, NOBODY.pw_gid)  # nobody owns the folder above the state dir
+    e = HandoverEnv(tmp, app={"user": "nobody", "state_dir": str(shared / "state")}, fixture=tmp / "agentron-fixture",
+                    fork={"releases_dir": str(tmp / "releases")})
+    made.append(e)
+    e.supervisor.start()
+    assert e.supervisor.wait_exit(timeout=10) != 0
+    assert f"{shared} (above {shared / 'state'}) is owned by uid {NOBODY.pw_uid}" in e.supervisor.log()
