@@ -83,10 +83,15 @@ Result<CopiedFile> copy_file_hashed(const fs::path& from, const fs::path& to, mo
                                     bool refuse_sqlite) {
   auto in = open_to_read(from);
   if (!in) return in.error();
+  return copy_file_hashed(std::move(in.value()), from, to, mode, mtime, refuse_sqlite);
+}
+
+Result<CopiedFile> copy_file_hashed(UniqueFd in, const fs::path& from, const fs::path& to, mode_t mode,
+                                    const timespec& mtime, bool refuse_sqlite) {
   UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!out.valid()) return errno_error("write_failed", "cannot create " + to.string(), errno);
   bool first = true;
-  auto copied = read_hashed(in->get(), from.string(), [&](std::string_view chunk) -> Status {
+  auto copied = read_hashed(in.get(), from.string(), [&](std::string_view chunk) -> Status {
     if (refuse_sqlite && first && chunk.size() >= 16 && std::memcmp(chunk.data(), kSqliteHeader, 16) == 0) {
       return Error{kIsSqliteCode, from.string() + " is a SQLite database"};
     }

@@ -27,6 +27,10 @@ struct CopiedFile {
 // copied raw: the partial copy is removed and the error code is kIsSqliteCode.
 Result<CopiedFile> copy_file_hashed(const std::filesystem::path& from, const std::filesystem::path& to, mode_t mode,
                                     const timespec& mtime, bool refuse_sqlite = false);
+// The same from a file already open (`from` names it in errors): opened beneath a
+// folder with open_beneath, so no symlink swapped in is ever followed.
+Result<CopiedFile> copy_file_hashed(UniqueFd in, const std::filesystem::path& from, const std::filesystem::path& to,
+                                    mode_t mode, const timespec& mtime, bool refuse_sqlite = false);
 
 // Copies the open file `in` to the open, empty file `out` (`from` and `to` name them
 // in errors), hashing what it writes, and gives `out` `mode` (permission bits only)

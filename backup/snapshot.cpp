@@ -1,5 +1,6 @@
 #include "backup/snapshot.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -126,7 +127,10 @@ constexpr std::int64_t kRacyMarginNs = 2'000'000'000;
 class Builder {
  public:
   Builder(const SnapshotOptions& options, fs::path tmp, const SnapshotInfo* previous)
-      : options_(options), tmp_(std::move(tmp)), previous_(previous) {
+      : options_(options),
+        tmp_(std::move(tmp)),
+        previous_(previous),
+        data_dir_(::open(options.data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
     if (previous_) {
       for (const auto& e : previous_->manifest.entries) previous_entries_[e.path] = &e;
     }
@@ -265,9 +269,18 @@ class Builder {
     return entry;
   }
 
+  // Read beneath the data dir, through no symlink (openat2): the data dir is the app's
+  // user's, who could swap a folder for a link to root's files mid-snapshot, and the
+  // snapshot would hand them back at the next restore.
   Result<ManifestEntry> add_file(const ScannedEntry& e, ManifestEntry entry, const fs::path& live, const fs::path& copy,
                                  std::vector<std::string>& warnings) {
-    auto copied = copy_file_hashed(live, copy, entry.mode, e.st.st_mtim, /*refuse_sqlite=*/may_be_database(e));
+    auto in = open_beneath(data_dir_.get(), options_.data_dir.string(), e.relative, O_RDONLY | O_NONBLOCK);
+    if (!in) {
+      if (::access(live.c_str(), F_OK) != 0) return vanished(entry, warnings, "deleted while copying");
+      return in.error();
+    }
+    auto copied = copy_file_hashed(std::move(in.value()), live, copy, entry.mode, e.st.st_mtim,
+                                   /*refuse_sqlite=*/may_be_database(e));
     if (!copied && copied.error().code == kIsSqliteCode) {
       entry.type = EntryType::sqlite;
       return add_database(std::move(entry), live, copy);
@@ -283,6 +296,12 @@ class Builder {
   }
 
   Result<ManifestEntry> add_database(ManifestEntry entry, const fs::path& live, const fs::path& copy) {
+    // SQLite opens by path: checked beneath first (a symlink swapped in after this is
+    // a limit, docs/security.md).
+    if (auto beneath = open_beneath(data_dir_.get(), options_.data_dir.string(), entry.path, O_RDONLY | O_NONBLOCK);
+        !beneath) {
+      return beneath.error();
+    }
     {
       auto db = SqliteDb::open(live, SqliteDb::Mode::read_write);
       if (!db) return db.error();
@@ -320,6 +339,7 @@ class Builder {
   std::map<std::string, const ManifestEntry*> previous_entries_;
   std::atomic<std::uint64_t> copied_bytes_ = 0;
   std::atomic<std::uint64_t> linked_files_ = 0;
+  UniqueFd data_dir_;
 };
 
 Status check_free_space(const fs::path& backup_dir, std::uint64_t needed, std::uint64_t linked_savings) {
