@@ -26,6 +26,7 @@ inline constexpr const char* fork_unreachable = "fork_unreachable";
 inline constexpr const char* git_error = "git_error";
 inline constexpr const char* http_failed = "http_failed";
 inline constexpr const char* log_failed = "log_failed";
+inline constexpr const char* needs_root = "needs_root";
 inline constexpr const char* no_message = "no_message";
 inline constexpr const char* no_such_remote = "no_such_remote";
 inline constexpr const char* no_token = "no_token";
