@@ -2,10 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 
 #include <cerrno>
-#include <string>
 #include <vector>
 
 #include "common/unique_fd.h"
@@ -14,64 +12,68 @@ namespace agentron {
 namespace {
 
 constexpr int kMaxDepth = 4096;
+constexpr int kPasses = 5;
+constexpr const char* kCode = "remove_failed";
 
-// Empties the folder open as `dir` (which it takes over), depth first.
-int empty_folder(UniqueFd dir, int depth) {
-  if (depth > kMaxDepth) return ELOOP;
-  DIR* stream = ::fdopendir(dir.get());
-  if (!stream) return errno;
-  int fd = dir.release();
+std::vector<std::string> names_in(int dir) {
   std::vector<std::string> names;
+  int fd = ::dup(dir);
+  DIR* stream = fd >= 0 ? ::fdopendir(fd) : nullptr;
+  if (!stream) {
+    if (fd >= 0) ::close(fd);
+    return names;
+  }
   while (dirent* entry = ::readdir(stream)) {
     std::string name = entry->d_name;
     if (name != "." && name != "..") names.push_back(std::move(name));
   }
-  int error = 0;
-  for (const auto& name : names) {
-    if (::unlinkat(fd, name.c_str(), 0) == 0 || errno == ENOENT) continue;
-    if (errno != EISDIR && errno != EPERM) {
-      error = errno;
-      break;
-    }
-    // A folder — or it was one a moment ago: entered only by a no-follow open.
-    UniqueFd child(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!child.valid()) {
-      if (errno == ENOTDIR || errno == ELOOP) {  // swapped for a file or a link: unlink that
-        if (::unlinkat(fd, name.c_str(), 0) == 0 || errno == ENOENT) continue;
-      }
-      error = errno;
-      break;
-    }
-    if ((error = empty_folder(std::move(child), depth + 1)) != 0) break;
-    if (::unlinkat(fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-      error = errno;
-      break;
-    }
-  }
   ::closedir(stream);
-  return error;
+  return names;
+}
+
+// Empties the folder open as `dir`, depth first.
+Status empty_folder(int dir, const std::string& shown, int depth) {
+  if (depth > kMaxDepth) return Error{kCode, shown + " is nested too deep to remove"};
+  for (const auto& name : names_in(dir)) {
+    if (::unlinkat(dir, name.c_str(), 0) == 0 || errno == ENOENT) continue;
+    if (errno != EISDIR && errno != EPERM) return errno_error(kCode, "cannot remove " + shown + "/" + name, errno);
+    // A folder — or it was one a moment ago: entered only by a no-follow open.
+    UniqueFd sub(::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub.valid()) {
+      // Swapped for a file or a symlink since: removed as that, unfollowed.
+      if (::unlinkat(dir, name.c_str(), 0) == 0 || errno == ENOENT) continue;
+      return errno_error(kCode, "cannot remove " + shown + "/" + name, errno);
+    }
+    if (auto s = empty_folder(sub.get(), shown + "/" + name, depth + 1); !s) return s;
+    if (::unlinkat(dir, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT && errno != ENOTEMPTY)
+      return errno_error(kCode, "cannot remove " + shown + "/" + name, errno);
+  }
+  return ok_status();
 }
 
 }  // namespace
 
+Status remove_tree_at(int parent_dir, const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+    return Error{kCode, "cannot remove '" + name + "'"};
+  for (int pass = 0; pass < kPasses; ++pass) {
+    if (::unlinkat(parent_dir, name.c_str(), 0) == 0 || errno == ENOENT) return ok_status();
+    if (errno != EISDIR && errno != EPERM) return errno_error(kCode, "cannot remove " + name, errno);
+    UniqueFd dir(::openat(parent_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir.valid()) continue;  // swapped for a file or a symlink: the next pass unlinks it
+    if (auto s = empty_folder(dir.get(), name, 0); !s) return s;
+    if (::unlinkat(parent_dir, name.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT) return ok_status();
+    if (errno != ENOTEMPTY) return errno_error(kCode, "cannot remove " + name, errno);
+  }
+  return Error{kCode, "cannot remove " + name + ": something keeps writing into it"};
+}
+
 Status remove_tree(const std::filesystem::path& path) {
   std::filesystem::path parent = path.parent_path().empty() ? "." : path.parent_path();
-  std::string name = path.filename().string();
-  if (name.empty() || name == "." || name == "..") return Error{"bad_path", "cannot remove " + path.string()};
   UniqueFd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) return errno == ENOENT ? ok_status() : errno_error("remove_failed", "cannot open " + parent.string(), errno);
-  if (::unlinkat(dir.get(), name.c_str(), 0) == 0 || errno == ENOENT) return ok_status();
-  if (errno != EISDIR && errno != EPERM) return errno_error("remove_failed", "cannot remove " + path.string(), errno);
-  UniqueFd top(::openat(dir.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!top.valid()) {
-    if ((errno == ENOTDIR || errno == ELOOP) && (::unlinkat(dir.get(), name.c_str(), 0) == 0 || errno == ENOENT))
-      return ok_status();
-    return errno_error("remove_failed", "cannot open " + path.string(), errno);
-  }
-  if (int error = empty_folder(std::move(top), 0); error != 0)
-    return errno_error("remove_failed", "cannot empty " + path.string(), error);
-  if (::unlinkat(dir.get(), name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
-    return errno_error("remove_failed", "cannot remove " + path.string(), errno);
+  if (!dir.valid()) return errno == ENOENT ? ok_status() : errno_error(kCode, "cannot open " + parent.string(), errno);
+  if (auto s = remove_tree_at(dir.get(), path.filename().string()); !s)
+    return Error{s.error().code, s.error().message + " (in " + parent.string() + ")"};
   return ok_status();
 }
 

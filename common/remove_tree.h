@@ -5,14 +5,18 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "common/result.h"
 
 namespace agentron {
 
-// Removes `path` — a file, a symlink or a folder and everything below it. Only
-// `path`'s parent is resolved by name; nothing below it follows a symlink. A path
-// that does not exist is not an error.
+// Removes `name` in the folder open as `parent_dir` — a file, a symlink, or a folder
+// with everything below it — following no symlink. A process still adding entries
+// meanwhile is outlasted for a few passes, then the error says so. Absent is success.
+Status remove_tree_at(int parent_dir, const std::string& name);
+
+// The same for a path: only its parent is resolved by name.
 Status remove_tree(const std::filesystem::path& path);
 
 }  // namespace agentron

@@ -374,12 +374,13 @@ void check_fork(SectionReader& r, Config& config) {
   while (!fork.api_url.empty() && fork.api_url.back() == '/') fork.api_url.pop_back();
   if (fork.build.empty()) r.error_at("build", "[fork] build must name a program");
   if (fork.test.empty()) r.error_at("test", "[fork] test must name a program");
-  // The release build runs the fork's own code; as root it would hand the agent the
-  // machine. Until builds run as the app's user, the two do not go together.
-  if (r.present() && !config.app.user.empty()) {
-    r.error_at("build",
-               "[fork] does not work with [app] user yet: the release build would run the fork's code as "
-               "the supervisor's user (root); see docs/security.md");
+  // With [app] user, agentron-fork (as root) runs the release build as that user and
+  // seals what it built (fork/build_user.h): the fork's code never runs as root. The
+  // sealed releases must not lie where that user could rename them away.
+  if (r.present() && !config.app.user.empty() && at_or_below(fork.releases_dir, config.app.data_dir)) {
+    r.error_at("releases_dir", "[fork] releases_dir " + fork.releases_dir.string() +
+                                   " lies inside data_dir, which [app] user '" + config.app.user +
+                                   "' owns; leave it unset (<state_dir>/releases) or put it outside");
   }
 }
 

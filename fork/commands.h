@@ -17,6 +17,9 @@ struct ForkContext {
   ForkConfig fork;
   std::filesystem::path config_path;      // absolute, for the pre-push hook
   std::filesystem::path current_release;  // [app] release: never pruned
+  // [app] user / group: as root, `release` runs the build as that user and seals the
+  // result (fork/build_user.h). Empty: the build runs as agentron-fork's user.
+  std::string app_user, app_group;
   // The token (load_token()): sent to the fork, or known only to scrub it. Never
   // printed, never passed on.
   std::string token;

@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
   }
   ctx.fork = config->fork;
   ctx.current_release = current_release.empty() ? config->app.release : std::filesystem::path(current_release);
+  ctx.app_user = config->app.user;
+  ctx.app_group = config->app.group;
   ctx.config_path = source.path.empty() ? std::filesystem::path() : std::filesystem::absolute(source.path);
   // The credentials file is read by the subcommands that talk to the fork, and by
   // those that run the agent's code, to scrub the token from what it prints. The

@@ -13,6 +13,7 @@
 #include <deque>
 #include <fstream>
 #include <optional>
+#include <string_view>
 
 #include "common/unique_fd.h"
 #include "fork/fork_errors.h"
@@ -79,10 +80,21 @@ bool pump_until_exit(int pidfd, LogPump& pump, long long ms) {
   }
 }
 
-std::vector<std::string> current_environment_without(const std::string& secret) {
+// agentron-fork's environment minus the secret; HOME replaced when `home` is not empty.
+std::vector<std::string> command_environment(const std::string& secret, const std::string& home) {
   std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+  for (char** e = environ; e && *e; ++e) {
+    if (home.empty() || std::string_view(*e).rfind("HOME=", 0) != 0) env.emplace_back(*e);
+  }
+  if (!home.empty()) env.push_back("HOME=" + home);
   return environment_without(env, secret);
+}
+
+// Reaps a command that must not go on (its group is SIGKILLed first).
+void kill_and_reap(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
 }
 
 }  // namespace
@@ -119,9 +131,24 @@ std::string tail_file(const fs::path& path, int lines) {
 }
 
 Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::path& cwd, const fs::path& log,
-                              Duration timeout, const std::string& secret) {
+                              Duration timeout, const std::string& secret, const CommandUser* user) {
   if (argv.empty()) return Error{fork_error::bad_command, "empty command"};
-  UniqueFd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  // Another user: posix_spawn cannot change credentials, and a hand-written fork/exec
+  // child would redo what posix_spawn does for us (signal mask, fds, chdir, exec errors
+  // reported back) with async-signal-safe calls only. So the command goes through
+  // agentron-exec, as the app does: one place drops privileges (groups, gid, uid — real,
+  // effective, saved — and checks the drop cannot be undone), and it reports an exec
+  // failure over fd 3, a close-on-exec pipe.
+  std::vector<std::string> command = argv;
+  UniqueFd report, child_report;
+  if (user) {
+    std::array<int, 2> fds{};
+    if (::pipe2(fds.data(), O_CLOEXEC) != 0) return errno_error(fork_error::spawn_failed, "pipe", errno);
+    report.reset(fds[0]);
+    child_report.reset(fds[1]);
+    command = run_as_argv(user->exec_helper, user->who, 3, argv);
+  }
+  UniqueFd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640));
   if (!out.valid()) return errno_error(fork_error::log_failed, "cannot open " + log.string(), errno);
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   // The child writes into a pipe, not the log: its output passes the scrubber first.
@@ -135,7 +162,8 @@ Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::pa
   posix_spawn_file_actions_adddup2(&actions, devnull.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, child_output.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, child_output.get(), 2);
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  if (user) posix_spawn_file_actions_adddup2(&actions, child_report.get(), 3);
+  posix_spawn_file_actions_addclosefrom_np(&actions, user ? 4 : 3);
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   sigset_t empty, all;
   sigemptyset(&empty);
@@ -145,9 +173,9 @@ Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::pa
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : command) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  std::vector<std::string> env = current_environment_without(secret);
+  std::vector<std::string> env = command_environment(secret, user ? user->home : "");
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -157,16 +185,22 @@ Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::pa
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   child_output.reset();  // the child holds the write end now: EOF when it (and its group) is done
-  if (rc != 0) return errno_error(fork_error::spawn_failed, "cannot run '" + argv[0] + "' in " + cwd.string(), rc);
+  if (rc != 0) return errno_error(fork_error::spawn_failed, "cannot run '" + command[0] + "' in " + cwd.string(), rc);
+  if (user) {
+    child_report.reset();
+    if (auto exec = read_exec_report(report.get()); !exec) {
+      kill_and_reap(pid);
+      return Error{fork_error::spawn_failed,
+                   "cannot run the command as " + user->who.user + ": " + exec.error().message};
+    }
+  }
 
   // From here the group dies with agentron-fork, even if agentron-fork is killed.
   std::optional<GroupWatchdog> watchdog;
   if (auto started = GroupWatchdog::start(pid)) {
     watchdog.emplace(std::move(*started));
   } else {
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    kill_and_reap(pid);
     return started.error();
   }
   UniqueFd pidfd(pidfd_open_(pid));

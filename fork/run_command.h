@@ -11,6 +11,7 @@
 
 #include "common/duration.h"
 #include "common/result.h"
+#include "launcher/run_as.h"
 
 namespace agentron {
 
@@ -27,6 +28,14 @@ struct CommandRun {
 // The variable agentron-fork reads the token from; never passed on.
 inline constexpr const char* kTokenVariable = "AGENTRON_FORK_TOKEN";
 
+// Another user to run the command as (a release's build when agentron-fork runs as root
+// with [app] user: fork/build_user.h).
+struct CommandUser {
+  RunAs who;
+  std::filesystem::path exec_helper;  // agentron-exec, which drops to `who` and execs the command
+  std::string home;                   // HOME for the command; "" keeps agentron-fork's
+};
+
 // `env` ("NAME=value") without kTokenVariable and without any variable whose value
 // contains `secret` (if it is at least 4 characters).
 std::vector<std::string> environment_without(const std::vector<std::string>& env, const std::string& secret);
@@ -36,9 +45,13 @@ std::vector<std::string> environment_without(const std::vector<std::string>& env
 // with `secret` scrubbed (fork/secret_scrub.h). Waits on a pidfd up to `timeout`; then
 // SIGTERM to the group, and SIGKILL 5 s later. The group is SIGKILLed when the command
 // ends, and at once if agentron-fork dies first (fork/group_watchdog.h). Fails only if
-// the command could not be started.
+// the command could not be started. With `user`, the command runs as `user->who`
+// (groups, group id, then user id — real, effective and saved — set by agentron-exec
+// before the exec), with HOME set to `user->home` if that is not empty; agentron-fork
+// stays what it is, and so does the log.
 Result<CommandRun> run_logged(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
-                              const std::filesystem::path& log, Duration timeout, const std::string& secret);
+                              const std::filesystem::path& log, Duration timeout, const std::string& secret,
+                              const CommandUser* user = nullptr);
 
 // The last `lines` lines of a file.
 std::string tail_file(const std::filesystem::path& path, int lines);

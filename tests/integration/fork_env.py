@@ -28,7 +28,8 @@ def refs(repo):
 
 
 class Repos:
-    def __init__(self, tmp, fork_url=None, upstream_url=None, **fork_keys):
+    def __init__(self, tmp, fork_url=None, upstream_url=None, app=None, **fork_keys):
+        """`app`: more [app] keys (user = "nobody", say); the rest are [fork] keys."""
         self.tmp = tmp
         seed = tmp / "seed"
         git("init", "-q", "-b", "main", str(seed))
@@ -48,7 +49,10 @@ class Repos:
                 "build": ["sh", "-c", "echo building; echo built > built.txt"], "test": ["true"],
                 "releases_dir": str(tmp / "releases")}
         keys.update(fork_keys)
-        write_config(self.config, {"app": {"data_dir": str(tmp / "data"), "command": ["true"]}, "fork": keys})
+        app_keys = {"data_dir": str(tmp / "data"), "command": ["true"], **(app or {})}
+        if "user" in app_keys:  # the supervisor's state must then be out of the data dir
+            app_keys.setdefault("state_dir", str(tmp / "state"))
+        write_config(self.config, {"app": app_keys, "fork": keys})
         self.upstream_refs = refs(self.upstream)
         self.upstream_before = upstream_state(self.upstream)
         self.outputs = []

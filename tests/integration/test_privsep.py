@@ -9,13 +9,15 @@ import pwd
 import shutil
 import signal
 import stat
+import select
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from handover_env import HandoverEnv
-from harness import FIXTURE, pid_alive
+from harness import FIXTURE, http_get, pid_alive
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dropping to another user needs root")
 NOBODY = pwd.getpwnam("nobody")
@@ -52,6 +54,21 @@ def as_nobody(action):
     return os.waitstatus_to_exitcode(status) == 0
 
 
+def serving_info(port, pid):
+    """/api/fixture/info from the instance `pid` on `port`, once it answers."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            _, body = http_get(port, "/api/fixture/info", timeout=1)
+            info = json.loads(body)
+            if info["pid"] == pid:
+                return info
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"pid {pid} not serving on {port} within 10s"
+        select.select([], [], [], 0.05)  # the next try, not a guess at readiness
+
+
 def attempts(data_dir):
     lines = (data_dir / "write-attempts.txt").read_text().splitlines()
     assert lines, "the fixture made no attempt"
@@ -61,8 +78,11 @@ def attempts(data_dir):
 def test_a_handover_runs_with_the_app_unable_to_touch_the_supervisor_s_state(open_tmp):
     tmp, made = open_tmp
     state = tmp / "state"
+    # verification = "record": the app writes its record into instances/<id>/app/, the
+    # one folder of the instance that is its own.
     e = HandoverEnv(tmp, app={"user": "nobody", "state_dir": str(state)}, fixture=tmp / "agentron-fixture",
-                    fork={"releases_dir": str(state / "releases")})
+                    fork={"releases_dir": str(state / "releases")}, health={"verification": "record"})
+    e.write_release_files(e.initial, "export FIXTURE_SEED_AGENTS=3; export FIXTURE_WRITE_VERIFICATION=1", "")
     made.append(e)
     s = e.supervisor
     s.start()
@@ -72,7 +92,7 @@ def test_a_handover_runs_with_the_app_unable_to_touch_the_supervisor_s_state(ope
                state / "backups", state / "releases", state / "request-archive"]
     # $(dirname "$0") is the release the app runs from: sealed, so not its to change either.
     try_write = ":".join(str(p) for p in targets) + ':$(dirname "$0"):$(dirname "$0")/app.sh'
-    commit = e.commit(exports=f'export FIXTURE_TRY_WRITE="{try_write}"')
+    commit = e.commit(exports=f'export FIXTURE_WRITE_VERIFICATION=1; export FIXTURE_TRY_WRITE="{try_write}"')
 
     # The request comes from the app's user, through the folder only it and root may write.
     requests = state / "requests"
@@ -80,17 +100,21 @@ def test_a_handover_runs_with_the_app_unable_to_touch_the_supervisor_s_state(ope
     body = json.dumps({"branch": "agent-improvement/faster", "commit": commit, "summary": "faster search",
                        "requested_by": "agent"})
 
-    def write_request():
-        (requests / "from-app.json.tmp").write_text(body)
-        os.rename(requests / "from-app.json.tmp", requests / "from-app.json")
-    assert as_nobody(write_request)
+    def write_request(name, body):
+        def write():
+            (requests / f"{name}.json.tmp").write_text(body)
+            os.rename(requests / f"{name}.json.tmp", requests / f"{name}.json")
+        return write
+    assert as_nobody(write_request("from-app", body))
     outcome, detail = e.wait_outcome("from-app")
     assert outcome == "done", detail
 
     release = state / "releases" / commit
-    new_pid = s.status()["pid"]
-    info = s.wait_serving(expect_pid=new_pid)
-    assert info["agents"] == 3  # nothing lost
+    st = s.status()
+    new_pid, port = st["pid"], st["port"]
+    assert serving_info(port, new_pid)["agents"] == 3  # nothing lost
+    record = next((state / "instances").glob("*/app/verification.json"))
+    assert record.stat().st_uid == NOBODY.pw_uid
     lines = attempts(e.data_dir)
     assert not [l for l in lines if "SUCCEEDED" in l], "\n".join(lines)
     assert len(lines) == 2 * (len(targets) + 2)
@@ -105,22 +129,26 @@ def test_a_handover_runs_with_the_app_unable_to_touch_the_supervisor_s_state(ope
             if not stat.S_ISLNK(st.st_mode):
                 assert not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH | stat.S_ISUID | stat.S_ISGID), name
 
-    # After a crash restart of the new release, current-release.json exists: still not the app's.
-    start = len(s.lines)
-    os.kill(new_pid, signal.SIGKILL)
-    restarted, _ = s.started_pid(start=start)
-    s.wait_serving(expect_pid=restarted)
+    # A second handover: now current-release.json exists, and the first sealed release
+    # is the previous one — neither is the app's to change.
+    second = e.commit(exports=f'export FIXTURE_WRITE_VERIFICATION=1; export FIXTURE_TRY_WRITE="{try_write}:{release}"',
+                      message="a second improvement")
+    assert as_nobody(write_request("again", json.dumps({"branch": "agent-improvement/faster", "commit": second,
+                                                        "summary": "second"})))
+    outcome, detail = e.wait_outcome("again")
+    assert outcome == "done", detail
     lines = attempts(e.data_dir)
     assert not [l for l in lines if "SUCCEEDED" in l], "\n".join(lines)
     assert f"write {state / 'current-release.json'}: denied (Permission denied)" in lines
-    assert json.loads((state / "current-release.json").read_text())["commit"] == commit
+    assert f"create-in {release}: denied (Permission denied)" in lines
+    assert json.loads((state / "current-release.json").read_text())["commit"] == second
+    assert not pid_alive(new_pid)
 
     # The pre-restart snapshot is in the supervisor's backups, and verifies.
     r = s.cli("backups", "verify", "--config", str(s.config))
     assert r.returncode == 0, r.stdout + r.stderr
     row = e.request_row("from-app")
-    assert row["state"] == "done" and row["requested_by"] == "agent"
-    assert not pid_alive(new_pid)
+    assert row["state"] == "done" and row["requested_by"] == "agent" and row["commit"] == commit
 
 
 def test_the_supervisor_refuses_a_state_dir_the_app_s_user_could_replace(open_tmp):

@@ -100,14 +100,16 @@ def test_user_needs_the_supervisor_s_state_outside_the_data_dir(tmp_path, state_
     assert error.format(d=data) in r.stderr
 
 
-def test_user_with_fork_is_refused_until_builds_drop_too(tmp_path):
+def test_user_with_fork_is_accepted_the_release_build_drops_to_it(tmp_path):
+    """[fork] with [app] user was refused while the release build ran as root; now it
+    runs as the app's user and the release is sealed (test_release_privsep.py)."""
     config = tmp_path / "c.toml"
-    write_config(config, {"app": {"data_dir": str(tmp_path / "d"), "command": ["x"], "user": "nobody"},
+    write_config(config, {"app": {"data_dir": str(tmp_path / "d"), "command": ["x"], "user": "nobody",
+                                  "state_dir": str(tmp_path / "state")},
                           "fork": {"workspace": "/w", "fork_url": "file:///f", "upstream_url": "file:///u"}})
     r = subprocess.run([str(SUPERVISOR), "config", "check", "--config", str(config)], capture_output=True, text=True,
                        timeout=10)
-    assert r.returncode == 2
-    assert "[fork] does not work with [app] user yet" in r.stderr
+    assert r.returncode == 0, r.stderr
 
 
 def test_a_supervisor_that_is_not_root_refuses_to_start(open_tmp):
