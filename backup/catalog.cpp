@@ -176,4 +176,25 @@ std::vector<std::string> remove_incomplete_snapshots(const fs::path& backup_dir)
   return removed;
 }
 
+nlohmann::json snapshot_json(const SnapshotInfo& s) {
+  nlohmann::json databases = nlohmann::json::object();
+  for (const auto& e : s.manifest.entries) {
+    if (e.type == EntryType::sqlite) databases[e.path] = {{"integrity", e.integrity}, {"counts", e.counts}};
+  }
+  return {{"name", s.manifest.name},
+          {"dir", s.dir.string()},
+          {"kind", s.manifest.kind},
+          {"request_id", s.manifest.request_id},
+          {"created_at", s.manifest.created_at},
+          {"bytes", s.manifest.bytes},
+          {"copied_bytes", s.manifest.copied_bytes},
+          {"linked_files", s.manifest.linked_files},
+          {"entries", s.manifest.entries.size()},
+          {"databases", databases},
+          {"verified", s.verified ? nlohmann::json(*s.verified) : nlohmann::json(nullptr)},
+          {"verified_at", s.verified_at},
+          {"trust", to_string(s.trust)},
+          {"distrust", s.distrust}};
+}
+
 }  // namespace agentron

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,9 @@ struct SnapshotInfo {
 // manifest is missing, does not parse or names another folder is not a snapshot and
 // is never listed (nor pruned).
 std::vector<SnapshotInfo> list_snapshots(const BackupPaths& paths);
+
+// A snapshot as `backups list --json` and the control API's /v1/backups show it.
+nlohmann::json snapshot_json(const SnapshotInfo& s);
 
 // The newest authenticated snapshot — the only kind an incremental snapshot may
 // hard-link from — reading manifests newest first (folder names carry their UTC time).

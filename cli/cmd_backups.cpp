@@ -40,27 +40,6 @@ int succeed(const json& data, bool as_json) {
 
 BackupPaths backup_paths(const Config& config) { return {config.backup.dir, backup_key_file(state_dir(config.app))}; }
 
-json snapshot_json(const SnapshotInfo& s) {
-  json databases = json::object();
-  for (const auto& e : s.manifest.entries) {
-    if (e.type == EntryType::sqlite) databases[e.path] = {{"integrity", e.integrity}, {"counts", e.counts}};
-  }
-  return {{"name", s.manifest.name},
-          {"dir", s.dir.string()},
-          {"kind", s.manifest.kind},
-          {"request_id", s.manifest.request_id},
-          {"created_at", s.manifest.created_at},
-          {"bytes", s.manifest.bytes},
-          {"copied_bytes", s.manifest.copied_bytes},
-          {"linked_files", s.manifest.linked_files},
-          {"entries", s.manifest.entries.size()},
-          {"databases", databases},
-          {"verified", s.verified ? json(*s.verified) : json(nullptr)},
-          {"verified_at", s.verified_at},
-          {"trust", to_string(s.trust)},
-          {"distrust", s.distrust}};
-}
-
 std::string human_size(std::uint64_t bytes) {
   char buf[32];
   if (bytes >= (1ull << 30))

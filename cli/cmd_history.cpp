@@ -9,6 +9,7 @@
 #include "cli/config_source.h"
 #include "healthcheck/verification_record.h"
 #include "history/history.h"
+#include "history/history_json.h"
 #include "launcher/instance_spec.h"
 
 namespace agentron {
@@ -92,39 +93,6 @@ Line line_of(const HistoryRequest& r, const std::vector<HistoryPhase>& phases) {
 std::vector<HistoryPhase> phases_of(History& history, const std::string& id) {
   auto phases = history.phases(id);
   return phases ? *phases : std::vector<HistoryPhase>{};
-}
-
-nlohmann::json json_of(const HistoryEvent& e) {
-  return {{"id", e.id},
-          {"at", e.at},
-          {"kind", e.kind},
-          {"instance_id", e.instance_id},
-          {"pid", e.pid},
-          {"release", e.release},
-          {"commit", e.commit},
-          {"detail", e.detail},
-          {"counts", e.counts},
-          {"integrity", e.integrity},
-          {"request_id", e.request_id}};
-}
-
-nlohmann::json json_of(const HistoryRequest& r, const std::vector<HistoryPhase>& phases) {
-  nlohmann::json trail = nlohmann::json::array();
-  for (const auto& p : phases) trail.push_back({{"phase", p.phase}, {"at", p.at}, {"detail", p.detail}});
-  return {{"id", r.id},
-          {"phases", trail},
-          {"received_at", r.received_at},
-          {"branch", r.branch},
-          {"commit", r.commit},
-          {"summary", r.summary},
-          {"requested_by", r.requested_by},
-          {"run_id", r.run_id},
-          {"state", r.state},
-          {"updated_at", r.updated_at},
-          {"reason", r.reason},
-          {"backup", r.backup_path},
-          {"counts_before", r.baseline_counts},
-          {"counts_after", r.verified_counts}};
 }
 
 void print_table(std::vector<std::pair<std::string, Line>> lines) {

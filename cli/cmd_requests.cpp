@@ -33,27 +33,21 @@ std::optional<fs::path> requests_dir(const StateFlags& where) {
 int cmd_request_restart(const RequestArgs& args) {
   auto dir = requests_dir(args.where);
   if (!dir) return kExitConfig;
-  RestartRequest r{new_request_id(), args.branch, args.commit, args.summary, args.requested_by, args.run_id};
-  // The same checks the supervisor makes: a bad request is refused here, before it is written.
-  nlohmann::json j = {{"branch", r.branch}, {"commit", r.commit}, {"summary", r.summary}};
-  if (!r.requested_by.empty()) j["requested_by"] = r.requested_by;
-  if (!r.run_id.empty()) j["run_id"] = r.run_id;
-  if (auto parsed = parse_restart_request(j.dump(), r.id); !parsed) {
-    std::fprintf(stderr, "request refused: %s; nothing was written\n", parsed.error().message.c_str());
-    return kExitFailure;
-  }
   std::error_code ec;
   if (!fs::exists(*dir, ec)) {
     fs::create_directories(*dir, ec);
     ::chmod(dir->c_str(), 0700);
   }
-  if (auto s = write_restart_request(*dir, r); !s) {
-    std::fprintf(stderr, "%s\n", s.error().message.c_str());
+  auto r = submit_restart_request(*dir, {"", args.branch, args.commit, args.summary, args.requested_by, args.run_id});
+  if (!r) {
+    bool refused = r.error().code == "bad_request";
+    std::fprintf(stderr, "%s%s%s\n", refused ? "request refused: " : "", r.error().message.c_str(),
+                 refused ? "; nothing was written" : "");
     return kExitFailure;
   }
-  std::printf("%s\n", r.id.c_str());
+  std::printf("%s\n", r->id.c_str());
   std::fprintf(stderr, "written to %s; follow it with `agentron-supervisor status` or `history`\n",
-               (*dir / (r.id + ".json")).c_str());
+               (*dir / (r->id + ".json")).c_str());
   return kExitOk;
 }
 

@@ -90,4 +90,14 @@ Status write_restart_request(const std::filesystem::path& requests_dir, const Re
   return write_file_atomically(requests_dir / (r.id + ".json"), j.dump(2) + "\n", 0600);
 }
 
+Result<RestartRequest> submit_restart_request(const std::filesystem::path& requests_dir, RestartRequest fields) {
+  nlohmann::json j = {{"branch", fields.branch}, {"commit", fields.commit}, {"summary", fields.summary}};
+  if (!fields.requested_by.empty()) j["requested_by"] = fields.requested_by;
+  if (!fields.run_id.empty()) j["run_id"] = fields.run_id;
+  auto request = parse_restart_request(j.dump(), new_request_id());
+  if (!request) return request.error();
+  if (auto written = write_restart_request(requests_dir, *request); !written) return written.error();
+  return request;
+}
+
 }  // namespace agentron

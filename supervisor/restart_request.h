@@ -34,4 +34,9 @@ std::string new_request_id();
 // supervisor never reads half of it.
 Status write_restart_request(const std::filesystem::path& requests_dir, const RestartRequest& request);
 
+// A new request (fresh id) from its fields, checked exactly as the intake will check
+// the file, then written into `requests_dir`: what `request-restart` and the control
+// API's POST /v1/requests both do. Nothing is written when it is refused.
+Result<RestartRequest> submit_restart_request(const std::filesystem::path& requests_dir, RestartRequest fields);
+
 }  // namespace agentron
