@@ -38,7 +38,8 @@ int cmd_request_restart(const RequestArgs& args) {
     fs::create_directories(*dir, ec);
     ::chmod(dir->c_str(), 0700);
   }
-  auto r = submit_restart_request(*dir, {"", args.branch, args.commit, args.summary, args.requested_by, args.run_id});
+  auto r = submit_restart_request(
+      *dir, {"", args.branch, args.commit, args.summary, args.requested_by, args.run_id, args.when});
   if (!r) {
     bool refused = r.error().code == "bad_request";
     std::fprintf(stderr, "%s%s%s\n", refused ? "request refused: " : "", r.error().message.c_str(),

@@ -28,6 +28,7 @@ struct StateFlags {
 struct RequestArgs {
   StateFlags where;
   std::string branch, commit, summary, requested_by, run_id;  // request-restart
+  std::string when = "now";                                   // request-restart: now or idle
   std::string id, reason;                                     // approve, deny
 };
 

@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   request_restart->add_option("--summary", req.summary, "what changed and why (shown in history)")->required();
   request_restart->add_option("--requested-by", req.requested_by, "who asks (default: nobody named)");
   request_restart->add_option("--run-id", req.run_id, "the agent run that made the change");
+  request_restart->add_option("--when", req.when, "now (default), or idle: once built, wait until no run executes")
+      ->check(CLI::IsMember({"now", "idle"}));
   approve->add_option("id", req.id, "request id")->required();
   deny->add_option("id", req.id, "request id")->required();
   deny->add_option("--reason", req.reason, "why (recorded)");

@@ -105,6 +105,11 @@ struct HandoverConfig {
   // Without [proxy] the new instance of an overlap handover cannot take the old one's
   // port while it serves: instances alternate between [app] port and this one.
   int alternate_port = 0;  // default [app] port + 1
+  // A request with when = "idle" waits, once its release is built, until this query on
+  // the app's database (read-only, like the counts) returns 0 — no run executing — for
+  // at most idle_timeout; then it ends rolled back, nothing restarted.
+  std::string idle_query = "SELECT count(*) FROM executions WHERE status = 'running'";
+  Duration idle_timeout = std::chrono::minutes(30);
 };
 
 // The optional zero-downtime front (docs/operations.md, "The front").

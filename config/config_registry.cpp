@@ -260,6 +260,9 @@ void check_handover(SectionReader& r, Config& config) {
   }
   if (handover.verify_timeout <= Duration(0))
     r.error_at("verify_timeout", "[handover] verify_timeout must be more than 0");
+  if (auto s = check_count_query(handover.idle_query); !s)
+    r.error_at("idle_query", "[handover] idle_query: " + s.error().message + " in: " + handover.idle_query);
+  if (handover.idle_timeout <= Duration(0)) r.error_at("idle_timeout", "[handover] idle_timeout must be more than 0");
 }
 
 SectionSpec handover_section() {
@@ -273,6 +276,8 @@ SectionSpec handover_section() {
       k.duration("verify_timeout", &HandoverConfig::verify_timeout),
       k.duration("probation", &HandoverConfig::probation),
       k.integer("alternate_port", &HandoverConfig::alternate_port, 1, 65535).documented_as("[app] port + 1"),
+      k.string("idle_query", &HandoverConfig::idle_query),
+      k.duration("idle_timeout", &HandoverConfig::idle_timeout),
   };
   s.prepare = [](SectionReader&, Config& config) {
     int app_port = config.app.port;

@@ -10,6 +10,7 @@ const char* to_string(HandoverPhase phase) {
     case HandoverPhase::requested: return "requested";
     case HandoverPhase::awaiting_approval: return "awaiting_approval";
     case HandoverPhase::building_release: return "building_release";
+    case HandoverPhase::waiting_for_idle: return "waiting_for_idle";
     case HandoverPhase::backing_up: return "backing_up";
     case HandoverPhase::starting_new: return "starting_new";
     case HandoverPhase::verifying: return "verifying";
@@ -92,7 +93,34 @@ void Handover::build() {
       return fail("the release build failed: " + release.error().message);
     }
     release_ = *release;
+    if (request_.when == "idle") return wait_for_idle();
     back_up();
+  });
+}
+
+// The release is built; the restart waits for the app to be idle — the seed's "after
+// this run completes" — so no run is cut by the switch.
+void Handover::wait_for_idle() {
+  idle_deadline_ = clock_.now() + config_.idle_timeout;
+  busy_ = -1;
+  check_idle();
+}
+
+void Handover::check_idle() {
+  steps_.count_busy([this](Result<std::int64_t> busy) {
+    if (phase_ != HandoverPhase::building_release && phase_ != HandoverPhase::waiting_for_idle) return;
+    if (!busy) return fail("cannot ask whether the app is idle ([handover] idle_query): " + busy.error().message);
+    if (*busy <= 0) return back_up();
+    if (*busy != busy_) {
+      busy_ = *busy;
+      enter(HandoverPhase::waiting_for_idle, std::to_string(busy_) + " run(s) executing; the restart waits for none "
+                                             "(at most " + format_duration(config_.idle_timeout) + ")");
+    }
+    if (clock_.now() + kIdlePoll > idle_deadline_) {
+      return fail("the app was not idle within " + format_duration(config_.idle_timeout) + " ([handover] idle_timeout): " +
+                  std::to_string(busy_) + " run(s) still executing; nothing was restarted");
+    }
+    idle_timer_ = clock_.start_timer(kIdlePoll, [this] { check_idle(); });
   });
 }
 
@@ -159,6 +187,7 @@ void Handover::accept(const NewInstance& instance) {
 void Handover::fail(const std::string& why, HandoverDamage damage) {
   if (is_finished(phase_)) return;
   verify_timer_.reset();
+  idle_timer_.reset();
   reason_ = why;
   auto after_new = [this, why, damage] {
     if (damage == HandoverDamage::rows_lost && !backup_.empty()) {
@@ -191,6 +220,7 @@ void Handover::fail(const std::string& why, HandoverDamage damage) {
 
 void Handover::finish(HandoverPhase outcome, const std::string& why) {
   verify_timer_.reset();
+  idle_timer_.reset();
   // Where to look next: the new instance's own output says why it failed.
   std::string reason = why;
   if (outcome == HandoverPhase::rolled_back && !new_logs_.empty()) {

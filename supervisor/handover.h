@@ -1,7 +1,7 @@
 // One restart-from-fork request, from intake to its end (docs/design.md §6):
 //
-//   requested → [awaiting_approval] → building_release → backing_up → starting_new
-//             → verifying → switching → stopping_old → done
+//   requested → [awaiting_approval] → building_release → [waiting_for_idle]
+//             → backing_up → starting_new → verifying → switching → stopping_old → done
 //   any failure → stop new (if started) → old keeps serving → rolled_back (reason)
 //
 // `stop-first` stops the old instance after the snapshot and before the new one
@@ -31,6 +31,7 @@ enum class HandoverPhase {
   requested,
   awaiting_approval,
   building_release,
+  waiting_for_idle,  // when = "idle": until [handover] idle_query is 0, at most idle_timeout
   backing_up,
   starting_new,
   verifying,
@@ -69,6 +70,7 @@ class HandoverSteps {
   virtual void build_release(const RestartRequest& request, Then<ReleaseInfo> then) = 0;
   virtual void take_snapshot(Then<std::string> then) = 0;  // pre-restart-…-<request id>; → its path
   virtual void count_live(Then<Counts> then) = 0;          // the live DB, read-only
+  virtual void count_busy(Then<std::int64_t> then) = 0;    // [handover] idle_query, read-only
   // Starts the new instance from `release`; `then` with what its verification found
   // (passed or not: the machine judges), or an Error if it never got that far (exited,
   // never ready). `started` reports its logs.
@@ -120,6 +122,8 @@ class Handover {
  private:
   void enter(HandoverPhase phase, const std::string& detail = "");
   void build();
+  void wait_for_idle();
+  void check_idle();
   void back_up();
   void take_baseline();
   void start_new();
@@ -144,7 +148,13 @@ class Handover {
   bool old_stopped_ = false;
   bool switched_ = false;  // the new release is current
   Timer verify_timer_;
+  Timer idle_timer_;           // the next look at idle_query
+  TimePoint idle_deadline_{};  // waiting_for_idle ends here, rolled back
+  std::int64_t busy_ = -1;     // what idle_query said last
 };
+
+// How often a request that waits for idle looks at [handover] idle_query.
+inline constexpr Duration kIdlePoll = std::chrono::milliseconds(250);
 
 // Why `verified` does not pass against `baseline`, or "" when every count is there
 // and at least as high.

@@ -321,6 +321,24 @@ void HandoverDriver::count_live(Then<Counts> then) {
   });
 }
 
+void HandoverDriver::count_busy(Then<std::int64_t> then) {
+  auto database = c_.config.app.data_dir / c_.config.health.database;
+  std::map<std::string, std::string> query{{"busy", c_.config.handover.idle_query}};
+  auto busy = c_.config.health.busy_timeout;
+  std::weak_ptr<int> alive = alive_;
+  c_.worker.post([this, alive, database, query, busy, then] {
+    std::error_code ec;
+    Result<std::int64_t> result = std::int64_t{0};  // no database yet: nothing runs
+    if (fs::exists(database, ec)) {
+      auto probe = probe_database(database, query, busy, /*check_integrity=*/false);
+      result = probe ? Result<std::int64_t>(probe->counts.at("busy")) : Result<std::int64_t>(probe.error());
+    }
+    asio::post(c_.io, [alive, result = std::move(result), then] {
+      if (alive.lock()) then(result);
+    });
+  });
+}
+
 void HandoverDriver::start_new(const ReleaseInfo& release, std::function<void(const fs::path&)> started,
                                Then<NewInstance> then) {
   candidate_started_ = std::move(started);

@@ -100,6 +100,7 @@ class HandoverDriver : private HandoverSteps {
   void build_release(const RestartRequest& request, Then<ReleaseInfo> then) override;
   void take_snapshot(Then<std::string> then) override;
   void count_live(Then<Counts> then) override;
+  void count_busy(Then<std::int64_t> then) override;
   void start_new(const ReleaseInfo& release, std::function<void(const std::filesystem::path&)> started,
                  Then<NewInstance> then) override;
   void stop_new(std::function<void()> done) override;

@@ -11,7 +11,7 @@ namespace agentron {
 
 namespace {
 
-const char* const kKeys[] = {"branch", "commit", "summary", "requested_by", "run_id"};
+const char* const kKeys[] = {"branch", "commit", "summary", "requested_by", "run_id", "when"};
 
 Error bad(const std::string& what) { return Error{"bad_request", what}; }
 
@@ -52,7 +52,7 @@ Result<RestartRequest> parse_restart_request(const std::string& text, const std:
   if (!j.is_object()) return bad("not a JSON object");
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
-      return bad("unknown key \"" + key + "\"; a request has branch, commit, summary, requested_by, run_id");
+      return bad("unknown key \"" + key + "\"; a request has branch, commit, summary, requested_by, run_id, when");
     }
     if (!value.is_string()) return bad("\"" + key + "\" must be a string");
   }
@@ -63,6 +63,8 @@ Result<RestartRequest> parse_restart_request(const std::string& text, const std:
   r.summary = j.value("summary", "");
   r.requested_by = j.value("requested_by", "");
   r.run_id = j.value("run_id", "");
+  r.when = j.value("when", "now");
+  if (r.when != "now" && r.when != "idle") return bad("\"when\" must be \"now\" or \"idle\"");
   for (const auto& [key, value] : {std::pair{"branch", &r.branch}, {"commit", &r.commit}, {"summary", &r.summary}}) {
     if (value->empty()) return bad(std::string("missing \"") + key + "\"");
   }
@@ -86,6 +88,7 @@ Status write_restart_request(const std::filesystem::path& requests_dir, const Re
   nlohmann::json j = {{"branch", r.branch}, {"commit", r.commit}, {"summary", r.summary}};
   if (!r.requested_by.empty()) j["requested_by"] = r.requested_by;
   if (!r.run_id.empty()) j["run_id"] = r.run_id;
+  if (r.when != "now") j["when"] = r.when;
   // The temp name does not end in .json: the intake ignores it until the rename.
   return write_file_atomically(requests_dir / (r.id + ".json"), j.dump(2) + "\n", 0600);
 }
@@ -94,6 +97,7 @@ Result<RestartRequest> submit_restart_request(const std::filesystem::path& reque
   nlohmann::json j = {{"branch", fields.branch}, {"commit", fields.commit}, {"summary", fields.summary}};
   if (!fields.requested_by.empty()) j["requested_by"] = fields.requested_by;
   if (!fields.run_id.empty()) j["run_id"] = fields.run_id;
+  if (!fields.when.empty() && fields.when != "now") j["when"] = fields.when;
   auto request = parse_restart_request(j.dump(), new_request_id());
   if (!request) return request.error();
   if (auto written = write_restart_request(requests_dir, *request); !written) return written.error();

@@ -17,6 +17,8 @@ struct RestartRequest {
   std::string summary;
   std::string requested_by;
   std::string run_id;
+  // "now", or "idle": once built, wait until no run executes ([handover] idle_query).
+  std::string when = "now";
 };
 
 // Parses and validates a request file's text. The error says what is wrong: not JSON,

@@ -89,9 +89,9 @@ class HandoverEnv:
             git("push", "-q", "fork", BRANCH, cwd=self.dev)
         return git("rev-parse", "HEAD", cwd=self.dev)
 
-    def request(self, commit, summary="faster search", branch=BRANCH):
+    def request(self, commit, summary="faster search", branch=BRANCH, when="now"):
         r = self.supervisor.cli("request-restart", "--state-dir", str(self.state_dir), "--branch", branch,
-                                "--commit", commit, "--summary", summary, "--run-id", "run-1")
+                                "--commit", commit, "--summary", summary, "--run-id", "run-1", "--when", when)
         assert r.returncode == 0, r.stderr
         return r.stdout.strip()
 

@@ -3,6 +3,8 @@ fixture app. Every failure ends with the old instance serving (same pid), the da
 intact and a history row that says why."""
 import os
 import signal
+import sqlite3
+import time
 
 import pytest
 
@@ -372,3 +374,28 @@ def test_a_request_that_is_a_hard_link_or_a_symlink_is_refused_unread(env):
     assert outcome == "rejected" and "pointing.json is not a regular file" in detail
     assert secret.exists()  # never moved or changed
     assert_old_still_serves(e, old_pid)
+
+
+def test_when_idle_the_restart_waits_for_the_running_execution_and_starts_soon_after_it_ends(env):
+    """The seed's "after this run completes": the release is built at once, then the
+    switch waits while [handover] idle_query counts a running execution."""
+    e = env()
+    old_pid = start_serving(e)
+    db = sqlite3.connect(e.data_dir / "agentron.sqlite", timeout=10)
+    db.execute("INSERT INTO executions (name, status) VALUES ('the agent run that asked', 'running')")
+    db.commit()
+    rid = e.request(e.commit(), when="idle")
+    e.supervisor.wait_log(rf"request {rid}: waiting_for_idle — 1 run\(s\) executing", timeout=30)
+    row = e.request_row(rid)
+    assert row["state"] == "waiting_for_idle"
+    assert e.supervisor.status()["pid"] == old_pid  # the old instance serves on
+    db.execute("UPDATE executions SET status = 'completed'")
+    db.commit()
+    finished = time.monotonic()
+    e.supervisor.wait_log(rf"request {rid}: backing_up", timeout=10)
+    waited = time.monotonic() - finished
+    assert waited < 1.0, f"the handover went on {waited:.2f}s after the run ended"
+    assert e.wait_outcome(rid)[0] == "done"
+    assert [p["phase"] for p in e.request_row(rid)["phases"]][:4] == [
+        "requested", "building_release", "waiting_for_idle", "backing_up"]
+    db.close()

@@ -18,6 +18,7 @@ struct FakeSteps : HandoverSteps {
   Then<ReleaseInfo> release_then;
   Then<std::string> snapshot_then;
   Then<Counts> count_then;
+  Then<std::int64_t> busy_then;
   std::function<void(const std::filesystem::path&)> started;
   Then<NewInstance> new_then;
   std::function<void()> stop_new_done, stop_old_done, start_old_done;
@@ -36,6 +37,10 @@ struct FakeSteps : HandoverSteps {
   void count_live(Then<Counts> then) override {
     calls.push_back("count");
     count_then = std::move(then);
+  }
+  void count_busy(Then<std::int64_t> then) override {
+    calls.push_back("busy?");
+    busy_then = std::move(then);
   }
   void start_new(const ReleaseInfo& r, std::function<void(const std::filesystem::path&)> s,
                  Then<NewInstance> then) override {
@@ -71,8 +76,8 @@ struct FakeSteps : HandoverSteps {
 };
 
 struct Fixture {
-  explicit Fixture(HandoverConfig config = {}) {
-    RestartRequest r{"req-1", "agent-improvement/x", "abcdef1", "faster", "agent", "run-9"};
+  explicit Fixture(HandoverConfig config = {}, std::string when = "now") {
+    RestartRequest r{"req-1", "agent-improvement/x", "abcdef1", "faster", "agent", "run-9", when};
     handover.emplace(clock, steps, config, r, [this](HandoverPhase p, const std::string& why) {
       outcome = p;
       reason = why;
@@ -300,4 +305,63 @@ TEST_CASE("abandoned by a stopping supervisor: rolled back before the switch, do
     f.handover->abandon("stopped");
     CHECK(*f.outcome == HandoverPhase::rolled_back);
   }
+}
+
+TEST_CASE("when idle: built first, then it waits while runs execute, and goes on at the first idle look", "[handover]") {
+  HandoverConfig config;
+  config.idle_timeout = 10min;
+  Fixture f(config, "idle");
+  f.handover->start();
+  f.steps.release_then(ReleaseInfo{"abcdef1234", "/releases/abcdef1234"});
+  CHECK(f.steps.calls.back() == "busy?");
+  f.steps.busy_then(std::int64_t{2});
+  CHECK(f.handover->phase() == HandoverPhase::waiting_for_idle);
+  f.clock.advance(kIdlePoll);
+  f.steps.busy_then(std::int64_t{2});  // unchanged: journaled once
+  f.clock.advance(kIdlePoll);
+  f.steps.busy_then(std::int64_t{1});
+  f.clock.advance(kIdlePoll);
+  CHECK(f.steps.calls.back() == "busy?");
+  f.steps.busy_then(std::int64_t{0});
+  CHECK(f.handover->phase() == HandoverPhase::backing_up);
+  CHECK(f.steps.calls.back() == "snapshot");
+  CHECK(f.steps.journal_lines == std::vector<std::string>{"requested", "building_release", "waiting_for_idle",
+                                                          "waiting_for_idle", "backing_up"});
+  CHECK_FALSE(f.outcome);
+}
+
+TEST_CASE("when idle: an app idle at once is not waited for", "[handover]") {
+  Fixture f({}, "idle");
+  f.handover->start();
+  f.steps.release_then(ReleaseInfo{"abcdef1234", "/releases/abcdef1234"});
+  f.steps.busy_then(std::int64_t{0});
+  CHECK(f.handover->phase() == HandoverPhase::backing_up);
+  CHECK(f.steps.journal_lines == std::vector<std::string>{"requested", "building_release", "backing_up"});
+}
+
+TEST_CASE("when idle: still busy at idle_timeout ends rolled back with nothing restarted", "[handover]") {
+  HandoverConfig config;
+  config.idle_timeout = 1s;
+  Fixture f(config, "idle");
+  f.handover->start();
+  f.steps.release_then(ReleaseInfo{"abcdef1234", "/releases/abcdef1234"});
+  for (int i = 0; i < 10 && !f.outcome; ++i) {
+    f.steps.busy_then(std::int64_t{1});
+    if (!f.outcome) f.clock.advance(kIdlePoll);
+  }
+  REQUIRE(f.outcome);
+  CHECK(*f.outcome == HandoverPhase::rolled_back);
+  CHECK_THAT(f.reason, Catch::Contains("not idle within 1s") && Catch::Contains("1 run(s) still executing") &&
+                           Catch::Contains("nothing was restarted"));
+  for (const auto& call : f.steps.calls) CHECK(call.rfind("start_new", 0) != 0);
+}
+
+TEST_CASE("when idle: a query that fails ends it rolled back, saying why", "[handover]") {
+  Fixture f({}, "idle");
+  f.handover->start();
+  f.steps.release_then(ReleaseInfo{"abcdef1234", "/releases/abcdef1234"});
+  f.steps.busy_then(Error{"sql_error", "no such column: status"});
+  REQUIRE(f.outcome);
+  CHECK(*f.outcome == HandoverPhase::rolled_back);
+  CHECK_THAT(f.reason, Catch::Contains("idle_query") && Catch::Contains("no such column: status"));
 }

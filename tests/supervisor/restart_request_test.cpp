@@ -20,7 +20,7 @@ TEST_CASE("bad requests are refused with the reason", "[request]") {
   };
   CHECK(why("{") == "not JSON");
   CHECK(why(R"({"branch":"b","commit":"0123abcd","summary":"s","build":"rm -rf /"})") ==
-        "unknown key \"build\"; a request has branch, commit, summary, requested_by, run_id");
+        "unknown key \"build\"; a request has branch, commit, summary, requested_by, run_id, when");
   CHECK(why(R"({"commit":"0123abcd","summary":"s"})") == "missing \"branch\"");
   CHECK(why(R"({"branch":"a..b","commit":"0123abcd","summary":"s"})") == "\"a..b\" is not a valid branch name");
   CHECK(why(R"({"branch":"b","commit":"xyz","summary":"s"})") ==
