@@ -141,3 +141,41 @@ def test_spawns_a_grandchild_in_its_group(fixture):
     grandchild = int((f.data_dir / "fixture-grandchild.pid").read_text())
     assert os.getpgid(grandchild) == os.getpgid(f.proc.pid)
     os.kill(grandchild, signal.SIGKILL)
+
+
+def tools_call(port, method, path, body=None):
+    """What a client of Agentron's /api/tools does: JSON in, (status, parsed JSON) out."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+        r = conn.getresponse()
+        text = r.read()
+        return r.status, json.loads(text) if text else None
+    finally:
+        conn.close()
+
+
+def test_the_tools_api_stores_rows_as_agentron_does(fixture):
+    f = fixture()
+    f.wait_listening()
+    row = {"id": "agentron-supervisor-x", "name": "x", "protocol": "http",
+           "config": {"url": "http://127.0.0.1:7310/v1/tools/x", "method": "POST", "headers": {"Authorization": "B"}},
+           "inputSchema": {"type": "object"}}
+    assert tools_call(f.port, "GET", "/api/tools") == (200, [])
+    assert tools_call(f.port, "POST", "/api/tools", row) == (201, row)
+    status, created = tools_call(f.port, "POST", "/api/tools", {"name": "no id"})
+    assert status == 201 and created["id"]  # an id is made when none is given
+    assert tools_call(f.port, "GET", "/api/tools/agentron-supervisor-x") == (200, row)
+    changed = {**row, "name": "x2"}
+    assert tools_call(f.port, "PUT", "/api/tools/agentron-supervisor-x", changed) == (200, changed)
+    assert tools_call(f.port, "PUT", "/api/tools/missing", changed)[0] == 404
+    assert [t["name"] for t in tools_call(f.port, "GET", "/api/tools")[1]] == ["x2", "no id"]
+    assert tools_call(f.port, "DELETE", "/api/tools/std-web")[0] == 400
+    assert tools_call(f.port, "DELETE", "/api/tools/agentron-supervisor-x") == (200, {"ok": True})
+    assert tools_call(f.port, "GET", "/api/tools/agentron-supervisor-x")[0] == 404
+    # Kept in its database, as Agentron keeps them.
+    db = sqlite3.connect(f.data_dir / "agentron.sqlite")
+    assert db.execute("SELECT count(*) FROM api_tools").fetchone()[0] == 1
+    db.close()
