@@ -1,5 +1,7 @@
 #include "fork/build_user.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -7,6 +9,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "fork/fork_errors.h"
 #include "launcher/posix_spawner.h"  // executable_dir
 
@@ -100,19 +103,47 @@ Status check_out_of_reach(int dir, const fs::path& real_path, const RunAs& who) 
   }
 }
 
-Status give_tree_to(const fs::path& dir, const RunAs& who) {
-  auto give = [&](const fs::path& path) -> Status {
-    if (::lchown(path.c_str(), who.uid, who.gid) == 0) return ok_status();
-    return errno_error(fork_error::spawn_failed, "cannot give " + path.string() + " to " + who.user, errno);
-  };
-  if (auto s = give(dir); !s) return s;
-  std::error_code ec;
-  // A recursive_directory_iterator does not follow symlinks to folders; lchown does not follow any.
-  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (auto s = give(it->path()); !s) return s;
+namespace {
+
+// Gives everything below the folder open as `dir` to `who`, through descriptors: each
+// entry by fchownat(AT_SYMLINK_NOFOLLOW) in its folder's descriptor, each folder
+// entered by openat(O_NOFOLLOW | O_DIRECTORY). Nothing is resolved by path, so a
+// folder swapped for a symlink is never followed (the red team's chown race).
+Status give_below(int dir, const std::string& shown, const RunAs& who, int depth) {
+  if (depth > 256) return Error{fork_error::spawn_failed, shown + " is nested too deep"};
+  int listing = ::dup(dir);
+  DIR* stream = listing >= 0 ? ::fdopendir(listing) : nullptr;
+  if (!stream) {
+    if (listing >= 0) ::close(listing);
+    return errno_error(fork_error::spawn_failed, "cannot list " + shown, errno);
   }
-  if (ec)
-    return Error{fork_error::spawn_failed, "cannot give " + dir.string() + " to " + who.user + ": " + ec.message()};
+  std::vector<std::string> names;
+  while (dirent* entry = ::readdir(stream)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  ::closedir(stream);
+  for (const auto& name : names) {
+    UniqueFd sub(::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (sub.valid()) {
+      if (auto s = give_below(sub.get(), shown + "/" + name, who, depth + 1); !s) return s;
+    }
+    if (::fchownat(dir, name.c_str(), who.uid, who.gid, AT_SYMLINK_NOFOLLOW) != 0)
+      return errno_error(fork_error::spawn_failed, "cannot give " + shown + "/" + name + " to " + who.user, errno);
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+// The top folder goes last: until then it is root's (mkdtemp: 0700), so the build's
+// user cannot enter it — let alone swap anything in it — while the walk runs.
+Status give_tree_to(const fs::path& dir, const RunAs& who) {
+  UniqueFd top(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!top.valid()) return errno_error(fork_error::spawn_failed, "cannot open " + dir.string(), errno);
+  if (auto s = give_below(top.get(), dir.string(), who, 0); !s) return s;
+  if (::fchown(top.get(), who.uid, who.gid) != 0)
+    return errno_error(fork_error::spawn_failed, "cannot give " + dir.string() + " to " + who.user, errno);
   return ok_status();
 }
 
