@@ -1,5 +1,7 @@
 #include "history/history.h"
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/utc_time.h"
@@ -87,6 +89,9 @@ fs::path history_path(const fs::path& state_dir) { return state_dir / "history.s
 Result<History> History::open(const fs::path& path) {
   auto db = SqliteDb::open(path, SqliteDb::Mode::create);
   if (!db) return db.error();
+  // The supervisor's alone: SQLite gives its -wal and -shm the same mode.
+  if (::chmod(path.c_str(), 0600) != 0) return errno_error("history_failed", "cannot chmod " + path.string(), errno);
+  for (const char* side : {"-wal", "-shm"}) ::chmod((path.string() + side).c_str(), 0600);  // an older version's 0644
   History history(std::move(db.value()));
   history.db_.busy_timeout(5000);
   if (auto s = history.db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL"); !s) return s.error();

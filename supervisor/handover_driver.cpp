@@ -126,7 +126,7 @@ void HandoverDriver::shut_down() {
 // row says what was refused.
 void HandoverDriver::reject_request(const fs::path& file, const std::string& id, const std::string& reason,
                                     const std::string& text) {
-  intake_->reject(file, reason);
+  intake_->reject(file, reason, text);
   RestartRequest r;
   r.id = id;
   auto j = nlohmann::json::parse(text, nullptr, false);
@@ -150,8 +150,19 @@ void HandoverDriver::reject_request(const fs::path& file, const std::string& id,
 
 void HandoverDriver::on_request_file(const fs::path& file, Result<std::string> read) {
   std::string id = file.stem().string();
+  // An id is a request's name in the ledger: one used before is never reused, or the
+  // writer could rewrite someone else's request (the red team's finding 4). Refused
+  // without touching that row.
+  auto phases = c_.history.phases(id);
+  if (intake_->seen(id) || !phases || !phases->empty()) {
+    std::string why = "request id " + id + " was used before; write the request under a new name";
+    intake_->reject(file, why, read ? *read : "");
+    spdlog::error("request file {}: refused: {}", file.filename().string(), why);
+    return;
+  }
   if (!read) return reject_request(file, id, read.error().message);
   const std::string& text = *read;
+
   auto request = parse_restart_request(text, id);
   if (!request) return reject_request(file, id, request.error().message, text);
   if (in_flight()) {
@@ -164,7 +175,7 @@ void HandoverDriver::on_request_file(const fs::path& file, Result<std::string> r
   if (c_.config.health.verification == VerificationKind::none) {
     return reject_request(file, id, kCannotVerify, text);
   }
-  intake_->archive(file);
+  intake_->archive(file, text);
   spdlog::info("request {}: restart from {} @ {} ({})", id, request->branch, request->commit, request->summary);
   start_handover(*request, std::nullopt);
 }

@@ -36,11 +36,27 @@ std::string owners_text(std::optional<uid_t> writer) {
 
 bool trusted_owner(uid_t owner, std::optional<uid_t> writer) { return owner == ::geteuid() || owner == writer; }
 
-void move_into(const fs::path& file, const fs::path& folder) {
+// A name for `stem` in `folder` that nothing archived has: <stem>, else <stem>.<n>.
+std::string free_stem(const fs::path& folder, const std::string& stem) {
+  std::error_code ec;
+  auto taken = [&](const std::string& s) {
+    return fs::exists(fs::symlink_status(folder / (s + ".json"), ec)) ||
+           fs::exists(fs::symlink_status(folder / (s + ".reason"), ec));
+  };
+  std::string name = stem;
+  for (int n = 2; taken(name) && n < 10000; ++n) name = stem + "." + std::to_string(n);
+  return name;
+}
+
+// Out of the incoming folder (never handed over twice), with the supervisor's own copy
+// of `text` — and `reason`, if any — in `folder`. Nothing archived is replaced.
+void take_into(const fs::path& file, const fs::path& folder, const std::string& text, const std::string& reason) {
   std::error_code ec;
   fs::create_directories(folder, ec);
-  fs::rename(file, folder / file.filename(), ec);
-  if (ec) fs::remove(file, ec);  // never handed over twice
+  std::string stem = free_stem(folder, file.stem().string());
+  if (!reason.empty()) (void)write_file_atomically(folder / (stem + ".reason"), reason + "\n", 0600);
+  (void)write_file_atomically(folder / (stem + ".json"), text, 0600);
+  ::unlink(file.c_str());
 }
 
 }  // namespace
@@ -149,20 +165,30 @@ Result<std::string> RequestIntake::read_trusted(const fs::path& file) const {
   return text;
 }
 
-void RequestIntake::reject(const fs::path& file, const std::string& reason) const {
-  fs::path folder = folders_.archive / "rejected";
-  (void)write_file_atomically(folder / (file.stem().string() + ".reason"), reason + "\n", 0600);
-  move_into(file, folder);
+void RequestIntake::reject(const fs::path& file, const std::string& reason, const std::string& text) const {
+  take_into(file, folders_.archive / "rejected", text, reason);
 }
 
-void RequestIntake::archive(const fs::path& file) const { move_into(file, folders_.archive / "processed"); }
+void RequestIntake::archive(const fs::path& file, const std::string& text) const {
+  take_into(file, folders_.archive / "processed", text, "");
+}
+
+bool RequestIntake::seen(const std::string& id) const {
+  std::error_code ec;
+  for (const char* sub : {"processed", "rejected"}) {
+    if (fs::exists(fs::symlink_status(folders_.archive / sub / (id + ".json"), ec))) return true;
+  }
+  return false;
+}
 
 void RequestIntake::reject_archived(const std::string& id, const std::string& reason) const {
   fs::path processed = folders_.archive / "processed" / (id + ".json");
+  fs::path rejected = folders_.archive / "rejected";
   std::error_code ec;
   if (!fs::exists(processed, ec)) return;
-  move_into(processed, folders_.archive / "rejected");
-  (void)write_file_atomically(folders_.archive / "rejected" / (id + ".reason"), reason + "\n", 0600);
+  fs::create_directories(rejected, ec);
+  fs::rename(processed, rejected / processed.filename(), ec);  // the supervisor's own copy
+  (void)write_file_atomically(rejected / (id + ".reason"), reason + "\n", 0600);
 }
 
 }  // namespace agentron

@@ -48,10 +48,14 @@ class RequestIntake {
   void rescan();
   const std::filesystem::path& dir() const { return folders_.incoming; }
 
-  // Moves a request file to the archive's rejected/ with a <name>.reason beside it.
-  void reject(const std::filesystem::path& file, const std::string& reason) const;
-  // Moves a request file to the archive's processed/.
-  void archive(const std::filesystem::path& file) const;
+  // Takes a request file out of the folder into the archive's rejected/, with a
+  // <name>.reason beside it. The archive holds only what the supervisor writes: a copy
+  // of `text` (what was read, if anything), never the writer's own file.
+  void reject(const std::filesystem::path& file, const std::string& reason, const std::string& text = "") const;
+  // The same into processed/.
+  void archive(const std::filesystem::path& file, const std::string& text) const;
+  // Whether a request of this id was taken before (it is in the archive).
+  bool seen(const std::string& id) const;
   // A request refused after it was archived (denied, or not on the fork): processed/ → rejected/.
   void reject_archived(const std::string& id, const std::string& reason) const;
 

@@ -55,6 +55,36 @@ def test_second_supervisor_on_the_same_data_dir_is_refused(supervisor):
     assert first.status()["pid"] == pid  # the first one is untouched
 
 
+def test_a_second_supervisor_with_another_state_dir_on_the_same_data_dir_is_refused(supervisor):
+    first = supervisor()
+    pid, _ = first.started_pid()
+    second = supervisor(start=False)
+    other_state = second.tmp / "other-state"
+    second.config.write_text(first.config.read_text().replace(
+        "[app]\n", f"[app]\nstate_dir = \"{other_state}\"\n", 1))
+    second.start()
+    assert second.wait_exit(timeout=10) == 1
+    second.wait_log(rf"another agentron-supervisor \(pid {first.proc.pid}\) already supervises data dir "
+                    rf"{first.data_dir}")
+    assert first.status()["pid"] == pid
+
+
+def test_a_lock_the_app_holds_on_its_data_dir_does_not_keep_the_supervisor_out(supervisor):
+    """The app outlives a killed supervisor by design; an flock it takes on its own data
+    dir must not lock every later supervisor out (red team, finding 5)."""
+    import fcntl
+    s = supervisor(start=False)
+    s.data_dir.mkdir(parents=True)
+    held = os.open(s.data_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        s.start()
+        pid, _ = s.started_pid()
+        assert s.status()["pid"] == pid
+    finally:
+        os.close(held)
+
+
 def test_status_without_a_supervisor_says_so(tmp_path):
     config = tmp_path / "c.toml"
     write_config(config, {"app": {"data_dir": str(tmp_path / "d"), "command": ["x"]}})

@@ -1,9 +1,11 @@
 """Restart from fork, end to end: real git repositories, the real agentron-fork, the
 fixture app. Every failure ends with the old instance serving (same pid), the data
 intact and a history row that says why."""
+import json
 import os
 import signal
 import sqlite3
+import stat
 import time
 
 import pytest
@@ -399,3 +401,24 @@ def test_when_idle_the_restart_waits_for_the_running_execution_and_starts_soon_a
     assert [p["phase"] for p in e.request_row(rid)["phases"]][:4] == [
         "requested", "building_release", "waiting_for_idle", "backing_up"]
     db.close()
+
+
+def test_a_request_id_used_before_is_refused_and_its_row_stays_as_it_was(env):
+    """Whoever writes requests must not rewrite someone else's: an id already in the
+    ledger or the archive is refused, the row untouched (red team, finding 4)."""
+    e = env()
+    start_serving(e)
+    first = e.commit()
+    rid = e.request(first, summary="the operator's reviewed change")
+    assert e.wait_outcome(rid)[0] == "done"
+    before = e.request_row(rid)
+    second = e.commit(message="another change")
+    requests = e.state_dir / "requests"
+    (requests / "again.tmp").write_text(json.dumps({"branch": BRANCH, "commit": second, "summary": "forged"}))
+    os.rename(requests / "again.tmp", requests / f"{rid}.json")
+    e.supervisor.wait_log(rf"request file {rid}\.json: refused: request id {rid} was used before")
+    assert e.request_row(rid) == before
+    archive = e.state_dir / "request-archive"
+    assert json.loads((archive / "processed" / f"{rid}.json").read_text())["commit"] == first
+    assert "used before" in (archive / "rejected" / f"{rid}.reason").read_text()
+    assert stat.S_IMODE(os.stat(e.state_dir / "history.sqlite").st_mode) == 0o600

@@ -1,0 +1,266 @@
+#include "supervisor/control_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "backup/backup_key.h"
+#include "backup/catalog.h"
+#include "backup/snapshot.h"
+#include "history/history.h"
+#include "history/history_json.h"
+#include "launcher/instance_spec.h"
+#include "supervisor/restart_request.h"
+
+namespace agentron {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+ApiResponse ok(json data, int status = 200) { return ApiResponse{status, std::move(data)}; }
+ApiResponse failed(const ApiError& e) { return ApiResponse{e.status, e.body()}; }
+ApiResponse failed(const Error& e) { return failed(api_error(e)); }
+
+fs::path jobs_dir(const Config& config) { return state_dir(config.app) / "jobs"; }
+
+// The improvements the ledger knows, newest first, each with its phases.
+ApiResponse read_requests(const fs::path& ledger, int limit, const std::string& only_id) {
+  auto history = History::open_read_only(ledger);
+  if (!history) return failed(history.error());
+  auto requests = history->requests(only_id.empty() ? limit : 100000);
+  if (!requests) return failed(requests.error());
+  json all = json::array();
+  for (const auto& r : *requests) {
+    if (!only_id.empty() && r.id != only_id) continue;
+    auto phases = history->phases(r.id);
+    json row = json_of(r, phases ? *phases : std::vector<HistoryPhase>{});
+    if (!only_id.empty()) return ok(row);
+    all.push_back(std::move(row));
+  }
+  if (!only_id.empty())
+    return failed(Error{control_error::no_such_request, "no restart request '" + only_id.substr(0, 64) + "'"});
+  return ok({{"requests", all}});
+}
+
+}  // namespace
+
+ApiResponse api_response(const json& answer) {
+  if (answer.value("ok", false)) return ok(answer.contains("data") ? answer["data"] : json::object());
+  const json& e = answer.contains("error") ? answer["error"] : json::object();
+  return failed(Error{e.value("code", std::string(control_error::internal)), e.value("message", std::string())});
+}
+
+ControlApi::ControlApi(ControlApiContext context)
+    : c_(std::move(context)),
+      jobs_(c_.clock, jobs_dir(c_.config),
+            [this](const std::vector<std::string>& argv, const fs::path& out, const fs::path& err,
+                   std::function<void(ExitStatus)> on_exit) {
+              return spawn_command(c_.reaper, argv, c_.config.fork.workspace.parent_path(), out, err,
+                                   std::move(on_exit));
+            }) {
+  jobs_.recover();
+}
+
+ControlApi::~ControlApi() { alive_.reset(); }
+
+void ControlApi::shut_down() { jobs_.stop_running(); }
+
+void ControlApi::handle(const ApiRequest& request, ApiRespond respond) {
+  auto routed = route(request);
+  if (auto* e = std::get_if<ApiError>(&routed)) return respond(failed(*e));
+  handle(std::get<ApiCall>(routed), std::move(respond));
+}
+
+void ControlApi::handle(const ApiCall& call, ApiRespond respond) {
+  try {
+    std::visit([&](const auto& c) { act(c, respond); }, call);
+  } catch (const std::exception& e) {
+    spdlog::error("control API: a call threw (a bug): {}", e.what());
+    respond(failed(Error{control_error::internal, "internal error; see the supervisor's log"}));
+  }
+}
+
+void ControlApi::off_loop(std::function<ApiResponse()> work, ApiRespond respond) {
+  std::weak_ptr<int> alive = alive_;
+  c_.worker.post([this, alive, work = std::move(work), respond = std::move(respond)]() mutable {
+    ApiResponse response = work();
+    boost::asio::post(c_.io, [alive, response = std::move(response), respond = std::move(respond)] {
+      if (alive.lock()) respond(response);
+    });
+  });
+}
+
+void ControlApi::act(const StatusRequest& r, ApiRespond respond) {
+  c_.actions.act(r, [respond](json answer) { respond(api_response(answer)); });
+}
+
+void ControlApi::act(const ApproveRequest& r, ApiRespond respond) {
+  c_.actions.act(r, [respond](json answer) { respond(api_response(answer)); });
+}
+
+void ControlApi::act(const DenyRequest& r, ApiRespond respond) {
+  c_.actions.act(r, [respond](json answer) { respond(api_response(answer)); });
+}
+
+void ControlApi::act(const RollbackRequest& r, ApiRespond respond) {
+  c_.actions.act(r, [respond](json answer) { respond(api_response(answer)); });
+}
+
+void ControlApi::act(const GetHistory& call, ApiRespond respond) {
+  fs::path ledger = history_path(state_dir(c_.config.app));
+  off_loop(
+      [ledger, call] {
+        auto history = History::open_read_only(ledger);
+        if (!history) return failed(history.error());
+        // A kind filter reads further back, so `limit` rows of that kind come.
+        auto events = history->events(call.kind.empty() ? call.limit : 100000);
+        if (!events) return failed(events.error());
+        json rows = json::array();
+        for (const auto& e : *events) {
+          if (!call.kind.empty() && e.kind != call.kind) continue;
+          rows.push_back(json_of(e));
+          if (static_cast<int>(rows.size()) == call.limit) break;
+        }
+        return ok({{"events", rows}});
+      },
+      std::move(respond));
+}
+
+void ControlApi::act(const GetRequests& call, ApiRespond respond) {
+  fs::path ledger = history_path(state_dir(c_.config.app));
+  off_loop([ledger, call] { return read_requests(ledger, call.limit, ""); }, std::move(respond));
+}
+
+void ControlApi::act(const GetRequest& call, ApiRespond respond) {
+  fs::path ledger = history_path(state_dir(c_.config.app));
+  off_loop([ledger, call] { return read_requests(ledger, 1, call.id); }, std::move(respond));
+}
+
+void ControlApi::act(const PostRestartRequest& call, ApiRespond respond) {
+  if (!c_.config.fork.configured) {
+    return respond(failed(Error{"fork_not_configured", "restart requests need a [fork] section in the config"}));
+  }
+  if (call.commit.empty()) {
+    return respond(failed(Error{control_error::bad_request, "field \"commit\" is required (the pushed commit)"}));
+  }
+  RestartRequest fields{"", call.branch, call.commit, call.summary, call.requested_by, call.run_id, call.when};
+  auto request = submit_restart_request(state_dir(c_.config.app) / "requests", std::move(fields));
+  if (!request) return respond(failed(request.error()));
+  spdlog::info("control API: restart request {} for {} @ {}", request->id, request->branch, request->commit);
+  std::string state = c_.config.handover.require_approval ? "awaiting_approval" : "requested";
+  respond(ok({{"id", request->id},
+              {"state", "requested"},
+              {"next", state},
+              {"note", "the run that asked lives in the instance this request will replace: it ends with the switch"}},
+             202));
+}
+
+void ControlApi::act(const GetBackups&, ApiRespond respond) {
+  BackupPaths paths{c_.config.backup.dir, backup_key_file(state_dir(c_.config.app))};
+  off_loop(
+      [paths] {
+        json all = json::array();
+        for (const auto& s : list_snapshots(paths)) all.push_back(snapshot_json(s));
+        return ok({{"backups", all}});
+      },
+      std::move(respond));
+}
+
+void ControlApi::act(const PostBackup&, ApiRespond respond) {
+  SnapshotOptions options{c_.config.app.data_dir,
+                          c_.config.backup.dir,
+                          c_.config.backup.exclude,
+                          "manual",
+                          "",
+                          backup_key_file(state_dir(c_.config.app))};
+  off_loop(
+      [options] {
+        auto lock = lock_backup_dir(options.backup_dir);
+        if (!lock) return failed(lock.error());
+        auto result = create_snapshot(options);
+        if (!result) return failed(result.error());
+        SnapshotInfo info;
+        info.dir = result->dir;
+        info.manifest = result->manifest;
+        info.trust = Trust::authenticated;
+        json data = snapshot_json(info);
+        data["warnings"] = result->warnings;
+        return ok(data, 201);
+      },
+      std::move(respond));
+}
+
+void ControlApi::act(const GetJob& call, ApiRespond respond) {
+  auto job = jobs_.find(call.id);
+  if (!job) return respond(failed(job.error()));
+  respond(ok(job->to_json()));
+}
+
+bool ControlApi::offered(const std::string& tool) const {
+  const auto& only = c_.config.control.tools;
+  return !only || std::find(only->begin(), only->end(), tool) != only->end();
+}
+
+void ControlApi::act(const ListTools&, ApiRespond respond) {
+  json tools = json::array();
+  for (const auto& tool : tool_catalog()) {
+    if (!offered(tool.name)) continue;
+    tools.push_back({{"name", tool.name}, {"description", tool.description}, {"inputSchema", tool.input_schema}});
+  }
+  respond(ok({{"tools", tools}}));
+}
+
+void ControlApi::act(const CallTool& call, ApiRespond respond) {
+  const ToolSpec& tool = *call.tool;
+  if (!offered(tool.name)) {
+    return respond(failed(ApiError{404, "unknown_tool", "tool " + tool.name + " is not offered ([control] tools)"}));
+  }
+  const json& in = call.input;
+  switch (tool.run) {
+    case ToolRun::fork_command:
+    case ToolRun::fork_job: return run_fork_tool(tool, in, std::move(respond));
+    case ToolRun::launch:
+      return act(PostRestartRequest{in.value("branch", ""), in.value("commit", ""), in.value("summary", ""),
+                                    in.value("requested_by", "agent"), in.value("run_id", ""),
+                                    in.value("when", "now")},
+                 std::move(respond));
+    case ToolRun::platform_history: {
+      fs::path ledger = history_path(state_dir(c_.config.app));
+      int limit = in.value("limit", 20);
+      return off_loop([ledger, limit] { return read_requests(ledger, limit, ""); }, std::move(respond));
+    }
+    case ToolRun::restart_status: return act(GetRequest{in.value("id", "")}, std::move(respond));
+    case ToolRun::supervisor_status: return act(StatusRequest{}, std::move(respond));
+    case ToolRun::job_status: return act(GetJob{in.value("job_id", "")}, std::move(respond));
+  }
+}
+
+void ControlApi::run_fork_tool(const ToolSpec& tool, const json& input, ApiRespond respond) {
+  if (!c_.config.fork.configured || c_.config_path.empty()) {
+    return respond(failed(Error{"fork_not_configured", tool.name + " needs a [fork] section in the config file"}));
+  }
+  std::vector<std::string> argv{(executable_dir() / "agentron-fork").string(), "--config", c_.config_path.string(),
+                                "--json"};
+  auto args = fork_arguments(tool, input);
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto id = jobs_.start(tool.name, argv);
+  if (!id) return respond(failed(id.error()));
+  spdlog::info("control API: {} started as job {}", tool.name, *id);
+  jobs_.await(*id, std::chrono::seconds(wait_seconds(tool, input)), [respond](Result<JobRecord> job) {
+    if (!job) return respond(failed(job.error()));
+    json body = job->to_json();
+    // A tool that ran and failed (push refused, build failed) answers 422 with the
+    // reason: Agentron's HTTP adapter reads only non-2xx as failure, and a 400 would
+    // say the input was wrong.
+    if (job->state == JobState::failed || job->state == JobState::interrupted) {
+      json error = job->result.is_object() && job->result.contains("code")
+                       ? json{{"code", job->result["code"]}, {"message", job->result.value("message", "")}}
+                       : json{{"code", "job_failed"}, {"message", "the job " + job->exit}};
+      return respond(ApiResponse{422, {{"error", error}, {"job", body}}});
+    }
+    respond(ok(body, job->state == JobState::running ? 202 : 200));
+  });
+}
+
+}  // namespace agentron

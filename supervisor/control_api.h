@@ -1,0 +1,77 @@
+// Carries out the control API's calls (api/router.h) for the supervisor: the same
+// code paths as the CLI — the control actions for status, approve, deny and rollback;
+// the ledger for history and requests; submit_restart_request for a restart; the
+// snapshot code for backups; agentron-fork, as jobs, for the agent's tools. Runs on
+// the event loop and never blocks it: ledger and backup reads, and snapshots, go to
+// the worker thread; agentron-fork is a child process.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "api/jobs.h"
+#include "api/router.h"
+#include "common/clock.h"
+#include "common/lazy_worker.h"
+#include "config/config.h"
+#include "control/protocol.h"
+#include "launcher/posix_spawner.h"
+
+namespace agentron {
+
+struct ControlApiContext {
+  boost::asio::io_context& io;
+  Clock& clock;
+  ChildReaper& reaper;
+  LazyWorker& worker;
+  const Config& config;
+  std::filesystem::path config_path;  // for agentron-fork; empty with the embedded config
+  ControlActions& actions;
+};
+
+using ApiRespond = std::function<void(ApiResponse)>;
+
+class ControlApi {
+ public:
+  explicit ControlApi(ControlApiContext context);
+  ~ControlApi();
+  ControlApi(const ControlApi&) = delete;
+  ControlApi& operator=(const ControlApi&) = delete;
+
+  // Routes and carries out one request; `respond` is called once, now or later.
+  void handle(const ApiRequest& request, ApiRespond respond);
+  void handle(const ApiCall& call, ApiRespond respond);
+  // The supervisor stops: a running job is asked to end.
+  void shut_down();
+
+ private:
+  void act(const StatusRequest&, ApiRespond respond);
+  void act(const GetHistory& call, ApiRespond respond);
+  void act(const GetRequests& call, ApiRespond respond);
+  void act(const GetRequest& call, ApiRespond respond);
+  void act(const PostRestartRequest& call, ApiRespond respond);
+  void act(const ApproveRequest& call, ApiRespond respond);
+  void act(const DenyRequest& call, ApiRespond respond);
+  void act(const RollbackRequest& call, ApiRespond respond);
+  void act(const GetBackups&, ApiRespond respond);
+  void act(const PostBackup&, ApiRespond respond);
+  void act(const GetJob& call, ApiRespond respond);
+  void act(const ListTools&, ApiRespond respond);
+  void act(const CallTool& call, ApiRespond respond);
+
+  void run_fork_tool(const ToolSpec& tool, const nlohmann::json& input, ApiRespond respond);
+  // Runs `work` on the worker thread and answers with what it returns, on the loop.
+  void off_loop(std::function<ApiResponse()> work, ApiRespond respond);
+  bool offered(const std::string& tool) const;
+
+  ControlApiContext c_;
+  JobRunner jobs_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+// A control action's answer ({"ok":..., "data"|"error"}) as an HTTP response.
+ApiResponse api_response(const nlohmann::json& control_answer);
+
+}  // namespace agentron
