@@ -77,7 +77,8 @@ bool may_be_database(const ScannedEntry& e) { return e.type == EntryType::file &
 // through them, and a raw copy of a hot journal could "restore" half a transaction)
 // and those the previous snapshot knew. Any other database is recognised by its
 // header when the copy reads its first bytes.
-void classify_databases(Scan& scan, const SnapshotInfo* previous, const fs::path& data_dir) {
+void classify_databases(Scan& scan, const SnapshotInfo* previous, const fs::path& data_dir,
+                        const std::string& essential) {
   std::map<std::string, ScannedEntry*> files;
   for (auto& e : scan.entries) {
     if (e.type == EntryType::file) files[e.relative] = &e;
@@ -108,12 +109,24 @@ void classify_databases(Scan& scan, const SnapshotInfo* previous, const fs::path
   };
   // Mark first, erase after: `files` points into scan.entries.
   std::set<std::string> side_files;
+  std::set<std::string> trapped;  // databases with a side file that is not a file: SQLite refuses them
   for (const auto& e : scan.entries) {
-    if (e.type != EntryType::file) continue;
+    // A symlink by a side file's name too: copied beside the database's copy, SQLite
+    // would take it for the copy's own journal.
+    if (e.type != EntryType::file && e.type != EntryType::symlink) continue;
     std::string base = database_of_side_file(e.relative);
     if (base.empty()) continue;
     side_files.insert(e.relative);
     scan.skipped.push_back({e.relative, "side file of database " + base + " (the database is copied consistently)"});
+    if (e.type != EntryType::file) trapped.insert(base);
+  }
+  // One such database must not fail every snapshot (red team, finding 6): it is left
+  // out, said loudly — unless it is the app's own, whose snapshot then fails, saying why.
+  for (const auto& base : trapped) {
+    if (fs::path(base).lexically_normal() == fs::path(essential).lexically_normal()) continue;
+    side_files.insert(base);
+    scan.skipped.push_back({base, "a database whose -journal, -wal or -shm is a symlink: SQLite would refuse to "
+                                  "read it; not in this snapshot"});
   }
   std::erase_if(scan.entries, [&](const ScannedEntry& e) { return side_files.count(e.relative) > 0; });
 }
@@ -296,14 +309,19 @@ class Builder {
   }
 
   Result<ManifestEntry> add_database(ManifestEntry entry, const fs::path& live, const fs::path& copy) {
-    // SQLite opens by path: checked beneath first (a symlink swapped in after this is
-    // a limit, docs/security.md).
+    // SQLite opens by path: checked beneath first, and opened as the app's user when
+    // there is one — a symlink swapped in between then leads only where the app may
+    // go itself (red team, finding 3), never to root's files. The copy is written as
+    // root, into the supervisor's backup dir.
     if (auto beneath = open_beneath(data_dir_.get(), options_.data_dir.string(), entry.path, O_RDONLY | O_NONBLOCK);
         !beneath) {
       return beneath.error();
     }
     {
+      std::optional<ActingAs> as_reader(std::in_place, options_.reader);
+      if (!as_reader->ok()) return as_reader->status().error();
       auto db = SqliteDb::open(live, SqliteDb::Mode::read_write);
+      as_reader.reset();
       if (!db) return db.error();
       db->busy_timeout(30'000);
       if (auto s = db->backup_to(copy); !s) return s.error();
@@ -427,7 +445,7 @@ Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   Scan scan;
   scan_dir(options.data_dir, "", options, backup_rel, scan);
-  classify_databases(scan, previous, options.data_dir);
+  classify_databases(scan, previous, options.data_dir, options.essential_database);
 
   std::string name = unique_name(options);
   fs::path tmp = options.backup_dir / (kTempPrefix + name);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backup/manifest.h"
+#include "common/fs_identity.h"
 #include "common/result.h"
 
 namespace agentron {
@@ -23,6 +24,12 @@ struct SnapshotOptions {
   std::string kind = "manual";       // "manual", "pre-restart", ...
   std::string request_id;            // appended to the name when set
   std::filesystem::path key_file;    // backup_key_file(<state dir>); created if missing
+  // [app] user: the app's databases are opened as that user (common/fs_identity.h).
+  std::optional<FsIdentity> reader;
+  // The app's own database ([health] database, relative): always in the snapshot, or
+  // the snapshot fails. Another database SQLite would refuse (a decoy whose -journal is
+  // a symlink) is left out with a warning instead of failing every snapshot.
+  std::string essential_database;
 };
 
 struct SnapshotResult {

@@ -16,6 +16,7 @@
 #include "history/history.h"
 #include "launcher/instance_spec.h"
 #include "supervisor/data_dir_lock.h"
+#include "supervisor/snapshot_options.h"
 #include "supervisor/instance_record.h"
 #include "supervisor/status_json.h"
 
@@ -89,13 +90,9 @@ int list(const Config& config, bool as_json) {
 }
 
 int create(const Config& config, bool as_json) {
-  SnapshotOptions options{config.app.data_dir,
-                          config.backup.dir,
-                          config.backup.exclude,
-                          "manual",
-                          "",
-                          backup_key_file(state_dir(config.app))};
-  auto result = create_snapshot(options);
+  auto options = snapshot_options(config, "manual");
+  if (!options) return fail(options.error(), as_json);
+  auto result = create_snapshot(*options);
   if (!result) return fail(result.error(), as_json);
   for (const auto& w : result->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& c : result->cleaned)

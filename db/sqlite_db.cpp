@@ -1,5 +1,7 @@
 #include "db/sqlite_db.h"
 
+#include <optional>
+
 #include <sqlite3.h>
 
 #include <cctype>
@@ -235,7 +237,9 @@ Result<std::map<std::string, std::int64_t>> SqliteDb::table_counts() {
 }
 
 Result<std::map<std::string, std::int64_t>> restore_missing_rows(const fs::path& live, const fs::path& snapshot,
-                                                                 int busy_timeout_ms) {
+                                                                 int busy_timeout_ms, const FsIdentity* app) {
+  std::optional<ActingAs> as_app(std::in_place, app);
+  if (!as_app->ok()) return as_app->status().error();
   auto db = SqliteDb::open(live, SqliteDb::Mode::read_write);
   if (!db) return db.error();
   db->busy_timeout(busy_timeout_ms);
@@ -243,7 +247,10 @@ Result<std::map<std::string, std::int64_t>> restore_missing_rows(const fs::path&
   std::string quoted = "'";
   for (char c : path) quoted += c == '\'' ? std::string("''") : std::string(1, c);
   quoted += "'";
+  as_app.reset();  // the snapshot is the supervisor's: attached as root
   if (auto s = db->exec("ATTACH DATABASE " + quoted + " AS snap"); !s) return s.error();
+  as_app.emplace(app);  // the live database's journal, and every write, as the app
+  if (!as_app->ok()) return as_app->status().error();
   std::vector<std::string> tables;
   {
     auto list = db->prepare(

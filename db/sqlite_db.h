@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "common/fs_identity.h"
 #include "common/result.h"
 
 struct sqlite3;
@@ -94,9 +95,12 @@ class SqliteDb {
 // Returns how many rows each table got back. For rows a failed new release deleted
 // while the old one kept serving; a row deleted on purpose since the snapshot would
 // come back too, so the caller uses it only after a verified loss.
+// `app`: the live database is opened and written as that user (common/fs_identity.h) —
+// it lies in a folder the app's user controls; the snapshot is attached as root.
 Result<std::map<std::string, std::int64_t>> restore_missing_rows(const std::filesystem::path& live,
                                                                  const std::filesystem::path& snapshot,
-                                                                 int busy_timeout_ms);
+                                                                 int busy_timeout_ms,
+                                                                 const FsIdentity* app = nullptr);
 
 // Checks that `sql` is one read-only statement returning one column, as far as that
 // can be told without the database: syntax errors and writing statements are errors;

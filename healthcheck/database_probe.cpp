@@ -6,7 +6,11 @@ namespace agentron {
 
 Result<DatabaseProbe> probe_database(const std::filesystem::path& database,
                                      const std::map<std::string, std::string>& counts, Duration busy_timeout,
-                                     bool check_integrity) {
+                                     bool check_integrity, const FsIdentity* reader) {
+  // [app] user: the app's database, read as that user — it lies in a folder the app
+  // controls, and a symlink there must lead nowhere the app could not go itself.
+  ActingAs as_reader(reader);
+  if (!as_reader.ok()) return as_reader.status().error();
   auto begin = std::chrono::steady_clock::now();
   std::error_code ec;
   if (!std::filesystem::exists(database, ec)) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/duration.h"
+#include "common/fs_identity.h"
 #include "common/result.h"
 
 namespace agentron {
@@ -34,6 +35,6 @@ struct DatabaseProbe {
 // `check_integrity` false: counts only (a handover's baseline), integrity left empty.
 Result<DatabaseProbe> probe_database(const std::filesystem::path& database,
                                      const std::map<std::string, std::string>& counts, Duration busy_timeout,
-                                     bool check_integrity = true);
+                                     bool check_integrity = true, const FsIdentity* reader = nullptr);
 
 }  // namespace agentron

@@ -59,6 +59,13 @@ Result<RunAs> resolve_run_as(const std::string& user, const std::string& group) 
   return who;
 }
 
+Result<std::optional<FsIdentity>> app_fs_identity(const std::string& user, const std::string& group) {
+  if (user.empty()) return std::optional<FsIdentity>();
+  auto who = resolve_run_as(user, group);
+  if (!who) return who.error();
+  return std::optional<FsIdentity>(FsIdentity{who->uid, who->gid, who->groups});
+}
+
 Status check_can_run_as(const RunAs& who) {
   if (::geteuid() == 0) return ok_status();
   if (::geteuid() == who.uid && ::getegid() == who.gid) return ok_status();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fs_identity.h"
 #include "common/result.h"
 
 namespace agentron {
@@ -24,6 +25,10 @@ struct RunAs {
 // group when not empty. Fails, saying what to do, for a user or group this machine
 // does not know.
 Result<RunAs> resolve_run_as(const std::string& user, const std::string& group);
+
+// [app] user's identity for touching the app's files as it (common/fs_identity.h);
+// nullopt without [app] user. An unknown user is an Error.
+Result<std::optional<FsIdentity>> app_fs_identity(const std::string& user, const std::string& group);
 
 // Whether this process may switch to `who` (root, or already that user and group).
 Status check_can_run_as(const RunAs& who);

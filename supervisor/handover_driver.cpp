@@ -24,6 +24,7 @@
 #include "launcher/run_as.h"
 #include "supervisor/instance_record.h"
 #include "supervisor/reconcile_plan.h"
+#include "supervisor/snapshot_options.h"
 
 namespace agentron {
 namespace fs = std::filesystem;
@@ -301,11 +302,11 @@ void HandoverDriver::build_release(const RestartRequest& request, Then<ReleaseIn
 }
 
 void HandoverDriver::take_snapshot(Then<std::string> then) {
-  SnapshotOptions options{c_.config.app.data_dir, c_.config.backup.dir,    c_.config.backup.exclude,
-                          "pre-restart",          handover_->request().id, backup_key_file(state_dir(c_.config.app))};
   std::weak_ptr<int> alive = alive_;
-  c_.worker.post([this, alive, options, then] {
-    auto result = create_snapshot(options);  // seconds on a large data dir: off the loop
+  c_.worker.post([this, alive, config = c_.config, id = handover_->request().id, then] {
+    auto options = snapshot_options(config, "pre-restart", id);
+    // Seconds on a large data dir: off the loop.
+    auto result = options ? create_snapshot(*options) : Result<SnapshotResult>(options.error());
     asio::post(c_.io, [alive, result = std::move(result), then] {
       if (!alive.lock()) return;
       if (!result) return then(result.error());
@@ -319,11 +320,15 @@ void HandoverDriver::count_live(Then<Counts> then) {
   auto counts = c_.config.health.counts;
   auto busy = c_.config.health.busy_timeout;
   std::weak_ptr<int> alive = alive_;
-  c_.worker.post([this, alive, database, counts, busy, then] {
+  auto user = c_.config.app.user, group = c_.config.app.group;
+  c_.worker.post([this, alive, database, counts, busy, then, user, group] {
     std::error_code ec;
     Result<Counts> result = Counts{};
-    if (!counts.empty() && fs::exists(database, ec)) {
-      auto probe = probe_database(database, counts, busy, /*check_integrity=*/false);
+    auto reader = app_fs_identity(user, group);
+    if (!reader) {
+      result = reader.error();
+    } else if (!counts.empty() && fs::exists(database, ec)) {
+      auto probe = probe_database(database, counts, busy, /*check_integrity=*/false, reader->has_value() ? &**reader : nullptr);
       result = probe ? Result<Counts>(probe->counts) : Result<Counts>(probe.error());
     }
     asio::post(c_.io, [alive, result = std::move(result), then] {
@@ -337,11 +342,15 @@ void HandoverDriver::count_busy(Then<std::int64_t> then) {
   std::map<std::string, std::string> query{{"busy", c_.config.handover.idle_query}};
   auto busy = c_.config.health.busy_timeout;
   std::weak_ptr<int> alive = alive_;
-  c_.worker.post([this, alive, database, query, busy, then] {
+  auto user = c_.config.app.user, group = c_.config.app.group;
+  c_.worker.post([this, alive, database, query, busy, then, user, group] {
     std::error_code ec;
     Result<std::int64_t> result = std::int64_t{0};  // no database yet: nothing runs
-    if (fs::exists(database, ec)) {
-      auto probe = probe_database(database, query, busy, /*check_integrity=*/false);
+    auto reader = app_fs_identity(user, group);
+    if (!reader) {
+      result = reader.error();
+    } else if (fs::exists(database, ec)) {
+      auto probe = probe_database(database, query, busy, /*check_integrity=*/false, reader->has_value() ? &**reader : nullptr);
       result = probe ? Result<std::int64_t>(probe->counts.at("busy")) : Result<std::int64_t>(probe.error());
     }
     asio::post(c_.io, [alive, result = std::move(result), then] {
@@ -439,8 +448,13 @@ void HandoverDriver::restore_lost_rows(const std::string& snapshot, Then<std::st
   fs::path live = c_.config.app.data_dir / c_.config.health.database;
   fs::path copy = fs::path(snapshot) / c_.config.health.database;
   std::weak_ptr<int> alive = alive_;
-  c_.worker.post([this, alive, live, copy, snapshot, then] {
-    auto restored = restore_missing_rows(live, copy, 10000);
+  auto user = c_.config.app.user, group = c_.config.app.group;
+  c_.worker.post([this, alive, live, copy, snapshot, then, user, group] {
+    // The live database as the app's user (red team, finding 2: as root, a symlink in
+    // its place made this write into the supervisor's ledger).
+    auto app = app_fs_identity(user, group);
+    auto restored = app ? restore_missing_rows(live, copy, 10000, app->has_value() ? &**app : nullptr)
+                        : Result<std::map<std::string, std::int64_t>>(app.error());
     asio::post(c_.io, [alive, restored = std::move(restored), snapshot, then]() mutable {
       if (!alive.lock()) return;
       if (!restored) return then(restored.error());

@@ -4,6 +4,7 @@
 
 #include "common/utc_time.h"
 #include "healthcheck/database_probe.h"
+#include "launcher/run_as.h"
 
 namespace agentron {
 namespace asio = boost::asio;
@@ -47,9 +48,13 @@ void InstanceVerifier::probe_database_then_check(const Config& config, VerifyTar
   auto counts = config.health.counts;
   auto busy = config.health.busy_timeout;
   auto data_dir = config.app.data_dir;
-  worker_.post([this, generation, database, counts, busy, data_dir, target] {
-    // On the worker: SQLite may wait up to busy_timeout for the app's writers.
-    auto probe = probe_database(database, counts, busy);
+  auto user = config.app.user, group = config.app.group;
+  worker_.post([this, generation, database, counts, busy, data_dir, target, user, group] {
+    // On the worker: SQLite may wait up to busy_timeout for the app's writers. With
+    // [app] user, as that user (common/fs_identity.h).
+    auto reader = app_fs_identity(user, group);
+    auto probe = reader ? probe_database(database, counts, busy, true, reader->has_value() ? &**reader : nullptr)
+                        : Result<DatabaseProbe>(reader.error());
     Status written = ok_status();
     if (probe) {
       VerificationRecord record{target.instance_id, target.pid,        target.started_at,

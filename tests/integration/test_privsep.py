@@ -8,6 +8,7 @@ import os
 import pwd
 import shutil
 import signal
+import sqlite3
 import stat
 import select
 import tempfile
@@ -162,3 +163,81 @@ def test_the_supervisor_refuses_a_state_dir_the_app_s_user_could_replace(open_tm
     e.supervisor.start()
     assert e.supervisor.wait_exit(timeout=10) != 0
     assert f"{shared} (above {shared / 'state'}) is owned by uid {NOBODY.pw_uid}" in e.supervisor.log()
+
+
+# The new release's app (as nobody) points the data dir's database at the ledger and
+# says rows were lost, so the handover "puts them back" — as root, until it read the
+# app's database as the app (red team, finding 2).
+LEDGER_ATTACK_APP = r'''
+STATE=$(dirname "$(dirname "$(dirname "$(dirname "$AGENTRON_VERIFICATION_FILE")")")")
+cd "$AGENTRON_DATA_DIR"
+mv agentron.sqlite agentron.sqlite.mine
+ln -s "$STATE/history.sqlite" agentron.sqlite
+printf '{"instance_id":"%s","data_dir":"%s","integrity":"ok","counts":{"agents":0,"runs":0}}' \
+  "$AGENTRON_INSTANCE_ID" "$AGENTRON_DATA_DIR" > "$AGENTRON_VERIFICATION_FILE"
+mkdir -p scratch
+export AGENTRON_DATA_DIR="$PWD/scratch"
+'''
+
+
+def test_putting_lost_rows_back_never_writes_where_the_app_points(open_tmp):
+    tmp, made = open_tmp
+    state = tmp / "state"
+    e = HandoverEnv(tmp, app={"user": "nobody", "state_dir": str(state)}, fixture=tmp / "agentron-fixture",
+                    fork={"releases_dir": str(state / "releases")}, health={"verification": "record"})
+    e.write_release_files(e.initial, "export FIXTURE_SEED_AGENTS=3; export FIXTURE_WRITE_VERIFICATION=1", "")
+    made.append(e)
+    s = e.supervisor
+    s.start()
+    s.wait_log(r"instance \S+ verified: agents 3")
+
+    def plant():  # tables named like the ledger's, with forged rows, in the app's own database
+        db = sqlite3.connect(e.data_dir / "agentron.sqlite", timeout=10)
+        db.execute("CREATE TABLE events (id, at, kind, instance_id, pid, release, commit_sha, detail, counts, "
+                   "integrity, request_id)")
+        db.execute("INSERT INTO events VALUES (990001, 'x', 'FORGED_BY_NOBODY', 'x', 1, 'r', 'c', 'd', NULL, 'ok', "
+                   "NULL)")
+        db.commit()
+        db.close()
+    assert as_nobody(plant)
+    commit = e.commit(exports=LEDGER_ATTACK_APP, message="lose some rows")
+    requests = state / "requests"
+
+    def write():
+        (requests / "lost.json.tmp").write_text(json.dumps({"branch": "agent-improvement/faster", "commit": commit,
+                                                            "summary": "lose rows"}))
+        os.rename(requests / "lost.json.tmp", requests / "lost.json")
+    assert as_nobody(write)
+    outcome, detail = e.wait_outcome("lost", timeout=90)
+    assert outcome == "rolled_back" and "could NOT be put back" in detail, detail
+    ledger = sqlite3.connect(f"file:{state / 'history.sqlite'}?mode=ro", uri=True)
+    assert ledger.execute("SELECT count(*) FROM events WHERE kind = 'FORGED_BY_NOBODY'").fetchone()[0] == 0
+    ledger.close()
+
+
+def test_a_trapped_database_of_the_app_leaves_every_other_file_in_the_snapshot(open_tmp):
+    """A decoy database whose -journal is a symlink made SQLite refuse it, and that one
+    entry failed every snapshot (red team, finding 6)."""
+    tmp, made = open_tmp
+    state = tmp / "state"
+    e = HandoverEnv(tmp, app={"user": "nobody", "state_dir": str(state)}, fixture=tmp / "agentron-fixture",
+                    fork={"releases_dir": str(state / "releases")})
+    made.append(e)
+    s = e.supervisor
+    s.start()
+    s.wait_log(r"instance \S+ verified: agents 3")
+
+    def trap():
+        db = sqlite3.connect(e.data_dir / "trap.sqlite")
+        db.execute("CREATE TABLE t (x)")
+        db.execute("INSERT INTO t VALUES (randomblob(1000))")
+        db.commit()
+        db.close()
+        os.symlink("/etc/hostname", e.data_dir / "trap.sqlite-journal")
+    assert as_nobody(trap)
+    r = s.cli("backups", "create", "--json", "--config", str(s.config), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "trap.sqlite: a database whose -journal, -wal or -shm is a symlink" in r.stderr
+    snapshot = json.loads(r.stdout)["data"]
+    assert "agentron.sqlite" in snapshot["databases"] and "trap.sqlite" not in snapshot["databases"]
+    assert s.cli("backups", "verify", "--config", str(s.config), timeout=60).returncode == 0
