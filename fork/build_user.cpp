@@ -2,14 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <vector>
 
 #include "common/unique_fd.h"
+#include "fork/drop_privileges.h"  // existing_home
 #include "fork/fork_errors.h"
 #include "launcher/posix_spawner.h"  // executable_dir
 
@@ -17,17 +16,6 @@ namespace agentron {
 namespace fs = std::filesystem;
 
 namespace {
-
-// The user's home from passwd, if that folder exists ("" otherwise: nobody's is
-// /nonexistent). npm and pnpm keep their caches there.
-std::string existing_home(uid_t uid) {
-  std::vector<char> buffer(16 * 1024);
-  passwd pw{};
-  passwd* found = nullptr;
-  if (::getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &found) != 0 || !found || !pw.pw_dir) return "";
-  std::error_code ec;
-  return fs::is_directory(pw.pw_dir, ec) ? pw.pw_dir : "";
-}
 
 std::string described(const struct stat& st) {
   char mode[8];

@@ -140,7 +140,11 @@ Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {
   std::error_code ec;
   bool absent = !fs::exists(ctx.fork.workspace, ec) || fs::is_empty(ctx.fork.workspace, ec);
   if (absent) {
-    fs::create_directories(ctx.fork.workspace, ec);
+    if (fs::create_directories(ctx.fork.workspace, ec); ec) {
+      return Error{fork_error::no_workspace, "cannot create the workspace " + ctx.fork.workspace.string() + ": " +
+                                                 ec.message() + " (agentron-fork runs as uid " +
+                                                 std::to_string(::geteuid()) + ", who must be able to create it)"};
+    }
     auto dir = open_workspace_dir(ctx);
     if (!dir) return dir.error();
     if (auto s = confine(ctx, {dir->get()}, ctx.fork.workspace.string()); !s) return s.error();
@@ -293,7 +297,11 @@ Result<json> fork_run(ForkContext& ctx, const std::string& which) {
   if (!ws) return ws.error();
   const auto& argv = which == "build" ? ctx.fork.build : ctx.fork.test;
   fs::path logs = ctx.fork.workspace.parent_path() / (ctx.fork.workspace.filename().string() + "-logs");
-  fs::create_directories(logs);
+  std::error_code ec;
+  if (fs::create_directories(logs, ec); ec) {
+    return Error{fork_error::log_failed, "cannot create the log folder " + logs.string() + ": " + ec.message() +
+                                             " (agentron-fork runs as uid " + std::to_string(::geteuid()) + ")"};
+  }
   fs::path log = logs / (which + "-" + utc_now_compact() + ".log");
   // Not confined: the build is the agent's code and needs its caches; it gets no token.
   auto run = run_logged(argv, ctx.fork.workspace, log, ctx.fork.build_timeout, ctx.token);

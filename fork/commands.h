@@ -18,7 +18,8 @@ struct ForkContext {
   std::filesystem::path config_path;      // absolute, for the pre-push hook
   std::filesystem::path current_release;  // [app] release: never pruned
   // [app] user / group: as root, `release` runs the build as that user and seals the
-  // result (fork/build_user.h). Empty: the build runs as agentron-fork's user.
+  // result (fork/build_user.h); every other subcommand has dropped to that user before
+  // it runs (fork/drop_privileges.h). Empty: everything runs as agentron-fork's user.
   std::string app_user, app_group;
   // The token (load_token()): sent to the fork, or known only to scrub it. Never
   // printed, never passed on.

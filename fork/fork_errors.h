@@ -19,6 +19,7 @@ inline constexpr const char* detached_head = "detached_head";
 inline constexpr const char* dirty = "dirty";
 inline constexpr const char* diverged = "diverged";
 inline constexpr const char* docs_required = "docs_required";
+inline constexpr const char* drop_failed = "drop_failed";
 inline constexpr const char* fork_create_failed = "fork_create_failed";
 inline constexpr const char* fork_is_upstream = "fork_is_upstream";
 inline constexpr const char* fork_not_ready = "fork_not_ready";

@@ -143,6 +143,16 @@ Result<Signature> signature_now(const Identity& identity) {
 GitLibrary::GitLibrary() { git_libgit2_init(); }
 GitLibrary::~GitLibrary() { git_libgit2_shutdown(); }
 
+Status GitLibrary::read_user_config_from(const std::string& home) {
+  std::string xdg = home.empty() ? "" : (fs::path(home) / ".config" / "git").string();
+  // An empty search path finds nothing (libgit2's sysdir.c); a null one would guess again, from $HOME.
+  for (const auto& [level, path] : {std::pair{GIT_CONFIG_LEVEL_GLOBAL, home}, std::pair{GIT_CONFIG_LEVEL_XDG, xdg}}) {
+    if (int rc = git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, path.c_str()); rc != 0)
+      return git_failure("cannot set git's config search path", rc);
+  }
+  return ok_status();
+}
+
 bool valid_branch_name(const std::string& name) {
   int valid = 0;
   return git_branch_name_is_valid(&valid, name.c_str()) == 0 && valid && name.find("..") == std::string::npos;

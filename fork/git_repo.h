@@ -20,6 +20,12 @@ class GitLibrary {
  public:
   GitLibrary();
   ~GitLibrary();
+
+  // Reads the user's own config (~/.gitconfig, ~/.config/git/config) from `home` only —
+  // "" for none — instead of where $HOME and $XDG_CONFIG_HOME say, which came from
+  // whoever started this process (root, before a drop to the app's user). The system
+  // config (/etc/gitconfig) is left as libgit2 finds it.
+  Status read_user_config_from(const std::string& home);
   GitLibrary(const GitLibrary&) = delete;
   GitLibrary& operator=(const GitLibrary&) = delete;
 };

@@ -8,6 +8,7 @@
 #include "cli/config_source.h"
 #include "common/duration.h"
 #include "fork/commands.h"
+#include "fork/drop_privileges.h"
 #include "fork/fork_errors.h"
 #include "fork/git_repo.h"
 #include "fork/run_command.h"
@@ -47,6 +48,18 @@ int finish(const std::string& verb, const Result<json>& result, const ForkContex
       std::fprintf(stderr, "agentron-fork %s: %s\n", verb.c_str(), scrub(result.error().message, token).c_str());
   }
   return result ? 0 : 1;
+}
+
+// The workspace verbs, run as root with [app] user, drop to that user here for good
+// (fork/drop_privileges.h). The user's home ("" if none) if this process dropped,
+// nullopt if it did not.
+Result<std::optional<std::string>> drop_for(const std::string& verb, const ForkContext& ctx) {
+  auto who = workspace_verb_user(verb, ctx.app_user, ctx.app_group);
+  if (!who) return who.error();
+  if (!*who) return std::optional<std::string>();
+  auto home = drop_to(**who);
+  if (!home) return home.error();
+  return std::optional<std::string>(*home);
 }
 
 }  // namespace
@@ -120,11 +133,25 @@ int main(int argc, char** argv) {
   auto token = load_token(ctx.fork, token_use(verb), std::move(token_from_environment), ctx.warnings);
   if (!token) return finish(verb, token.error(), ctx, as_json);
   ctx.token = *token;
+  // Root's part ends here: as root, this process has read only the config and the
+  // token — the operator's files, by the paths given. The workspace verbs drop to
+  // [app] user now (fork/drop_privileges.h), before anything reads a path the agent may
+  // control: the upstream is identified below (a relative upstream_url is taken from
+  // the workspace, "~" from HOME), and every verb opens the workspace, its .git and
+  // .git/config. An upstream the user cannot read then goes unidentified — but the
+  // user cannot write it either, and a push goes only to what is the fork.
+  auto dropped = drop_for(verb, ctx);
+  if (!dropped) return finish(verb, dropped.error(), ctx, as_json);
   // The upstream is identified now, once; a relative path is taken from the workspace,
   // where git itself would resolve it for a push.
   ctx.targets = GuardTargets::identify(ctx.fork.fork_url, ctx.fork.upstream_url, ctx.fork.workspace);
 
   GitLibrary git;
+  // Dropped: git config from the user's home only, never root's ~/.gitconfig (HOME and
+  // XDG_CONFIG_HOME are still root's if the user has no home).
+  if (*dropped) {
+    if (auto s = git.read_user_config_from(**dropped); !s) return finish(verb, s.error(), ctx, as_json);
+  }
   Result<json> result = Error{fork_error::unknown, "unknown subcommand"};
   if (verb == "ensure-fork") {
     auto bound = parse_duration(wait);
