@@ -95,8 +95,9 @@ class HttpResponder {
   virtual void on_disconnect(std::function<void()> callback) = 0;
 };
 
-// Called once per request that passed the guard. It must not block: anything slow is
-// started and answered through `respond` when done.
+// Called once per request that passed the guard, on the loop. It must not block: anything
+// slow is started and answered through `respond` when done. `request` lives only during
+// the call (the connection reads the next one into it): copy what is kept.
 using HttpHandler = std::function<void(const HttpRequest& request, std::shared_ptr<HttpResponder> respond)>;
 
 }  // namespace agentron
