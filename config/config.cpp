@@ -15,9 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Unknown sections and sections that are values are errors; a planned one is a warning.
-void report_top_level(const toml::table& root, const std::string& file, Config& config,
-                      std::vector<ConfigError>& errors) {
+// Unknown sections and sections that are values are errors.
+void report_top_level(const toml::table& root, const std::string& file, std::vector<ConfigError>& errors) {
   for (auto&& [key, node] : root) {
     std::string name(key.str());
     const SectionSpec* section = find_section(name);
@@ -28,9 +27,6 @@ void report_top_level(const toml::table& root, const std::string& file, Config& 
       errors.push_back(error_at_source(file, key.source(), message));
     } else if (!node.is_table()) {
       errors.push_back(error_at_source(file, node.source(), "'" + name + "' must be a section: write [" + name + "]"));
-    } else if (section->planned) {
-      std::string warning = "[" + name + "] is not implemented by this version yet; its keys are ignored";
-      config.warnings.push_back(error_at_source(file, key.source(), warning).to_string());
     }
   }
 }
@@ -49,9 +45,8 @@ void read_section(const SectionSpec& section, const toml::table* table, const st
 }
 
 void read_document(const toml::table& root, const std::string& file, Config& config, std::vector<ConfigError>& errors) {
-  report_top_level(root, file, config, errors);
+  report_top_level(root, file, errors);
   for (const SectionSpec& section : config_sections()) {
-    if (section.planned) continue;
     const toml::table* table = root.get_as<toml::table>(section.name);
     if (!table && !section.missing_error.empty()) errors.push_back(ConfigError{file, 1, 1, section.missing_error});
     read_section(section, table, file, config, errors);
@@ -70,6 +65,12 @@ void write_section(const SectionSpec& section, const Config& config, std::string
 
 bool separate_state_dir(const AppConfig& app) {
   return !app.state_dir.empty() && app.state_dir != app.data_dir / ".supervisor";
+}
+
+std::string control_listen_address(const ControlConfig& control) {
+  bool v6 = control.listen_host.find(':') != std::string::npos;
+  std::string host = v6 ? "[" + control.listen_host + "]" : control.listen_host;
+  return host + ":" + std::to_string(control.listen_port);
 }
 
 std::string ConfigError::to_string() const {
@@ -150,7 +151,7 @@ std::string to_toml(const Config& config) {
   std::string out = "# effective configuration of " + config.source + "\n";
   bool first = true;
   for (const SectionSpec& section : config_sections()) {
-    if (section.planned || (section.shown && !section.shown(config))) continue;
+    if (section.shown && !section.shown(config)) continue;
     out += (first ? "[" : "\n[") + section.name + "]\n";
     first = false;
     write_section(section, config, out);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,7 @@ struct AppConfig {
   // The supervisor's own state (ledger, records, requests, the backup key, the control
   // socket): <data_dir>/.supervisor unless set. With `user`, it must lie outside data_dir.
   std::filesystem::path state_dir;
-  std::filesystem::path release;   // the install the first instance runs from
+  std::filesystem::path release;  // the install the first instance runs from
   std::vector<std::string> command;
   std::string working_dir = "{release}";
   std::map<std::string, std::string> env;
@@ -127,6 +128,21 @@ struct ProxyConfig {
   int nice = -5;  // the front thread's priority (below 0 needs CAP_SYS_NICE or RLIMIT_NICE)
 };
 
+// The control API over HTTP (docs/architecture.md, "Control API listener"); loopback only.
+struct ControlConfig {
+  bool configured = false;
+  std::string listen_host = "127.0.0.1";          // 127.0.0.0/8, "::1" or "localhost"
+  int listen_port = 7310;                         // 0: any free port (the log and `status` say which)
+  std::filesystem::path token_file;               // default <state_dir>/api.token
+  std::optional<std::vector<std::string>> tools;  // which tools are offered; nullopt: all
+  std::uint64_t max_body = 256 * 1024;
+  Duration header_timeout = std::chrono::seconds(10);  // a request's headers, then its body, each within this
+  int max_connections = 256;
+};
+
+// "host:port", with brackets around an IPv6 address: "[::1]:7310".
+std::string control_listen_address(const ControlConfig& control);
+
 struct Config {
   std::string source;              // the file it came from, or "<embedded demo config>"
   std::filesystem::path base_dir;  // relative paths were resolved against this
@@ -137,6 +153,7 @@ struct Config {
   HandoverConfig handover;
   ProxyConfig proxy;
   ForkConfig fork;
+  ControlConfig control;
   std::vector<std::string> warnings;  // "file:line:column: ..." — valid, but worth saying
 };
 

@@ -1,8 +1,12 @@
 #include "config/config_registry.h"
 
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "config/placeholders.h"
@@ -415,10 +419,98 @@ SectionSpec fork_section() {
   return s;
 }
 
-SectionSpec planned_section(std::string name) {
+// ---- [control]
+
+// 127.0.0.0/8, ::1 or localhost: this version serves the control API to this machine only.
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// "host:port" or "[v6]:port" → host and port; nullopt if it is neither.
+std::optional<std::pair<std::string, int>> split_host_port(const std::string& text) {
+  bool bracketed = text.starts_with("[");
+  size_t colon = bracketed ? text.find("]:") + 1 : text.rfind(':');
+  if (colon == 0 || colon == std::string::npos || colon + 1 >= text.size()) return std::nullopt;
+  std::string host = bracketed ? text.substr(1, colon - 2) : text.substr(0, colon);
+  std::string port = text.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  if (std::stoi(port) > 65535 || (!bracketed && host.find(':') != std::string::npos)) return std::nullopt;
+  std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::pair{host, std::stoi(port)};
+}
+
+void read_control_listen(SectionReader& r, Config& config) {
+  std::string listen = control_listen_address(config.control);
+  r.string("listen", listen);
+  auto host_port = split_host_port(listen);
+  if (!host_port) {
+    r.error_at("listen",
+               "[control] listen = \"" + listen +
+                   "\" is not host:port, e.g. \"127.0.0.1:7310\" (an IPv6 address in brackets: \"[::1]:7310\")");
+  } else if (!is_loopback_host(host_port->first)) {
+    r.error_at("listen", "[control] listen = \"" + listen +
+                             "\" is not a loopback address: this version serves the control API on this machine "
+                             "only (127.0.0.1 or another 127.x.y.z, [::1], localhost); reach it from elsewhere "
+                             "through a tunnel, e.g. ssh -L 7310:127.0.0.1:7310");
+  } else {
+    config.control.listen_host = host_port->first;
+    config.control.listen_port = host_port->second;
+  }
+}
+
+std::string write_control_listen(const Config& config) { return toml_string(control_listen_address(config.control)); }
+
+// An array of tool names, or "all" (the default).
+void read_control_tools(SectionReader& r, Config& config) {
+  if (!r.holds_string("tools")) {
+    std::vector<std::string> names;
+    r.string_array("tools", names);
+    if (r.has("tools")) config.control.tools = std::move(names);
+    return;
+  }
+  std::string value;
+  r.string("tools", value);
+  if (value == "all") {
+    config.control.tools.reset();
+  } else {
+    r.error_at("tools", "[control] tools = \"" + value +
+                            "\": write \"all\" or a list of tool names, e.g. [\"supervisor_status\", \"job_status\"]");
+  }
+}
+
+std::string write_control_tools(const Config& config) {
+  return config.control.tools ? toml_array(*config.control.tools) : toml_string("all");
+}
+
+void check_control(SectionReader& r, Config& config) {
+  const ControlConfig& control = config.control;
+  if (control.max_body < 1024 || control.max_body > 64 * 1024 * 1024)
+    r.error_at("max_body", "[control] max_body must be between 1KiB and 64MiB");
+  if (control.header_timeout <= Duration(0))
+    r.error_at("header_timeout", "[control] header_timeout must be more than 0");
+}
+
+SectionSpec control_section() {
+  SectionKeys<ControlConfig> k(&Config::control);
   SectionSpec s;
-  s.name = std::move(name);
-  s.planned = true;
+  s.name = "control";
+  s.keys = {
+      custom_key("listen", read_control_listen, write_control_listen),
+      k.path("token_file", &ControlConfig::token_file).documented_as("<state_dir>/api.token"),
+      custom_key("tools", read_control_tools, write_control_tools),
+      k.size("max_body", &ControlConfig::max_body),
+      k.duration("header_timeout", &ControlConfig::header_timeout),
+      k.integer("max_connections", &ControlConfig::max_connections, 1, 100000),
+  };
+  // [app] was read first: state_dir is resolved.
+  track_presence(s, &Config::control, [](SectionReader&, Config& config) {
+    if (!config.app.state_dir.empty()) config.control.token_file = config.app.state_dir / "api.token";
+  });
+  s.check = check_control;
   return s;
 }
 
@@ -443,7 +535,7 @@ std::vector<std::string> SectionSpec::key_names() const {
 const std::vector<SectionSpec>& config_sections() {
   static const std::vector<SectionSpec> sections = {
       app_section(),      restart_section(), health_section(), backup_section(),
-      handover_section(), proxy_section(),   fork_section(),   planned_section("control"),
+      handover_section(), proxy_section(),   fork_section(),   control_section(),
   };
   return sections;
 }

@@ -38,9 +38,6 @@ struct SectionSpec {
   std::vector<KeySpec> keys;
   // Non-empty: the section must be present, and this is the error when it is not.
   std::string missing_error;
-  // A section of docs/design.md §9 that a later version implements: accepted with a warning, its keys
-  // ignored, so a full config file from the design does not stop the supervisor.
-  bool planned = false;
   // Before the keys: the defaults that depend on the section's presence or on earlier sections.
   std::function<void(SectionReader&, Config&)> prepare;
   // After the keys: the checks that involve more than one key or section.

@@ -25,6 +25,8 @@ class SectionReader {
 
   bool has(const std::string& key) const { return table_ && table_->contains(key); }
   bool present() const { return table_ != nullptr; }
+  // Whether `key` is present with a string value (for a key that takes a string or another kind).
+  bool holds_string(const std::string& key) const { return get(key) && get(key)->is_string(); }
   const std::string& section() const { return section_; }
   const std::filesystem::path& base_dir() const { return base_dir_; }
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <csignal>
 
+#include "api/api_token.h"
+#include "api/placeholder_routes.h"
 #include "backup/catalog.h"
 #include "common/unique_fd.h"
 #include "common/utc_time.h"
@@ -182,6 +184,7 @@ Status Daemon::prepare() {
   auto control = ControlServer::listen(io_, state / "control.sock", static_cast<ControlActions&>(*this));
   if (!control) return control.error();
   control_ = std::move(control.value());
+  if (auto s = open_control_api(); !s) return s;
   if (config_.fork.configured) {
     if (auto s = driver_->open_intake(); !s) return s;
   }
@@ -199,6 +202,21 @@ Status Daemon::open_front() {
   driver_->set_front(front_.get());
   spdlog::info("front: listening on {}:{}, instances on ports {}-{} (open files limit {})", config_.proxy.listen_host,
                config_.proxy.listen_port, config_.proxy.first_port, config_.proxy.last_port, files);
+  return ok_status();
+}
+
+Status Daemon::open_control_api() {
+  if (!config_.control.configured) return ok_status();
+  auto token = load_or_create_api_token(config_.control.token_file);
+  if (!token) return token.error();
+  long files = raise_open_files_limit();  // a descriptor per connection
+  // TEMPORARY: placeholder_routes() until the router takes its place.
+  auto api =
+      HttpListener::listen(io_, listener_options(config_.control, std::move(token.value())), placeholder_routes());
+  if (!api) return api.error();
+  control_api_ = std::move(api.value());
+  spdlog::info("control API: listening on {} (max_connections {}, open files limit {})", control_api_->address(),
+               config_.control.max_connections, files);
   return ok_status();
 }
 
@@ -330,6 +348,7 @@ void Daemon::shut_down(int signo) {
     exiting_ = true;
     signals_.cancel();
     control_.reset();
+    control_api_.reset();
     front_.reset();
     driver_->set_front(nullptr);
     io_.stop();

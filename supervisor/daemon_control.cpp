@@ -98,6 +98,9 @@ nlohmann::json Daemon::status_json(nlohmann::json front) {
   j["handover"] = driver_->handover_json();
   if (Slot* candidate = slots_.candidate()) j["new_instance"] = to_json(candidate->controller->status());
   j["front"] = std::move(front);
+  j["control_api"] = control_api_ ? nlohmann::json{{"listen", control_api_->address()},
+                                                   {"open_connections", control_api_->open_connections()}}
+                                  : nlohmann::json(nullptr);
   j["shutting_down"] = stopping_;
   return j;
 }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "api/http_listener.h"
 #include "common/asio_clock.h"
 #include "supervisor/data_dir_lock.h"
 #include "common/lazy_worker.h"
@@ -44,6 +45,7 @@ class Daemon : private SlotEvents, private ControlActions {
   Status give_data_dir_to_app_user();
   Status prepare_state_dirs();
   Status open_front();
+  Status open_control_api();
   // Runs the loop until it is stopped. A handler that throws (a bug) is logged and
   // the loop goes on: the app it supervises must not be orphaned by one bad event.
   void run_loop();
@@ -90,6 +92,7 @@ class Daemon : private SlotEvents, private ControlActions {
   InstanceSlots slots_;
   std::unique_ptr<HandoverDriver> driver_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<HttpListener> control_api_;    // [control]
   std::unique_ptr<TcpFront> front_;              // [proxy]: the public port
   std::optional<InstanceRecord> adopt_current_;  // found serving at start: taken over, not restarted
   nlohmann::json last_verification_;

@@ -74,9 +74,7 @@ std::map<std::string, std::map<std::string, std::string>> documented_keys() {
 
 std::vector<const SectionSpec*> read_sections() {
   std::vector<const SectionSpec*> sections;
-  for (const SectionSpec& section : config_sections()) {
-    if (!section.planned) sections.push_back(&section);
-  }
+  for (const SectionSpec& section : config_sections()) sections.push_back(&section);
   return sections;
 }
 

@@ -148,11 +148,95 @@ backoff_max = "1s"
   CHECK_THAT(errors, Catch::Contains("backoff_max (1s) must not be less than backoff_initial (1m)"));
 }
 
-TEST_CASE("sections of later versions are accepted with a warning", "[config]") {
-  auto r = parse(std::string(kMinimal) + "[control]\napi = \"127.0.0.1:7878\"\n");
-  REQUIRE(r.errors.empty());
-  REQUIRE(r.config->warnings.size() == 1);
-  CHECK_THAT(r.config->warnings[0], Catch::Contains("test.toml:4:2: [control] is not implemented"));
+TEST_CASE("without [control] there is no control API; with it, its defaults", "[config][control]") {
+  auto none = parse(kMinimal);
+  REQUIRE(none.errors.empty());
+  CHECK_FALSE(none.config->control.configured);
+
+  auto r = parse(std::string(kMinimal) + "[control]\n");
+  REQUIRE(all_errors(r) == "");
+  const ControlConfig& c = r.config->control;
+  CHECK(c.configured);
+  CHECK(c.listen_host == "127.0.0.1");
+  CHECK(c.listen_port == 7310);
+  CHECK(control_listen_address(c) == "127.0.0.1:7310");
+  CHECK(c.token_file == "/var/lib/agentron/data/.supervisor/api.token");
+  CHECK_FALSE(c.tools.has_value());  // all
+  CHECK(c.max_body == 256 * 1024);
+  CHECK(c.header_timeout == 10s);
+  CHECK(c.max_connections == 256);
+}
+
+TEST_CASE("[control] token_file follows [app] state_dir; a relative one is the config folder's", "[config][control]") {
+  auto r = parse(std::string(kMinimal) + "state_dir = \"/var/lib/agentron-supervisor\"\n[control]\n");
+  REQUIRE(all_errors(r) == "");
+  CHECK(r.config->control.token_file == "/var/lib/agentron-supervisor/api.token");
+  r = parse(std::string(kMinimal) + "[control]\ntoken_file = \"secrets/api.token\"\n");
+  REQUIRE(all_errors(r) == "");
+  CHECK(r.config->control.token_file == "/etc/agentron/secrets/api.token");
+}
+
+TEST_CASE("[control] listen takes loopback addresses: 127.0.0.0/8, [::1], localhost; port 0 is any",
+          "[config][control]") {
+  struct Case {
+    const char* listen;
+    const char* host;
+    int port;
+  };
+  for (Case c : {Case{"127.0.0.1:7310", "127.0.0.1", 7310}, Case{"127.3.2.1:80", "127.3.2.1", 80},
+                 Case{"[::1]:7310", "::1", 7310}, Case{"LocalHost:0", "localhost", 0}}) {
+    INFO(c.listen);
+    auto r = parse(std::string(kMinimal) + "[control]\nlisten = \"" + c.listen + "\"\n");
+    REQUIRE(all_errors(r) == "");
+    CHECK(r.config->control.listen_host == c.host);
+    CHECK(r.config->control.listen_port == c.port);
+  }
+  auto v6 = parse(std::string(kMinimal) + "[control]\nlisten = \"[::1]:7310\"\n");
+  CHECK(control_listen_address(v6.config->control) == "[::1]:7310");
+}
+
+TEST_CASE("[control] listen on anything but loopback is an error at its file:line:column", "[config][control]") {
+  for (const char* listen :
+       {"0.0.0.0:7310", "10.0.0.1:7310", "[::]:7310", "example.com:7310", "[::ffff:127.0.0.1]:1"}) {
+    INFO(listen);
+    auto r = parse(std::string(kMinimal) + "[control]\nlisten = \"" + listen + "\"\n");
+    CHECK_FALSE(r.config.has_value());
+    CHECK_THAT(all_errors(r), Catch::StartsWith("test.toml:5:10: [control] listen = \"" + std::string(listen) +
+                                                "\" is not a loopback address: this version serves the control "
+                                                "API on this machine only"));
+  }
+  for (const char* listen : {"::1:7310", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000", "127.0.0.1:x", ":7310"}) {
+    INFO(listen);
+    auto r = parse(std::string(kMinimal) + "[control]\nlisten = \"" + listen + "\"\n");
+    CHECK_THAT(all_errors(r), Catch::StartsWith("test.toml:5:10: [control] listen = \"" + std::string(listen) +
+                                                "\" is not host:port"));
+  }
+}
+
+TEST_CASE("[control] tools is \"all\" or a list of names", "[config][control]") {
+  auto tools = [](const std::string& value) {
+    return parse(std::string(kMinimal) + "[control]\ntools = " + value + "\n");
+  };
+  auto all = tools("\"all\"");
+  REQUIRE(all_errors(all) == "");
+  CHECK_FALSE(all.config->control.tools.has_value());
+  auto some = tools("[\"supervisor_status\", \"job_status\"]");
+  REQUIRE(all_errors(some) == "");
+  CHECK(some.config->control.tools == std::vector<std::string>{"supervisor_status", "job_status"});
+  auto none = tools("[]");
+  REQUIRE(all_errors(none) == "");
+  CHECK(none.config->control.tools == std::vector<std::string>{});
+  CHECK_THAT(all_errors(tools("\"some\"")),
+             Catch::Contains("test.toml:5:9: [control] tools = \"some\": write \"all\""));
+  CHECK_THAT(all_errors(tools("3")), Catch::Contains("test.toml:5:9: [control] tools must be an array of strings"));
+}
+
+TEST_CASE("[control] limits are checked", "[config][control]") {
+  auto r = parse(std::string(kMinimal) + "[control]\nmax_body = 512\nheader_timeout = \"0s\"\nmax_connections = 0\n");
+  std::string errors = all_errors(r);
+  CHECK_THAT(errors, Catch::Contains("test.toml:5:12: [control] max_body must be between 1KiB and 64MiB"));
+  CHECK_THAT(errors, Catch::Contains("test.toml:6:18: [control] header_timeout must be more than 0"));
+  CHECK_THAT(errors, Catch::Contains("test.toml:7:19: [control] max_connections = 0 is out of range 1..100000"));
 }
 
 TEST_CASE("without [health] an instance is ready once started and nothing is verified", "[config]") {
