@@ -103,15 +103,19 @@ std::variant<ApiCall, ApiError> route(const ApiRequest& request) {
   if (parts.size() < 2 || parts[0] != "v1") return not_found(request);
   const std::string& m = request.method;
   bool get = m == "GET", post = m == "POST";
+  // The body is looked at only on a route that takes one: an unknown path is 404 first.
   auto body = body_object(request);
-  if (auto* e = std::get_if<ApiError>(&body); e && post) return *e;
-  const json& input = post ? std::get<json>(body) : json::object();
+  const ApiError* bad_body = post ? std::get_if<ApiError>(&body) : nullptr;
+  static const json kEmpty = json::object();
+  const json& input = post && !bad_body ? std::get<json>(body) : kEmpty;
   auto no_fields = [&](ApiCall call) -> std::variant<ApiCall, ApiError> {
+    if (bad_body) return *bad_body;
     if (!input.empty()) return bad_request("this request takes no fields, got \"" + input.begin().key() + "\"");
     return call;
   };
   const std::string& what = parts[1];
   if (parts.size() == 2) {
+    if (what == "ping") return when(get, Ping{}, request, "GET");
     if (what == "status") {
       if (!get) return wrong_method(request, "GET");
       return no_fields(StatusRequest{});
@@ -124,6 +128,7 @@ std::variant<ApiCall, ApiError> route(const ApiRequest& request) {
       return ApiCall{GetHistory{std::get<int>(limit), kind}};
     }
     if (what == "requests") {
+      if (post && bad_body) return *bad_body;
       if (post) return restart_request(input);
       if (!get) return wrong_method(request, "GET or POST");
       auto limit = query_int(request, "limit", 50, 1, 1000);
@@ -132,6 +137,7 @@ std::variant<ApiCall, ApiError> route(const ApiRequest& request) {
     }
     if (what == "rollback") {
       if (!post) return wrong_method(request, "POST");
+      if (bad_body) return *bad_body;
       auto fields = string_fields(input, {"reason", "requested_by"});
       if (auto* e = std::get_if<ApiError>(&fields)) return *e;
       auto& f = std::get<0>(fields);
@@ -150,12 +156,14 @@ std::variant<ApiCall, ApiError> route(const ApiRequest& request) {
     if (what == "jobs") return when(get, GetJob{id}, request, "GET");
     if (what == "tools") {
       if (!post) return wrong_method(request, "POST");
+      if (bad_body) return *bad_body;
       return tool_call(id, input);
     }
   }
   if (parts.size() == 4 && what == "requests" && (parts[3] == "approve" || parts[3] == "deny")) {
     if (!post) return wrong_method(request, "POST");
     if (parts[3] == "approve") return no_fields(ApproveRequest{parts[2]});
+    if (bad_body) return *bad_body;
     auto fields = string_fields(input, {"reason"});
     if (auto* e = std::get_if<ApiError>(&fields)) return *e;
     return ApiCall{DenyRequest{parts[2], std::get<0>(fields)["reason"]}};

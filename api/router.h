@@ -55,13 +55,14 @@ struct GetJob {
   std::string id;
 };
 struct ListTools {};
+struct Ping {};  // GET /v1/ping: the API answers (and the token was right)
 struct CallTool {
   const ToolSpec* tool = nullptr;
   nlohmann::json input;  // valid against tool->input_schema
 };
 
 using ApiCall = std::variant<StatusRequest, GetHistory, GetRequests, GetRequest, PostRestartRequest, ApproveRequest,
-                             DenyRequest, RollbackRequest, GetBackups, PostBackup, GetJob, ListTools, CallTool>;
+                             DenyRequest, RollbackRequest, GetBackups, PostBackup, GetJob, ListTools, CallTool, Ping>;
 
 
 // The call `request` asks for, or why not: 404 unknown path, 405 a known path with

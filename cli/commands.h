@@ -32,7 +32,15 @@ struct RequestArgs {
   std::string id, reason;                                     // approve, deny
 };
 
+struct ToolsArgs {
+  std::string config;
+  std::string agentron_url = "http://127.0.0.1:3000";
+  bool dry_run = false;     // install, uninstall: show the changes, make none
+  bool with_token = false;  // print: the real token instead of a placeholder
+};
+
 int cmd_run(const std::string& config_flag);
+int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args);
 int cmd_request_restart(const RequestArgs& args);
 int cmd_approval(const std::string& verb, const RequestArgs& args);
 int cmd_backups(const std::string& verb, const BackupArgs& args);

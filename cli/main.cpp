@@ -102,7 +102,26 @@ int main(int argc, char** argv) {
   add_common(backups->add_subcommand("prune", "delete snapshots beyond the [backup] keep_* policy"))
       ->add_flag("--dry-run", backup.dry_run, "only show what would be deleted");
 
+  ToolsArgs tools;
+  auto* agentron_tools =
+      app.add_subcommand("agentron-tools", "the agent's tools in a running Agentron's tool list: install, uninstall, print");
+  agentron_tools->require_subcommand(1);
+  for (auto [verb, help] : {std::pair{"install", "add or update every offered tool (ids agentron-supervisor-*)"},
+                            {"uninstall", "remove our tools (and only ours)"},
+                            {"print", "print the tool rows, as added by hand"}}) {
+    auto* sub = agentron_tools->add_subcommand(verb, help);
+    sub->add_option("--config,-c", tools.config, "the supervisor's config file (its [control] section)");
+    if (std::string(verb) != "print") {
+      sub->add_option("--agentron-url", tools.agentron_url, "Agentron's address (default http://127.0.0.1:3000)");
+      sub->add_flag("--dry-run", tools.dry_run, "show what would change, change nothing");
+    } else {
+      sub->add_flag("--with-token", tools.with_token, "include the token (default: a placeholder)");
+    }
+  }
+
   CLI11_PARSE(app, argc, argv);
+  if (*agentron_tools)
+    return cmd_agentron_tools(agentron_tools->get_subcommands().front()->get_name(), tools);
   if (*backups) return cmd_backups(backups->get_subcommands().front()->get_name(), backup);
   if (*run) return cmd_run(config);
   if (*status) return cmd_status(where, json);

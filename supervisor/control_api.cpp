@@ -11,6 +11,7 @@
 #include "history/history_json.h"
 #include "launcher/instance_spec.h"
 #include "supervisor/restart_request.h"
+#include "supervisor/snapshot_options.h"
 
 namespace agentron {
 namespace fs = std::filesystem;
@@ -168,17 +169,13 @@ void ControlApi::act(const GetBackups&, ApiRespond respond) {
 }
 
 void ControlApi::act(const PostBackup&, ApiRespond respond) {
-  SnapshotOptions options{c_.config.app.data_dir,
-                          c_.config.backup.dir,
-                          c_.config.backup.exclude,
-                          "manual",
-                          "",
-                          backup_key_file(state_dir(c_.config.app))};
   off_loop(
-      [options] {
-        auto lock = lock_backup_dir(options.backup_dir);
+      [config = c_.config] {
+        auto options = snapshot_options(config, "manual");
+        if (!options) return failed(options.error());
+        auto lock = lock_backup_dir(options->backup_dir);
         if (!lock) return failed(lock.error());
-        auto result = create_snapshot(options);
+        auto result = create_snapshot(*options);
         if (!result) return failed(result.error());
         SnapshotInfo info;
         info.dir = result->dir;
@@ -190,6 +187,8 @@ void ControlApi::act(const PostBackup&, ApiRespond respond) {
       },
       std::move(respond));
 }
+
+void ControlApi::act(const Ping&, ApiRespond respond) { respond(ok({{"ok", true}})); }
 
 void ControlApi::act(const GetJob& call, ApiRespond respond) {
   auto job = jobs_.find(call.id);

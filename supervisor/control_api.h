@@ -60,6 +60,7 @@ class ControlApi {
   void act(const GetJob& call, ApiRespond respond);
   void act(const ListTools&, ApiRespond respond);
   void act(const CallTool& call, ApiRespond respond);
+  void act(const Ping&, ApiRespond respond);
 
   void run_fork_tool(const ToolSpec& tool, const nlohmann::json& input, ApiRespond respond);
   // Runs `work` on the worker thread and answers with what it returns, on the loop.

@@ -8,7 +8,6 @@
 #include <csignal>
 
 #include "api/api_token.h"
-#include "api/placeholder_routes.h"
 #include "backup/catalog.h"
 #include "common/unique_fd.h"
 #include "common/utc_time.h"
@@ -210,9 +209,15 @@ Status Daemon::open_control_api() {
   auto token = load_or_create_api_token(config_.control.token_file);
   if (!token) return token.error();
   long files = raise_open_files_limit();  // a descriptor per connection
-  // TEMPORARY: placeholder_routes() until the router takes its place.
-  auto api =
-      HttpListener::listen(io_, listener_options(config_.control, std::move(token.value())), placeholder_routes());
+  api_ = std::make_unique<ControlApi>(ControlApiContext{io_, clock_, reaper_, worker_, config_, config_path_,
+                                                         static_cast<ControlActions&>(*this)});
+  auto handler = [this](const HttpRequest& r, std::shared_ptr<HttpResponder> responder) {
+    ApiRequest request{std::string(http::to_string(r.method)), r.path, parse_query(r.query), r.body};
+    api_->handle(request, [responder](ApiResponse answer) {
+      responder->respond(json_response(static_cast<http::status>(answer.status), answer.body));
+    });
+  };
+  auto api = HttpListener::listen(io_, listener_options(config_.control, std::move(token.value())), handler);
   if (!api) return api.error();
   control_api_ = std::move(api.value());
   spdlog::info("control API: listening on {} (max_connections {}, open files limit {})", control_api_->address(),
@@ -341,6 +346,7 @@ void Daemon::shut_down(int signo) {
   sd_notify("STOPPING=1");
   spdlog::info("{}: stopping the app, then exiting", signal_name(signo));
   driver_->shut_down();
+  if (api_) api_->shut_down();
   // Everything that runs stops; the supervisor exits when the last one is gone.
   auto remaining = std::make_shared<int>(0);
   auto one_done = [this, remaining] {

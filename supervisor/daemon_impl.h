@@ -24,6 +24,7 @@
 #include "control/control_server.h"
 #include "history/history.h"
 #include "launcher/posix_spawner.h"
+#include "supervisor/control_api.h"
 #include "supervisor/daemon.h"
 #include "supervisor/handover_driver.h"
 #include "supervisor/instance_slots.h"
@@ -92,7 +93,8 @@ class Daemon : private SlotEvents, private ControlActions {
   InstanceSlots slots_;
   std::unique_ptr<HandoverDriver> driver_;
   std::unique_ptr<ControlServer> control_;
-  std::unique_ptr<HttpListener> control_api_;    // [control]
+  std::unique_ptr<ControlApi> api_;              // [control]: what the routes do
+  std::unique_ptr<HttpListener> control_api_;    // [control]: the transport
   std::unique_ptr<TcpFront> front_;              // [proxy]: the public port
   std::optional<InstanceRecord> adopt_current_;  // found serving at start: taken over, not restarted
   nlohmann::json last_verification_;

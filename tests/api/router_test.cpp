@@ -29,6 +29,7 @@ Call routed_to(const ApiRequest& r) {
 
 TEST_CASE("each route becomes its typed call", "[router]") {
   routed_to<StatusRequest>(req("GET", "/v1/status"));
+  routed_to<Ping>(req("GET", "/v1/ping"));
   CHECK(routed_to<GetHistory>(req("GET", "/v1/history", "", {{"limit", "5"}, {"kind", "crashed"}})).limit == 5);
   CHECK(routed_to<GetRequests>(req("GET", "/v1/requests")).limit == 50);
   CHECK(routed_to<GetRequest>(req("GET", "/v1/requests/r-1")).id == "r-1");

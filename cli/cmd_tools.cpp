@@ -1,0 +1,150 @@
+// agentron-tools install | uninstall | print: the agent's tools as rows of a running
+// Agentron's own tool table, through its /api/tools API — what a user would click
+// together by hand, done idempotently (docs/agent-tools.md).
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "api/agentron_tools.h"
+#include "cli/commands.h"
+#include "cli/config_source.h"
+#include "cli/http_client.h"
+#include "control/control_client.h"
+#include "launcher/instance_spec.h"
+
+namespace agentron {
+namespace {
+
+using nlohmann::json;
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  return kExitFailure;
+}
+
+// The token the supervisor created at its first start ([control] token_file).
+Result<std::string> read_token(const Config& config) {
+  std::ifstream in(config.control.token_file);
+  std::string token;
+  if (!in || !std::getline(in, token) || token.empty()) {
+    return Error{"no_token", "cannot read the control API's token " + config.control.token_file.string() +
+                                 " — the supervisor creates it when it first starts with [control]; start it, "
+                                 "and run this as a user who may read that file"};
+  }
+  return token;
+}
+
+std::vector<const ToolSpec*> offered(const Config& config) {
+  std::vector<const ToolSpec*> tools;
+  for (const auto& tool : tool_catalog()) {
+    const auto& only = config.control.tools;
+    if (!only || std::find(only->begin(), only->end(), tool.name) != only->end()) tools.push_back(&tool);
+  }
+  return tools;
+}
+
+json without_token(json row) {
+  row["config"]["headers"]["Authorization"] = "Bearer <the token in [control] token_file>";
+  return row;
+}
+
+// Our rows now in Agentron: id → row.
+Result<std::map<std::string, json>> installed(const HttpUrl& agentron) {
+  auto answer = http_json(agentron, "GET", "/api/tools", nullptr);
+  if (!answer) return answer.error();
+  auto list = json::parse(answer->body, nullptr, /*allow_exceptions=*/false);
+  if (answer->status != 200 || !list.is_array()) {
+    return Error{"agentron_refused", "GET /api/tools answered " + std::to_string(answer->status) +
+                                         (list.is_array() ? "" : " without a list of tools") +
+                                         ": is --agentron-url Agentron's address?"};
+  }
+  std::map<std::string, json> ours;
+  for (const auto& row : list) {
+    if (row.is_object() && row.contains("id") && row["id"].is_string() && is_our_tool_id(row["id"]))
+      ours[row["id"].get<std::string>()] = row;
+  }
+  return ours;
+}
+
+// Where the control API listens: [control] listen — or, with port 0, the port the
+// running supervisor bound (its status says).
+Result<std::string> listen_address(const Config& config) {
+  if (config.control.listen_port != 0) return control_listen_address(config.control);
+  auto status = control_request(state_dir(config.app) / "control.sock", StatusRequest{});
+  if (status && status->value("ok", false) && (*status)["data"].contains("control_api") &&
+      (*status)["data"]["control_api"].is_object())
+    return (*status)["data"]["control_api"].value("listen", std::string());
+  return Error{"no_port", "[control] listen has port 0 (any free one): start the supervisor so it can say which, "
+                          "or set a port"};
+}
+
+}  // namespace
+
+int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args) {
+  auto config = load_or_report(find_config_source(args.config));
+  if (!config) return kExitConfig;
+  if (!config->control.configured) {
+    return fail("the config has no [control] section: the tools are served by the control API (add [control], "
+                "restart the supervisor)");
+  }
+  auto listen = listen_address(*config);
+  if (!listen) return fail(listen.error().message);
+  std::string api_base = "http://" + *listen;
+  std::vector<json> rows;
+  std::string token = "<token>";
+  if (verb != "uninstall") {
+    if (verb == "install" || args.with_token) {
+      auto read = read_token(*config);
+      if (!read) return fail(read.error().message);
+      token = *read;
+    }
+    for (const ToolSpec* tool : offered(*config)) rows.push_back(agentron_tool_row(*tool, api_base, token));
+  }
+  if (verb == "print") {
+    json all = json::array();
+    for (const auto& row : rows) all.push_back(args.with_token ? row : without_token(row));
+    std::printf("%s\n", all.dump(2).c_str());
+    return kExitOk;
+  }
+  auto agentron = parse_http_url(args.agentron_url);
+  if (!agentron) return fail("--agentron-url " + args.agentron_url + ": " + agentron.error().message);
+  auto ours = installed(*agentron);
+  if (!ours) return fail(ours.error().message);
+
+  std::vector<std::tuple<std::string, std::string, json>> plan;  // method, path, body
+  std::set<std::string> wanted;
+  for (const auto& row : rows) {
+    std::string id = row["id"];
+    wanted.insert(id);
+    if (!ours->count(id)) {
+      plan.emplace_back("POST", "/api/tools", row);
+    } else if ((*ours)[id] != row) {
+      plan.emplace_back("PUT", "/api/tools/" + id, row);
+    }
+  }
+  for (const auto& [id, row] : *ours) {
+    if (!wanted.count(id)) plan.emplace_back("DELETE", "/api/tools/" + id, nullptr);  // ours, no longer offered
+  }
+  for (const auto& [method, path, body] : plan) {
+    std::string what = method + " " + path + (body.is_null() ? "" : " (" + body["name"].get<std::string>() + ")");
+    if (args.dry_run) {
+      std::printf("would %s\n", what.c_str());
+      continue;
+    }
+    auto answer = http_json(*agentron, method, path, body);
+    if (!answer) return fail(answer.error().message);
+    if (answer->status < 200 || answer->status > 299) {
+      return fail(what + " answered " + std::to_string(answer->status) + ": " + answer->body.substr(0, 500));
+    }
+    std::printf("%s\n", what.c_str());
+  }
+  std::size_t kept = rows.size() - std::count_if(plan.begin(), plan.end(), [](const auto& p) {
+                       return std::get<0>(p) != "DELETE";
+                     });
+  std::fprintf(stderr, "%s%zu change(s) in %s; %zu tool(s) already as they should be\n",
+               args.dry_run ? "dry run: " : "", plan.size(), args.agentron_url.c_str(), kept);
+  return kExitOk;
+}
+
+}  // namespace agentron
