@@ -49,8 +49,9 @@ inline constexpr const char* start_failed = "job_start_failed";
 
 // Starts argv with stdout and stderr into the given files; on_exit runs on the loop.
 // Real: spawn_command (launcher/posix_spawner.h); tests pass a fake.
-using JobStarter = std::function<Result<pid_t>(const std::vector<std::string>& argv, const std::filesystem::path& out,
-                                               const std::filesystem::path& err, std::function<void(ExitStatus)> on_exit)>;
+using JobStarter =
+    std::function<Result<pid_t>(const std::vector<std::string>& argv, const std::filesystem::path& out,
+                                const std::filesystem::path& err, std::function<void(ExitStatus)> on_exit)>;
 
 class JobRunner {
  public:

@@ -64,7 +64,6 @@ struct CallTool {
 using ApiCall = std::variant<StatusRequest, GetHistory, GetRequests, GetRequest, PostRestartRequest, ApproveRequest,
                              DenyRequest, RollbackRequest, GetBackups, PostBackup, GetJob, ListTools, CallTool, Ping>;
 
-
 // The call `request` asks for, or why not: 404 unknown path, 405 a known path with
 // another method, 400 a body or query that is wrong (the message names the field).
 std::variant<ApiCall, ApiError> route(const ApiRequest& request);

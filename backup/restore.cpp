@@ -164,7 +164,8 @@ Result<RestoreResult> restore_snapshot(const SnapshotInfo& snapshot, const fs::p
   if (built && live) {
     ::chmod(staging.c_str(), live->st_mode & 07777);
     if (owner && ::chown(staging.c_str(), owner->uid, owner->gid) != 0)
-      built = errno_error("write_failed", "cannot give " + staging.string() + " to uid " + std::to_string(owner->uid), errno);
+      built = errno_error("write_failed", "cannot give " + staging.string() + " to uid " + std::to_string(owner->uid),
+                          errno);
   }
   if (!built) {
     fs::remove_all(staging, ec);

@@ -125,8 +125,9 @@ void classify_databases(Scan& scan, const SnapshotInfo* previous, const fs::path
   for (const auto& base : trapped) {
     if (fs::path(base).lexically_normal() == fs::path(essential).lexically_normal()) continue;
     side_files.insert(base);
-    scan.skipped.push_back({base, "a database whose -journal, -wal or -shm is a symlink: SQLite would refuse to "
-                                  "read it; not in this snapshot"});
+    scan.skipped.push_back({base,
+                            "a database whose -journal, -wal or -shm is a symlink: SQLite would refuse to "
+                            "read it; not in this snapshot"});
   }
   std::erase_if(scan.entries, [&](const ScannedEntry& e) { return side_files.count(e.relative) > 0; });
 }

@@ -16,8 +16,8 @@
 #include "history/history.h"
 #include "launcher/instance_spec.h"
 #include "supervisor/data_dir_lock.h"
-#include "supervisor/snapshot_options.h"
 #include "supervisor/instance_record.h"
+#include "supervisor/snapshot_options.h"
 #include "supervisor/status_json.h"
 
 namespace agentron {

@@ -3,8 +3,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
 #include <filesystem>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/config_source.h"

@@ -75,8 +75,9 @@ Result<std::string> listen_address(const Config& config) {
   if (status && status->value("ok", false) && (*status)["data"].contains("control_api") &&
       (*status)["data"]["control_api"].is_object())
     return (*status)["data"]["control_api"].value("listen", std::string());
-  return Error{"no_port", "[control] listen has port 0 (any free one): start the supervisor so it can say which, "
-                          "or set a port"};
+  return Error{"no_port",
+               "[control] listen has port 0 (any free one): start the supervisor so it can say which, "
+               "or set a port"};
 }
 
 }  // namespace
@@ -85,8 +86,9 @@ int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args) {
   auto config = load_or_report(find_config_source(args.config));
   if (!config) return kExitConfig;
   if (!config->control.configured) {
-    return fail("the config has no [control] section: the tools are served by the control API (add [control], "
-                "restart the supervisor)");
+    return fail(
+        "the config has no [control] section: the tools are served by the control API (add [control], "
+        "restart the supervisor)");
   }
   auto listen = listen_address(*config);
   if (!listen) return fail(listen.error().message);
@@ -139,9 +141,8 @@ int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args) {
     }
     std::printf("%s\n", what.c_str());
   }
-  std::size_t kept = rows.size() - std::count_if(plan.begin(), plan.end(), [](const auto& p) {
-                       return std::get<0>(p) != "DELETE";
-                     });
+  std::size_t kept =
+      rows.size() - std::count_if(plan.begin(), plan.end(), [](const auto& p) { return std::get<0>(p) != "DELETE"; });
   std::fprintf(stderr, "%s%zu change(s) in %s; %zu tool(s) already as they should be\n",
                args.dry_run ? "dry run: " : "", plan.size(), args.agentron_url.c_str(), kept);
   return kExitOk;

@@ -103,8 +103,8 @@ int main(int argc, char** argv) {
       ->add_flag("--dry-run", backup.dry_run, "only show what would be deleted");
 
   ToolsArgs tools;
-  auto* agentron_tools =
-      app.add_subcommand("agentron-tools", "the agent's tools in a running Agentron's tool list: install, uninstall, print");
+  auto* agentron_tools = app.add_subcommand(
+      "agentron-tools", "the agent's tools in a running Agentron's tool list: install, uninstall, print");
   agentron_tools->require_subcommand(1);
   for (auto [verb, help] : {std::pair{"install", "add or update every offered tool (ids agentron-supervisor-*)"},
                             {"uninstall", "remove our tools (and only ours)"},
@@ -120,8 +120,7 @@ int main(int argc, char** argv) {
   }
 
   CLI11_PARSE(app, argc, argv);
-  if (*agentron_tools)
-    return cmd_agentron_tools(agentron_tools->get_subcommands().front()->get_name(), tools);
+  if (*agentron_tools) return cmd_agentron_tools(agentron_tools->get_subcommands().front()->get_name(), tools);
   if (*backups) return cmd_backups(backups->get_subcommands().front()->get_name(), backup);
   if (*run) return cmd_run(config);
   if (*status) return cmd_status(where, json);

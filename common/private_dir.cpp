@@ -22,8 +22,8 @@ std::string octal(mode_t mode) {
 }
 
 Error unsafe(const fs::path& dir, const std::string& why, const std::string& fix) {
-  return Error{"unsafe_dir", dir.string() + " " + why + ": another user could replace the supervisor's state in it. " +
-                                 fix};
+  return Error{"unsafe_dir",
+               dir.string() + " " + why + ": another user could replace the supervisor's state in it. " + fix};
 }
 
 }  // namespace
@@ -46,8 +46,9 @@ Status check_private_dir(const fs::path& dir) {
   if (::lstat(path.c_str(), &st) != 0) return errno_error("unsafe_dir", "cannot check " + path.string(), errno);
   if (!S_ISDIR(st.st_mode)) return unsafe(path, "is not a folder (a symlink?)", "Make it a real folder.");
   if (st.st_uid != me) {
-    return unsafe(path, "is owned by uid " + std::to_string(st.st_uid) + ", not the supervisor's (" + std::to_string(me) + ")",
-                  "chown it to the supervisor's user, or choose another folder.");
+    return unsafe(
+        path, "is owned by uid " + std::to_string(st.st_uid) + ", not the supervisor's (" + std::to_string(me) + ")",
+        "chown it to the supervisor's user, or choose another folder.");
   }
   if (st.st_mode & (S_IWGRP | S_IWOTH))
     return unsafe(path, "is writable by group or others (mode " + octal(st.st_mode) + ")", "chmod go-w it.");

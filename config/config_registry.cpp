@@ -60,9 +60,10 @@ void check_state_dir(SectionReader& r, AppConfig& app) {
   if (app.state_dir == app.data_dir) r.error_at("state_dir", "[app] state_dir must not be the data dir itself");
   if (app.user.empty()) return;
   if (!separate_state_dir(app)) {
-    r.error_at("user", "[app] user needs [app] state_dir outside data_dir, e.g. state_dir = "
-                       "\"/var/lib/agentron-supervisor\": the app's user owns data_dir and could replace "
-                       "the supervisor's ledger, records and backups there");
+    r.error_at("user",
+               "[app] user needs [app] state_dir outside data_dir, e.g. state_dir = "
+               "\"/var/lib/agentron-supervisor\": the app's user owns data_dir and could replace "
+               "the supervisor's ledger, records and backups there");
   } else if (at_or_below(app.state_dir, app.data_dir)) {
     r.error_at("state_dir", "[app] state_dir " + app.state_dir.string() + " lies inside data_dir " +
                                 app.data_dir.string() + ", which [app] user '" + app.user +

@@ -1,12 +1,11 @@
 #include "db/sqlite_db.h"
 
-#include <optional>
-
 #include <sqlite3.h>
 
 #include <cctype>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>

@@ -99,8 +99,7 @@ class SqliteDb {
 // it lies in a folder the app's user controls; the snapshot is attached as root.
 Result<std::map<std::string, std::int64_t>> restore_missing_rows(const std::filesystem::path& live,
                                                                  const std::filesystem::path& snapshot,
-                                                                 int busy_timeout_ms,
-                                                                 const FsIdentity* app = nullptr);
+                                                                 int busy_timeout_ms, const FsIdentity* app = nullptr);
 
 // Checks that `sql` is one read-only statement returning one column, as far as that
 // can be told without the database: syntax errors and writing statements are errors;

@@ -96,10 +96,12 @@ Result<VerificationRecord> read_verification_record(const fs::path& path) {
   constexpr size_t kMaxBytes = 64 * 1024;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid() && errno == ENOENT) return Error{kNoRecordCode, "no verification record at " + path.string()};
-  if (!fd.valid()) return errno_error("malformed_record", "cannot open the verification record " + path.string(), errno);
+  if (!fd.valid())
+    return errno_error("malformed_record", "cannot open the verification record " + path.string(), errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > static_cast<off_t>(kMaxBytes))
-    return Error{"malformed_record", "the verification record " + path.string() + " is not a regular file of at most 64 KiB"};
+    return Error{"malformed_record",
+                 "the verification record " + path.string() + " is not a regular file of at most 64 KiB"};
   std::string text(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < text.size()) {

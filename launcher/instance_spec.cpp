@@ -31,7 +31,8 @@ Status make_instance_dir(const AppConfig& app, const std::string& instance_id) {
   if (!who) return who.error();
   if (auto s = make_dir(paths.app_dir(), 0700); !s) return s;
   if (::chown(paths.app_dir().c_str(), who->uid, who->gid) != 0)
-    return errno_error("chown_failed", "cannot give " + paths.app_dir().string() + " to [app] user " + who->user, errno);
+    return errno_error("chown_failed", "cannot give " + paths.app_dir().string() + " to [app] user " + who->user,
+                       errno);
   return ok_status();
 }
 

@@ -221,8 +221,7 @@ void ControlApi::act(const CallTool& call, ApiRespond respond) {
     case ToolRun::fork_job: return run_fork_tool(tool, in, std::move(respond));
     case ToolRun::launch:
       return act(PostRestartRequest{in.value("branch", ""), in.value("commit", ""), in.value("summary", ""),
-                                    in.value("requested_by", "agent"), in.value("run_id", ""),
-                                    in.value("when", "now")},
+                                    in.value("requested_by", "agent"), in.value("run_id", ""), in.value("when", "now")},
                  std::move(respond));
     case ToolRun::platform_history: {
       fs::path ledger = history_path(state_dir(c_.config.app));

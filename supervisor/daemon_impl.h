@@ -18,7 +18,6 @@
 
 #include "api/http_listener.h"
 #include "common/asio_clock.h"
-#include "supervisor/data_dir_lock.h"
 #include "common/lazy_worker.h"
 #include "config/config.h"
 #include "control/control_server.h"
@@ -26,6 +25,7 @@
 #include "launcher/posix_spawner.h"
 #include "supervisor/control_api.h"
 #include "supervisor/daemon.h"
+#include "supervisor/data_dir_lock.h"
 #include "supervisor/handover_driver.h"
 #include "supervisor/instance_slots.h"
 #include "supervisor/instance_verifier.h"

@@ -328,7 +328,8 @@ void HandoverDriver::count_live(Then<Counts> then) {
     if (!reader) {
       result = reader.error();
     } else if (!counts.empty() && fs::exists(database, ec)) {
-      auto probe = probe_database(database, counts, busy, /*check_integrity=*/false, reader->has_value() ? &**reader : nullptr);
+      auto probe =
+          probe_database(database, counts, busy, /*check_integrity=*/false, reader->has_value() ? &**reader : nullptr);
       result = probe ? Result<Counts>(probe->counts) : Result<Counts>(probe.error());
     }
     asio::post(c_.io, [alive, result = std::move(result), then] {
@@ -350,7 +351,8 @@ void HandoverDriver::count_busy(Then<std::int64_t> then) {
     if (!reader) {
       result = reader.error();
     } else if (fs::exists(database, ec)) {
-      auto probe = probe_database(database, query, busy, /*check_integrity=*/false, reader->has_value() ? &**reader : nullptr);
+      auto probe =
+          probe_database(database, query, busy, /*check_integrity=*/false, reader->has_value() ? &**reader : nullptr);
       result = probe ? Result<std::int64_t>(probe->counts.at("busy")) : Result<std::int64_t>(probe.error());
     }
     asio::post(c_.io, [alive, result = std::move(result), then] {

@@ -127,8 +127,8 @@ Result<std::string> RequestIntake::read_trusted(const fs::path& file) const {
   struct stat d {};
   if (::stat(dir().c_str(), &d) != 0) return errno_error("untrusted", "cannot stat " + dir().string(), errno);
   if (d.st_mode & (S_IWGRP | S_IWOTH)) {
-    return Error{"untrusted_folder", "the requests folder " + dir().string() + " is writable by group or others (mode " +
-                                         mode_text(d.st_mode & 0777) +
+    return Error{"untrusted_folder", "the requests folder " + dir().string() +
+                                         " is writable by group or others (mode " + mode_text(d.st_mode & 0777) +
                                          "): whoever can write there can make the supervisor build and run code. "
                                          "chmod 700 it, then send SIGUSR2 or write the request again"};
   }
@@ -146,10 +146,11 @@ Result<std::string> RequestIntake::read_trusted(const fs::path& file) const {
   if (::fstat(fd.get(), &f) != 0) return errno_error("gone", "cannot stat " + name, errno);
   if (!S_ISREG(f.st_mode)) return Error{"untrusted_file", name + " is not a regular file"};
   if (!trusted_owner(f.st_uid, folders_.writer)) {
-    return Error{"untrusted_file", name + " is owned by uid " + std::to_string(f.st_uid) + ", not " +
-                                       owners_text(folders_.writer)};
+    return Error{"untrusted_file",
+                 name + " is owned by uid " + std::to_string(f.st_uid) + ", not " + owners_text(folders_.writer)};
   }
-  if (f.st_nlink != 1) return Error{"untrusted_file", name + " has " + std::to_string(f.st_nlink) + " links; write a new file"};
+  if (f.st_nlink != 1)
+    return Error{"untrusted_file", name + " has " + std::to_string(f.st_nlink) + " links; write a new file"};
   if (f.st_size > static_cast<off_t>(kMaxRequestBytes)) return Error{"too_large", name + " is larger than 64 KiB"};
   std::string text(kMaxRequestBytes + 1, '\0');
   size_t got = 0;

@@ -89,10 +89,10 @@ TEST_CASE("fork tools become agentron-fork arguments that no input can turn into
 }
 
 TEST_CASE("the catalog has the seed's nine tools and the four status tools", "[tool_catalog]") {
-  for (const char* name : {"ensure_agentron_fork", "clone_or_pull_agentron", "create_branch", "commit_changes",
-                           "push_to_fork", "run_build_agentron", "run_tests_agentron", "sync_fork_from_upstream",
-                           "launch_new_agentron", "platform_history", "restart_status", "supervisor_status",
-                           "job_status"}) {
+  for (const char* name :
+       {"ensure_agentron_fork", "clone_or_pull_agentron", "create_branch", "commit_changes", "push_to_fork",
+        "run_build_agentron", "run_tests_agentron", "sync_fork_from_upstream", "launch_new_agentron",
+        "platform_history", "restart_status", "supervisor_status", "job_status"}) {
     INFO(name);
     CHECK(find_tool(name) != nullptr);
   }

@@ -1,4 +1,3 @@
-#include "common/remove_tree.h"
 #include "fork/seal_tree.h"
 
 #include <fcntl.h>
@@ -12,6 +11,7 @@
 #include <cerrno>
 #include <fstream>
 
+#include "common/remove_tree.h"
 #include "common/unique_fd.h"
 #include "tests/read_text.h"
 #include "tests/temp_dir.h"

@@ -307,7 +307,8 @@ TEST_CASE("abandoned by a stopping supervisor: rolled back before the switch, do
   }
 }
 
-TEST_CASE("when idle: built first, then it waits while runs execute, and goes on at the first idle look", "[handover]") {
+TEST_CASE("when idle: built first, then it waits while runs execute, and goes on at the first idle look",
+          "[handover]") {
   HandoverConfig config;
   config.idle_timeout = 10min;
   Fixture f(config, "idle");
