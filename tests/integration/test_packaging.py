@@ -7,12 +7,19 @@ from harness import SUPERVISOR
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_default_profile_config_is_valid():
-    r = subprocess.run([str(SUPERVISOR), "config", "check", "--config", str(ROOT / "packaging/agentron-supervisor.toml")],
+def test_default_profile_config_is_valid(tmp_path):
+    """Valid as shipped — but for its [app] user, which the operator creates (the unit's
+    comment says how): checked here with one every machine has."""
+    shipped = (ROOT / "packaging/agentron-supervisor.toml").read_text()
+    assert 'user         = "agentron"' in shipped and 'state_dir    = "/var/lib/agentron-supervisor"' in shipped
+    config = tmp_path / "agentron-supervisor.toml"
+    config.write_text(shipped.replace('user         = "agentron"', 'user         = "nobody"'))
+    r = subprocess.run([str(SUPERVISOR), "config", "check", "--config", str(config)],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     assert 'data_dir       = "/var/lib/agentron/data"' in r.stdout
+    assert 'state_dir      = "/var/lib/agentron-supervisor"' in r.stdout
 
 
 def test_embedded_demo_config_is_valid(tmp_path):
