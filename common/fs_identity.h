@@ -4,7 +4,8 @@
 // process) is the app's user's, and root's DAC overrides are gone with it. A symlink
 // the app planted then leads only where the app itself may go (red team, findings 2
 // and 3: the supervisor's ledger, root-only databases). Other threads — the event
-// loop, the front — are unaffected.
+// loop, the front — are unaffected; a thread started inside the scope would inherit
+// it (the kernel copies the creator's credentials), so none is.
 #pragma once
 
 #include <sys/types.h>
