@@ -3,6 +3,11 @@
 #include "db/sqlite_db.h"
 
 namespace agentron {
+namespace {
+
+constexpr int kBusyRetries = 3;
+
+}  // namespace
 
 Result<DatabaseProbe> probe_database(const std::filesystem::path& database,
                                      const std::map<std::string, std::string>& counts, Duration busy_timeout,
@@ -21,7 +26,11 @@ Result<DatabaseProbe> probe_database(const std::filesystem::path& database,
   db->busy_timeout(static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(busy_timeout).count()));
   DatabaseProbe probe;
   for (const auto& [name, sql] : counts) {
+    // A busy app (a write every few ms, rollback journal) can keep a reader out past
+    // one busy_timeout when the machine is loaded: a few more tries before "failed".
     auto n = db->query_int(sql);
+    for (int more = 0; more < kBusyRetries && !n && n.error().message.find("locked") != std::string::npos; ++more)
+      n = db->query_int(sql);
     if (!n) return Error{"count_failed", "[health] counts." + name + " failed: " + n.error().message};
     probe.counts[name] = *n;
   }

@@ -33,6 +33,8 @@ struct DatabaseProbe {
 // the lock, which dismisses the torn reads a concurrent write can cause. In WAL mode
 // readers never block writers, and it runs under the lock directly.
 // `check_integrity` false: counts only (a handover's baseline), integrity left empty.
+// A count kept out by the app's writers ("database is locked") is tried up to three
+// more times, each within `busy_timeout`, before the probe fails.
 Result<DatabaseProbe> probe_database(const std::filesystem::path& database,
                                      const std::map<std::string, std::string>& counts, Duration busy_timeout,
                                      bool check_integrity = true, const FsIdentity* reader = nullptr);
