@@ -9,6 +9,8 @@
 
 #include "api/api_token.h"
 #include "backup/catalog.h"
+#include "common/private_dir.h"
+#include "common/remove_tree.h"
 #include "common/unique_fd.h"
 #include "common/utc_time.h"
 #include "config/placeholders.h"
@@ -17,8 +19,6 @@
 #include "launcher/instance_spec.h"
 #include "launcher/run_as.h"
 #include "supervisor/daemon_impl.h"
-#include "common/private_dir.h"
-#include "common/remove_tree.h"
 #include "supervisor/data_dir_lock.h"
 #include "supervisor/instance_record.h"
 #include "supervisor/sd_notify.h"
@@ -209,8 +209,11 @@ Status Daemon::open_control_api() {
   auto token = load_or_create_api_token(config_.control.token_file);
   if (!token) return token.error();
   long files = raise_open_files_limit();  // a descriptor per connection
-  api_ = std::make_unique<ControlApi>(ControlApiContext{io_, clock_, reaper_, worker_, config_, config_path_,
-                                                         static_cast<ControlActions&>(*this)});
+  api_ = std::make_unique<ControlApi>(
+      ControlApiContext{io_, clock_, reaper_, worker_, config_, config_path_, static_cast<ControlActions&>(*this),
+                        [this](const std::string& id, std::function<void(Result<std::string>)> then) {
+                          driver_->when_taken(id, std::move(then));
+                        }});
   auto handler = [this](const HttpRequest& r, std::shared_ptr<HttpResponder> responder) {
     ApiRequest request{std::string(http::to_string(r.method)), r.path, parse_query(r.query), r.body};
     api_->handle(request, [responder](ApiResponse answer) {
