@@ -35,6 +35,8 @@ TEST_CASE("every tool's schema uses only the keywords the validator understands"
 TEST_CASE("an unknown field is refused, naming it and the known ones", "[json_schema]") {
   CHECK(problem(schema_of("create_branch"), {{"name", "x"}, {"build", "rm -rf /"}}) ==
         "input: unknown field \"build\"; the fields are name");
+  CHECK(problem(schema_of("push_to_fork"), {{"remote", "upstream"}}) ==
+        "input: unknown field \"remote\"; this takes no fields");
 }
 
 TEST_CASE("a missing required field and a wrong type are named", "[json_schema]") {
@@ -89,10 +91,10 @@ TEST_CASE("fork tools become agentron-fork arguments that no input can turn into
 }
 
 TEST_CASE("the catalog has the seed's nine tools and the four status tools", "[tool_catalog]") {
-  for (const char* name : {"ensure_agentron_fork", "clone_or_pull_agentron", "create_branch", "commit_changes",
-                           "push_to_fork", "run_build_agentron", "run_tests_agentron", "sync_fork_from_upstream",
-                           "launch_new_agentron", "platform_history", "restart_status", "supervisor_status",
-                           "job_status"}) {
+  for (const char* name :
+       {"ensure_agentron_fork", "clone_or_pull_agentron", "create_branch", "commit_changes", "push_to_fork",
+        "run_build_agentron", "run_tests_agentron", "sync_fork_from_upstream", "launch_new_agentron",
+        "platform_history", "restart_status", "supervisor_status", "job_status"}) {
     INFO(name);
     CHECK(find_tool(name) != nullptr);
   }
