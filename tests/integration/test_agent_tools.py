@@ -367,7 +367,9 @@ def test_the_seed_flow_through_the_stored_rows_ends_in_the_new_release_serving(t
     launched = agent.call("launch_new_agentron", {"branch": BRANCH, "commit": commit, "summary": "faster search",
                                                  "run_id": "run-7"})
     assert agent.statuses[-1] == 202
-    assert launched["state"] == "requested" and "replace" in launched["note"], launched
+    # Answered once the supervisor has taken it: its phase, not a hope.
+    assert launched["state"] == "building_release" and "replace" in launched["note"], launched
+    assert (launched["branch"], launched["commit"], launched["when"]) == (BRANCH, commit, "now")
     done = agent.wait_request(launched["id"], ("done", "rolled_back", "rejected"))
     assert done["state"] == "done", done
     assert [p["phase"] for p in done["phases"]] == [
@@ -397,11 +399,18 @@ def test_with_require_approval_the_request_waits_until_approved_over_the_api(too
     t.install()
     agent = t.agent()
     commit = push_an_improvement(t, agent)
-    launched = agent.call("launch_new_agentron", {"branch": BRANCH, "commit": commit, "summary": "needs a look"})
-    assert launched["next"] == "awaiting_approval", launched
-    waiting = agent.wait_request(launched["id"], ("awaiting_approval",))
-    assert waiting["phases"][-1]["phase"] == "awaiting_approval"
+    # No commit: the head of the branch in the fork (what push_to_fork pushed).
+    launched = agent.call("launch_new_agentron", {"branch": BRANCH, "summary": "needs a look"})
+    assert launched["state"] == "awaiting_approval" and launched["commit"] == commit, launched
+    assert f"/v1/requests/{launched['id']}/approve" in launched["note"]
+    waiting = agent.call("restart_status", {"id": launched["id"]})
+    assert waiting["state"] == "awaiting_approval" and waiting["phases"][-1]["phase"] == "awaiting_approval"
     assert t.s.status()["commit"] != commit
+
+    # One handover at a time: a second launch is refused at once, naming the first.
+    second = agent.refused("launch_new_agentron", {"branch": BRANCH, "commit": commit, "summary": "again"})
+    assert second.status == 409 and second.error["code"] == "handover_in_flight", second
+    assert launched["id"] in second.error["message"]
 
     # Approval is the user's: the same token, on the API, not a tool.
     assert t.api("POST", f"/v1/requests/{launched['id']}/approve", token=False)[0] == 401
@@ -409,6 +418,17 @@ def test_with_require_approval_the_request_waits_until_approved_over_the_api(too
     assert status == 200, answer
     assert agent.wait_request(launched["id"], ("done", "rolled_back", "rejected"))["state"] == "done"
     assert agent.call("supervisor_status")["commit"] == commit
+    t.assert_token_only_in_the_tool_rows()
+
+
+def test_launch_without_commit_needs_the_branch_pushed(tools_env):
+    t = tools_env()
+    t.install()
+    agent = t.agent()
+    failed = agent.refused("launch_new_agentron", {"branch": "agent-improvement/never-pushed", "summary": "s"})
+    assert failed.status == 422 and failed.error["code"] == "not_on_fork", failed
+    assert "agent-improvement/never-pushed" in failed.error["message"]
+    assert os.listdir(t.s.state_dir / "requests") == []
     t.assert_token_only_in_the_tool_rows()
 
 
@@ -445,7 +465,7 @@ def test_when_idle_the_launch_waits_for_the_running_execution(tools_env):
 # -- refusals ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tool, tool_input, field", [
+BAD_INPUTS = [  # (tool, input, the field the 400 must name)
     ("create_branch", {"name": "x", "force": True}, "force"),
     ("push_to_fork", {"remote": "upstream"}, "remote"),
     ("create_branch", {"name": "-x"}, "name"),
@@ -455,25 +475,32 @@ def test_when_idle_the_launch_waits_for_the_running_execution(tools_env):
     ("sync_fork_from_upstream", {"upstream_branch": "-x"}, "upstream_branch"),
     ("launch_new_agentron", {"branch": "a..b", "commit": "abcdef0", "summary": "s"}, "branch"),
     ("launch_new_agentron", {"branch": "b", "commit": "--all", "summary": "s"}, "commit"),
+    ("launch_new_agentron", {"branch": "b"}, "summary"),
     ("commit_changes", {"message": "m", "paths": ["../outside"]}, "paths[0]"),
     ("commit_changes", {"message": "m", "paths": ["ok.txt", "docs/../../x"]}, "paths[1]"),
     ("commit_changes", {"message": "m", "paths": [".."]}, "paths[0]"),
     ("commit_changes", {"message": "m", "paths": ["--", "-x"]}, "paths[0]"),
+    ("commit_changes", {"message": "m", "paths": ["/etc/passwd"]}, "paths[0]"),
     ("run_build_agentron", {"wait_seconds": 241}, "wait_seconds"),
-])
-def test_a_bad_input_is_400_naming_the_field_and_runs_nothing(tools_env, tool, tool_input, field):
+    ("job_status", {"job_id": 7}, "job_id"),
+]
+
+
+def test_a_bad_input_is_400_naming_the_field_and_runs_nothing(tools_env):
     t = tools_env()
     t.install()
     agent = t.agent()
     lines = len(t.s.lines)
-    failed = agent.refused(tool, tool_input)
-    assert failed.status == 400, failed
-    assert failed.error["code"] == "bad_request"
-    assert failed.error["message"].startswith(f"{tool}: {field}:") or f'unknown field "{field}"' in \
-        failed.error["message"], failed.error
+    for tool, tool_input, field in BAD_INPUTS:
+        failed = agent.refused(tool, tool_input)
+        assert failed.status == 400, (tool, tool_input, failed)
+        assert failed.error["code"] == "bad_request", (tool, tool_input, failed)
+        message = failed.error["message"]
+        assert message.startswith(f"{tool}: {field}:") or message == f'{tool}: input: unknown field "{field}"' \
+            or message.startswith(f'{tool}: input: unknown field "{field}";'), (tool, tool_input, message)
     assert t.jobs() == []
     assert not any("started as job" in line or "restart request" in line for line in t.s.lines[lines:])
-    assert not (t.s.state_dir / "requests").exists() or os.listdir(t.s.state_dir / "requests") == []
+    assert os.listdir(t.s.state_dir / "requests") == []
     t.assert_token_only_in_the_tool_rows()
 
 
