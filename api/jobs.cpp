@@ -68,6 +68,10 @@ std::optional<JobRecord> parse_record(const std::string& text) {
   return r;
 }
 
+json interrupted_result(const std::string& why) {
+  return {{"code", "interrupted"}, {"message", why + "; run it again"}};
+}
+
 }  // namespace
 
 const char* to_string(JobState state) {
@@ -102,6 +106,7 @@ void JobRunner::recover() {
     record->state = JobState::interrupted;
     record->ended_at = utc_now_iso8601();
     record->exit = "the supervisor stopped while it ran";
+    record->result = interrupted_result(record->exit);
     save(*record);
   }
 }
@@ -154,6 +159,10 @@ void JobRunner::finish(const std::string& id, ExitStatus status) {
     r.result = {{"code", "no_answer"}, {"message", "agentron-fork " + r.exit + " without an answer; see output.log"}};
   }
   r.state = ok && status.success() ? JobState::succeeded : JobState::failed;
+  if (done->stopped && r.state == JobState::failed) {
+    r.state = JobState::interrupted;
+    r.result = interrupted_result("the supervisor stopped while it ran (agentron-fork " + r.exit + ")");
+  }
   save(r);
   JobRecord finished = with_tail(r);
   for (auto& [n, waiter] : done->waiters) {
@@ -191,7 +200,9 @@ std::optional<std::string> JobRunner::running() const {
 }
 
 void JobRunner::stop_running() {
-  if (active_ && active_->pid > 0) ::kill(-active_->pid, SIGTERM);
+  if (!active_) return;
+  active_->stopped = true;
+  if (active_->pid > 0) ::kill(-active_->pid, SIGTERM);
 }
 
 JobRecord JobRunner::with_tail(JobRecord record) const {

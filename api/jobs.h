@@ -49,8 +49,9 @@ inline constexpr const char* start_failed = "job_start_failed";
 
 // Starts argv with stdout and stderr into the given files; on_exit runs on the loop.
 // Real: spawn_command (launcher/posix_spawner.h); tests pass a fake.
-using JobStarter = std::function<Result<pid_t>(const std::vector<std::string>& argv, const std::filesystem::path& out,
-                                               const std::filesystem::path& err, std::function<void(ExitStatus)> on_exit)>;
+using JobStarter =
+    std::function<Result<pid_t>(const std::vector<std::string>& argv, const std::filesystem::path& out,
+                                const std::filesystem::path& err, std::function<void(ExitStatus)> on_exit)>;
 
 class JobRunner {
  public:
@@ -69,7 +70,8 @@ class JobRunner {
   void await(const std::string& id, Duration wait, std::function<void(Result<JobRecord>)> then);
   Result<JobRecord> find(const std::string& id) const;
   std::optional<std::string> running() const;
-  // SIGTERM to the running job's process group (the supervisor is stopping).
+  // SIGTERM to the running job's process group (the supervisor is stopping); the job
+  // is then recorded interrupted (unless it still succeeds).
   void stop_running();
 
  private:
@@ -80,6 +82,7 @@ class JobRunner {
   struct Active {
     JobRecord record;
     pid_t pid = 0;
+    bool stopped = false;  // stop_running(): an end without success is interrupted, not failed
     std::map<int, Waiter> waiters;
   };
 

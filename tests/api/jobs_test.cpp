@@ -1,5 +1,7 @@
 #include "api/jobs.h"
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -14,6 +16,7 @@ namespace {
 
 // Starts nothing: records what would run and lets the test end it.
 struct FakeStarter {
+  pid_t pid = 424242;  // 0: stop_running() signals nothing
   std::vector<std::string> argv;
   fs::path out, err;
   std::function<void(ExitStatus)> on_exit;
@@ -21,7 +24,7 @@ struct FakeStarter {
     return [this](const std::vector<std::string>& a, const fs::path& o, const fs::path& e,
                   std::function<void(ExitStatus)> done) -> Result<pid_t> {
       argv = a, out = o, err = e, on_exit = std::move(done);
-      return pid_t{424242};
+      return pid;
     };
   }
   void end(const std::string& answer, ExitStatus status) {
@@ -110,6 +113,26 @@ TEST_CASE("a job left running by an earlier supervisor is interrupted, never run
   REQUIRE(record);
   CHECK(record->state == JobState::interrupted);
   CHECK_FALSE(record->ended_at.empty());
+  CHECK(record->result["code"] == "interrupted");
+}
+
+TEST_CASE("a job the supervisor stops is interrupted, not failed", "[jobs]") {
+  testing::TempDir tmp;
+  FakeClock clock;
+  FakeStarter fork;
+  fork.pid = 0;
+  JobRunner jobs(clock, tmp.path / "jobs", fork.starter());
+  auto id = *jobs.start("run_tests_agentron", {"x"});
+  std::optional<JobRecord> got;
+  jobs.await(id, std::chrono::seconds(25), [&](Result<JobRecord> r) { got = *r; });
+  jobs.stop_running();
+  fork.end("", ExitStatus::killed(SIGTERM));
+  REQUIRE(got);
+  CHECK(got->state == JobState::interrupted);
+  CHECK(got->result["code"] == "interrupted");
+  CHECK(got->result["message"] ==
+        "the supervisor stopped while it ran (agentron-fork killed by SIGTERM); run it again");
+  CHECK(jobs.find(id)->state == JobState::interrupted);
 }
 
 TEST_CASE("a job id that is not ours is never looked up on disk", "[jobs]") {
