@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import time
 import urllib.parse
@@ -20,7 +21,7 @@ import pytest
 
 from fork_env import refs, upstream_state
 from handover_env import git
-from harness import poll_until, write_config
+from harness import poll_until, wait_pid_gone
 
 OUR_PREFIX = "agentron-supervisor-"
 ALL_TOOLS = ["ensure_agentron_fork", "clone_or_pull_agentron", "create_branch", "commit_changes", "push_to_fork",
@@ -539,4 +540,35 @@ def test_one_job_at_a_time_and_a_push_to_the_upstream_is_refused(tools_env, tmp_
     assert json.loads(failed.text)["job"]["state"] == "failed"
     assert upstream_state(t.e.upstream) == before
     assert refs(t.e.upstream) == before[0]
+    t.assert_token_only_in_the_tool_rows()
+
+
+def test_a_job_running_when_the_supervisor_stops_is_reported_interrupted(tools_env, tmp_path):
+    pid_file = tmp_path / "build.pid"
+    marker = tmp_path / "never"
+    build = ["sh", "-c", f'echo $$ > "{pid_file}"; n=0; while [ ! -e "{marker}" ] && [ $n -lt 600 ]; do '
+                         f'sleep 0.05; n=$((n+1)); done']
+    t = tools_env(fork={"build": build})
+    t.install()
+    agent = t.agent()
+    agent.call("clone_or_pull_agentron")
+    running = agent.call("run_build_agentron", {"wait_seconds": 0})
+    build_pid = int(poll_until(lambda: pid_file.exists() and pid_file.read_text().strip(), 10, "the build started"))
+
+    t.s.signal(signal.SIGTERM)
+    assert t.s.wait_exit() == 0
+    assert wait_pid_gone(build_pid, 10), "the build outlived the supervisor's stop"
+    t.s.lines.clear()
+    t.s.start()
+    t.s.wait_log(r"instance \S+ verified")
+    # With [control] listen port 0 the API has a new port: install again puts the rows right (PUT).
+    t.api_port = int(t.s.status()["control_api"]["listen"].rsplit(":", 1)[1])
+    assert t.install().stdout.count("PUT /api/tools/") == len(ALL_TOOLS)
+    agent = t.agent()
+    job = agent.call("job_status", {"job_id": running["job_id"]})
+    assert job["state"] == "interrupted" and job["result"]["code"] == "interrupted", job
+    assert job["result"]["message"].startswith("the supervisor stopped while it ran"), job
+    # The workspace is free again.
+    marker.write_text("")
+    assert agent.call("run_tests_agentron")["state"] == "succeeded"
     t.assert_token_only_in_the_tool_rows()
