@@ -66,8 +66,8 @@ std::variant<ApiCall, ApiError> restart_request(const json& body) {
   auto fields = string_fields(body, {"branch", "commit", "summary", "requested_by", "run_id", "when"});
   if (auto* e = std::get_if<ApiError>(&fields)) return *e;
   auto& f = std::get<0>(fields);
-  PostRestartRequest r{f["branch"], f["commit"], f["summary"], f["requested_by"], f["run_id"],
-                       f.count("when") ? f["when"] : "now"};
+  PostRestartRequest r{f["branch"],       f["commit"], f["summary"],
+                       f["requested_by"], f["run_id"], f.count("when") ? f["when"] : "now"};
   if (r.branch.empty()) return bad_request("field \"branch\" is required");
   if (r.summary.empty()) return bad_request("field \"summary\" is required");
   if (r.when != "now" && r.when != "idle") return bad_request("field \"when\" must be \"now\" or \"idle\"");
@@ -76,7 +76,8 @@ std::variant<ApiCall, ApiError> restart_request(const json& body) {
 
 std::variant<ApiCall, ApiError> tool_call(const std::string& name, const json& input) {
   const ToolSpec* tool = find_tool(name);
-  if (!tool) return ApiError{404, "unknown_tool", "no tool '" + name.substr(0, 64) + "'; the tools are " + tool_names()};
+  if (!tool)
+    return ApiError{404, "unknown_tool", "no tool '" + name.substr(0, 64) + "'; the tools are " + tool_names()};
   if (auto valid = validate_json(tool->input_schema, input); !valid)
     return ApiError{400, control_error::bad_request, name + ": " + valid.error().message};
   return ApiCall{CallTool{tool, input}};
@@ -177,7 +178,7 @@ int http_status_for(const std::string& code) {
     return 404;
   if (code == control_error::handover_in_flight || code == job_error::busy || code == control_error::not_ready ||
       code == control_error::cannot_verify || code == control_error::no_previous_release ||
-      code == control_error::previous_release_gone)
+      code == control_error::previous_release_gone || code == "backup_busy")
     return 409;
   if (code == control_error::shutting_down) return 503;
   if (code == control_error::internal || code == job_error::start_failed) return 500;

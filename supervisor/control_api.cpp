@@ -248,8 +248,8 @@ void ControlApi::act(const PostBackup&, ApiRespond respond) {
       [config = c_.config] {
         auto options = snapshot_options(config, "manual");
         if (!options) return failed(options.error());
-        auto lock = lock_backup_dir(options->backup_dir);
-        if (!lock) return failed(lock.error());
+        // create_snapshot takes the backup folder's lock itself: a flock taken here too
+        // (another open file) would make it find the folder busy — by us — every time.
         auto result = create_snapshot(*options);
         if (!result) return failed(result.error());
         SnapshotInfo info;
