@@ -57,7 +57,8 @@ void Handover::start() {
     return back_up();
   }
   if (config_.require_approval) {
-    enter(HandoverPhase::awaiting_approval, "waiting for `agentron-supervisor approve " + request_.id + "`");
+    enter(HandoverPhase::awaiting_approval, "waiting for approval: `agentron-supervisor approve " + request_.id +
+                                                "` or POST /v1/requests/" + request_.id + "/approve");
     return;
   }
   build();
@@ -113,12 +114,15 @@ void Handover::check_idle() {
     if (*busy <= 0) return back_up();
     if (*busy != busy_) {
       busy_ = *busy;
-      enter(HandoverPhase::waiting_for_idle, std::to_string(busy_) + " run(s) executing; the restart waits for none "
-                                             "(at most " + format_duration(config_.idle_timeout) + ")");
+      enter(HandoverPhase::waiting_for_idle, std::to_string(busy_) +
+                                                 " run(s) executing; the restart waits for none "
+                                                 "(at most " +
+                                                 format_duration(config_.idle_timeout) + ")");
     }
     if (clock_.now() + kIdlePoll > idle_deadline_) {
-      return fail("the app was not idle within " + format_duration(config_.idle_timeout) + " ([handover] idle_timeout): " +
-                  std::to_string(busy_) + " run(s) still executing; nothing was restarted");
+      return fail("the app was not idle within " + format_duration(config_.idle_timeout) +
+                  " ([handover] idle_timeout): " + std::to_string(busy_) +
+                  " run(s) still executing; nothing was restarted");
     }
     idle_timer_ = clock_.start_timer(kIdlePoll, [this] { check_idle(); });
   });
