@@ -199,8 +199,11 @@ class ToolsEnv:
         return Agent(rows)
 
     def api(self, method, path, body=None, token=True):
-        return http_json(self.api_port, method, path, body,
-                         headers={"Authorization": f"Bearer {self.token}"} if token else {})
+        """The user's own call to /v1 (not through a tool row)."""
+        answer = http_json(self.api_port, method, path, body,
+                           headers={"Authorization": f"Bearer {self.token}"} if token else {})
+        ANSWERS.append(json.dumps(answer[1]))
+        return answer
 
     def jobs(self):
         jobs = self.s.state_dir / "jobs"
@@ -571,4 +574,40 @@ def test_a_job_running_when_the_supervisor_stops_is_reported_interrupted(tools_e
     # The workspace is free again.
     marker.write_text("")
     assert agent.call("run_tests_agentron")["state"] == "succeeded"
+    t.assert_token_only_in_the_tool_rows()
+
+
+def test_the_users_routes_answer_with_their_status_codes(tools_env):
+    """The rest of /v1 (docs/agent-tools.md, HTTP API): what the user's scripts call."""
+    t = tools_env()
+    t.install()
+    status, tools = t.api("GET", "/v1/tools")
+    assert status == 200 and [tool["name"] for tool in tools["tools"]] == ALL_TOOLS
+    assert all(tool["inputSchema"]["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+               for tool in tools["tools"])
+
+    status, made = t.api("POST", "/v1/backups")
+    assert status == 201 and made["kind"] == "manual" and made["trust"] == "authenticated", made
+    status, listed = t.api("GET", "/v1/backups")
+    assert status == 200 and [b["name"] for b in listed["backups"]] == [made["name"]]
+    assert t.api("POST", "/v1/backups", {"dir": "/tmp"})[0] == 400
+
+    status, history = t.api("GET", "/v1/history?limit=5&kind=verified")
+    assert status == 200 and [e["kind"] for e in history["events"]] == ["verified"]
+    assert t.api("GET", "/v1/history?limit=0")[0] == 400
+    assert t.api("GET", "/v1/requests") == (200, {"requests": []})
+    assert t.api("GET", "/v1/requests/nope")[1]["error"]["code"] == "no_such_request"
+    assert t.api("GET", "/v1/requests/nope")[0] == 404
+    assert t.api("GET", "/v1/jobs/job-nope")[0] == 404
+    assert t.api("POST", "/v1/requests/nope/approve")[0] == 404
+    assert t.api("POST", "/v1/requests/nope/deny", {"reason": "no"})[0] == 404
+    status, answer = t.api("POST", "/v1/rollback", {"reason": "try"})
+    assert (status, answer["error"]["code"]) == (409, "no_previous_release")
+    status, answer = t.api("POST", "/v1/requests", {"branch": BRANCH})
+    assert (status, answer["error"]["message"]) == (400, 'field "summary" is required')
+    status, answer = t.api("POST", "/v1/requests", {"branch": BRANCH, "summary": "s"})
+    assert (status, answer["error"]["code"]) == (422, "not_on_fork")
+    assert t.api("GET", "/v1/status", token=False)[0] == 401
+    status, answer = t.api("GET", "/v1/status")
+    assert status == 200 and answer["state"] == "ready"
     t.assert_token_only_in_the_tool_rows()
