@@ -64,6 +64,9 @@ std::optional<JobRecord> parse_record(const std::string& text) {
   r.ended_at = str("ended_at");
   r.exit = str("exit");
   r.result = j.contains("result") ? j["result"] : json();
+  for (const auto& w : j.value("warnings", json::array())) {
+    if (w.is_string()) r.warnings.push_back(w.get<std::string>());
+  }
   if (r.id.empty()) return std::nullopt;
   return r;
 }
@@ -89,6 +92,7 @@ json JobRecord::to_json() const {
   if (!ended_at.empty()) j["ended_at"] = ended_at;
   if (!exit.empty()) j["exit"] = exit;
   if (!result.is_null()) j["result"] = result;
+  if (!warnings.empty()) j["warnings"] = warnings;
   j["log_tail"] = log_tail;
   return j;
 }
@@ -151,6 +155,11 @@ void JobRunner::finish(const std::string& id, ExitStatus status) {
   r.exit = status.describe();
   auto answer = json::parse(read_text(folder(id) / "answer.json", 4 << 20), nullptr, /*allow_exceptions=*/false);
   bool ok = answer.is_object() && answer.value("ok", false) && answer.contains("data");
+  if (answer.is_object() && answer.contains("warnings") && answer["warnings"].is_array()) {
+    for (const auto& w : answer["warnings"]) {
+      if (w.is_string()) r.warnings.push_back(w.get<std::string>());
+    }
+  }
   if (ok) {
     r.result = answer["data"];
   } else if (answer.is_object() && answer.contains("error") && answer["error"].is_object()) {

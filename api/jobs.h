@@ -37,6 +37,8 @@ struct JobRecord {
   std::string exit;      // "exit code 0", "killed by SIGTERM"; "" while running
   // agentron-fork's answer: its data (succeeded) or {"code","message"} (failed); null while running.
   nlohmann::json result;
+  // agentron-fork's warnings (a commit without docs, a credentials file others can read).
+  std::vector<std::string> warnings;
   std::string log_tail;  // the last lines of its output
   nlohmann::json to_json() const;
 };

@@ -60,6 +60,23 @@ TEST_CASE("a job answers with its result when it ends within the wait", "[jobs]"
   CHECK_FALSE(jobs.running());
 }
 
+TEST_CASE("agentron-fork's warnings reach the caller and the record", "[jobs]") {
+  testing::TempDir tmp;
+  FakeClock clock;
+  FakeStarter fork;
+  JobRunner jobs(clock, tmp.path / "jobs", fork.starter());
+  auto id = *jobs.start("commit_changes", {"x"});
+  std::optional<JobRecord> got;
+  jobs.await(id, std::chrono::seconds(25), [&](Result<JobRecord> r) { got = *r; });
+  fork.end(R"({"ok":true,"data":{"commit":"abc"},"warnings":["code changed but no documentation did"]})",
+           ExitStatus::exited(0));
+  REQUIRE(got);
+  CHECK(got->warnings == std::vector<std::string>{"code changed but no documentation did"});
+  CHECK(got->to_json()["warnings"] == json::array({"code changed but no documentation did"}));
+  CHECK(jobs.find(id)->warnings == got->warnings);
+  CHECK_FALSE(JobRecord{}.to_json().contains("warnings"));
+}
+
 TEST_CASE("a job still running after the wait is answered as running, and finishes later", "[jobs]") {
   testing::TempDir tmp;
   FakeClock clock;
