@@ -274,7 +274,7 @@ def push_an_improvement(t, agent):
     assert branch["result"]["branch"] == BRANCH
     edit_as_the_agent(t.e.workspace)
     committed = agent.call("commit_changes", {"message": "Faster search\n\nWith its docs."})
-    assert committed["state"] == "succeeded", committed
+    assert committed["state"] == "succeeded" and "warnings" not in committed, committed
     commit = committed["result"]["commit"]
     assert sorted(committed["result"]["paths"]) == ["docs/search.md", "search.sh"], committed
     pushed = agent.call("push_to_fork")
@@ -491,7 +491,7 @@ BAD_INPUTS = [  # (tool, input, the field the 400 must name)
 
 
 def test_a_bad_input_is_400_naming_the_field_and_runs_nothing(tools_env):
-    t = tools_env()
+    t = tools_env(fork={"docs_required": True})
     t.install()
     agent = t.agent()
     lines = len(t.s.lines)
@@ -505,6 +505,12 @@ def test_a_bad_input_is_400_naming_the_field_and_runs_nothing(tools_env):
     assert t.jobs() == []
     assert not any("started as job" in line or "restart request" in line for line in t.s.lines[lines:])
     assert os.listdir(t.s.state_dir / "requests") == []
+
+    # [fork] docs_required holds over the API as in the CLI: code without docs is refused (422).
+    agent.call("clone_or_pull_agentron")
+    (t.e.workspace / "search.sh").write_text("echo fast\n")
+    failed = agent.refused("commit_changes", {"message": "no docs"})
+    assert failed.status == 422 and failed.error["code"] == "docs_required", failed
     t.assert_token_only_in_the_tool_rows()
 
 
@@ -536,7 +542,9 @@ def test_one_job_at_a_time_and_a_push_to_the_upstream_is_refused(tools_env, tmp_
     before = upstream_state(t.e.upstream)
     git("config", "remote.origin.pushurl", f"file://{t.e.upstream}", cwd=t.e.workspace)
     (t.e.workspace / "more.txt").write_text("more\n")
-    agent.call("commit_changes", {"message": "more"})
+    # The docs rule holds as in the CLI: code without docs is committed with a warning the agent sees.
+    more = agent.call("commit_changes", {"message": "more", "paths": ["more.txt"]})
+    assert more["state"] == "succeeded" and "no documentation" in more["warnings"][0], more
     failed = agent.refused("push_to_fork", {})
     assert failed.status == 422, failed
     assert failed.error["code"] == "push_refused"
