@@ -149,8 +149,10 @@ class Agent:
         return failed.value
 
     def wait_job(self, job_id, timeout=60):
-        return poll_until(lambda: (lambda j: j if j["state"] != "running" else None)(
-            self.call("job_status", {"job_id": job_id})), timeout, f"job {job_id} ended", interval=0.05)
+        def ended():
+            job = self.call("job_status", {"job_id": job_id})
+            return job if job["state"] != "running" else None
+        return poll_until(ended, timeout, f"job {job_id} ended", interval=0.05)
 
     def wait_request(self, request_id, states, timeout=60):
         def reached():
@@ -195,8 +197,7 @@ class ToolsEnv:
         return rows
 
     def agent(self):
-        rows = {r["name"]: r for r in self.stored_rows() if r["id"].startswith(OUR_PREFIX)}
-        return Agent(rows)
+        return Agent({r["name"]: r for r in self.stored_rows() if r["id"] == OUR_PREFIX + r["name"]})
 
     def api(self, method, path, body=None, token=True):
         """The user's own call to /v1 (not through a tool row)."""
@@ -209,7 +210,7 @@ class ToolsEnv:
         jobs = self.s.state_dir / "jobs"
         return sorted(os.listdir(jobs)) if jobs.exists() else []
 
-    def assert_token_only_in_the_tool_rows(self, answers=()):
+    def assert_token_only_in_the_tool_rows(self):
         """The token is in the token file and in Agentron's own tool rows (its database
         and the snapshots of it), nowhere else: not in the supervisor's log, a file
         under the test's folder (state dir, job records, ledger, logs, workspace,
@@ -217,7 +218,7 @@ class ToolsEnv:
         token = self.token
         assert token not in self.s.log()
         assert token not in json.dumps(self.e.history())
-        for text in [*ANSWERS, *answers]:
+        for text in ANSWERS:
             assert token not in text
         databases = []
         for dirpath, _, filenames in os.walk(self.e.tmp):
