@@ -64,8 +64,15 @@ std::optional<JobRecord> parse_record(const std::string& text) {
   r.ended_at = str("ended_at");
   r.exit = str("exit");
   r.result = j.contains("result") ? j["result"] : json();
+  for (const auto& w : j.value("warnings", json::array())) {
+    if (w.is_string()) r.warnings.push_back(w.get<std::string>());
+  }
   if (r.id.empty()) return std::nullopt;
   return r;
+}
+
+json interrupted_result(const std::string& why) {
+  return {{"code", "interrupted"}, {"message", why + "; run it again"}};
 }
 
 }  // namespace
@@ -85,6 +92,7 @@ json JobRecord::to_json() const {
   if (!ended_at.empty()) j["ended_at"] = ended_at;
   if (!exit.empty()) j["exit"] = exit;
   if (!result.is_null()) j["result"] = result;
+  if (!warnings.empty()) j["warnings"] = warnings;
   j["log_tail"] = log_tail;
   return j;
 }
@@ -102,6 +110,7 @@ void JobRunner::recover() {
     record->state = JobState::interrupted;
     record->ended_at = utc_now_iso8601();
     record->exit = "the supervisor stopped while it ran";
+    record->result = interrupted_result(record->exit);
     save(*record);
   }
 }
@@ -146,6 +155,11 @@ void JobRunner::finish(const std::string& id, ExitStatus status) {
   r.exit = status.describe();
   auto answer = json::parse(read_text(folder(id) / "answer.json", 4 << 20), nullptr, /*allow_exceptions=*/false);
   bool ok = answer.is_object() && answer.value("ok", false) && answer.contains("data");
+  if (answer.is_object() && answer.contains("warnings") && answer["warnings"].is_array()) {
+    for (const auto& w : answer["warnings"]) {
+      if (w.is_string()) r.warnings.push_back(w.get<std::string>());
+    }
+  }
   if (ok) {
     r.result = answer["data"];
   } else if (answer.is_object() && answer.contains("error") && answer["error"].is_object()) {
@@ -154,6 +168,10 @@ void JobRunner::finish(const std::string& id, ExitStatus status) {
     r.result = {{"code", "no_answer"}, {"message", "agentron-fork " + r.exit + " without an answer; see output.log"}};
   }
   r.state = ok && status.success() ? JobState::succeeded : JobState::failed;
+  if (done->stopped && r.state == JobState::failed) {
+    r.state = JobState::interrupted;
+    r.result = interrupted_result("the supervisor stopped while it ran (agentron-fork " + r.exit + ")");
+  }
   save(r);
   JobRecord finished = with_tail(r);
   for (auto& [n, waiter] : done->waiters) {
@@ -191,7 +209,9 @@ std::optional<std::string> JobRunner::running() const {
 }
 
 void JobRunner::stop_running() {
-  if (active_ && active_->pid > 0) ::kill(-active_->pid, SIGTERM);
+  if (!active_) return;
+  active_->stopped = true;
+  if (active_->pid > 0) ::kill(-active_->pid, SIGTERM);
 }
 
 JobRecord JobRunner::with_tail(JobRecord record) const {

@@ -37,6 +37,8 @@ struct JobRecord {
   std::string exit;      // "exit code 0", "killed by SIGTERM"; "" while running
   // agentron-fork's answer: its data (succeeded) or {"code","message"} (failed); null while running.
   nlohmann::json result;
+  // agentron-fork's warnings (a commit without docs, a credentials file others can read).
+  std::vector<std::string> warnings;
   std::string log_tail;  // the last lines of its output
   nlohmann::json to_json() const;
 };
@@ -70,7 +72,8 @@ class JobRunner {
   void await(const std::string& id, Duration wait, std::function<void(Result<JobRecord>)> then);
   Result<JobRecord> find(const std::string& id) const;
   std::optional<std::string> running() const;
-  // SIGTERM to the running job's process group (the supervisor is stopping).
+  // SIGTERM to the running job's process group (the supervisor is stopping); the job
+  // is then recorded interrupted (unless it still succeeds).
   void stop_running();
 
  private:
@@ -81,6 +84,7 @@ class JobRunner {
   struct Active {
     JobRecord record;
     pid_t pid = 0;
+    bool stopped = false;  // stop_running(): an end without success is interrupted, not failed
     std::map<int, Waiter> waiters;
   };
 

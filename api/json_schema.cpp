@@ -34,6 +34,12 @@ size_t code_points(const std::string& text) {
 
 Status validate_at(const json& schema, const json& value, const std::string& where);
 
+std::string unknown_field(const std::string& name, const json& properties) {
+  std::string names;
+  for (const auto& [known, unused] : properties.items()) names += (names.empty() ? "" : ", ") + known;
+  return "unknown field \"" + name + "\"; " + (names.empty() ? "this takes no fields" : "the fields are " + names);
+}
+
 Status validate_object(const json& schema, const json& value, const std::string& where) {
   const json empty = json::object();
   const json& properties = schema.contains("properties") ? schema["properties"] : empty;
@@ -42,13 +48,7 @@ Status validate_object(const json& schema, const json& value, const std::string&
   }
   for (const auto& [name, item] : value.items()) {
     if (!properties.contains(name)) {
-      if (schema.value("additionalProperties", true) == false)
-        return bad(
-            where, "unknown field \"" + name + "\"; the fields are " + [&] {
-              std::string names;
-              for (const auto& [known, unused] : properties.items()) names += (names.empty() ? "" : ", ") + known;
-              return names;
-            }());
+      if (schema.value("additionalProperties", true) == false) return bad(where, unknown_field(name, properties));
       continue;
     }
     if (auto s = validate_at(properties[name], item, field(where, name)); !s) return s;

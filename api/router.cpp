@@ -178,7 +178,7 @@ int http_status_for(const std::string& code) {
     return 404;
   if (code == control_error::handover_in_flight || code == job_error::busy || code == control_error::not_ready ||
       code == control_error::cannot_verify || code == control_error::no_previous_release ||
-      code == control_error::previous_release_gone)
+      code == control_error::previous_release_gone || code == "backup_busy")
     return 409;
   if (code == control_error::shutting_down) return 503;
   if (code == control_error::internal || code == job_error::start_failed) return 500;

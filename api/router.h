@@ -68,8 +68,8 @@ using ApiCall = std::variant<StatusRequest, GetHistory, GetRequests, GetRequest,
 // another method, 400 a body or query that is wrong (the message names the field).
 std::variant<ApiCall, ApiError> route(const ApiRequest& request);
 
-// The status an Error's code answers with: 404 not found, 409 conflict (a handover or a
-// job in flight), 503 shutting down, 500 internal, else 400 (docs/agent-tools.md).
+// The status an Error's code answers with: 404 not found, 409 conflict (a handover, a
+// job or a backup in flight), 503 shutting down, 500 internal, else 400 (docs/agent-tools.md).
 int http_status_for(const std::string& code);
 ApiError api_error(const Error& error);
 

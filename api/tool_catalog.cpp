@@ -41,8 +41,6 @@ json wait_schema() {
 
 std::vector<ToolSpec> make_catalog() {
   json text = {{"type", "string"}, {"minLength", 1}, {"maxLength", 2000}};
-  json commit = {
-      {"type", "string"}, {"pattern", "^[0-9a-fA-F]{7,40}$"}, {"description", "A commit id (7 to 40 hex digits)"}};
   return {
       {"ensure_agentron_fork",
        "Checks that Agentron's fork exists and is not the upstream; with create: true, asks GitHub to make it.",
@@ -79,7 +77,12 @@ std::vector<ToolSpec> make_catalog() {
        "Asks the supervisor to restart Agentron into a pushed commit of the fork, verified, with the same data. "
        "The run calling this lives in the instance that will be replaced.",
        object_schema({{"branch", branch_schema("The fork's branch the commit is on")},
-                      {"commit", commit},
+                      {"commit",
+                       {{"type", "string"},
+                        {"pattern", "^[0-9a-fA-F]{7,40}$"},
+                        {"description",
+                         "The pushed commit to run (7 to 40 hex digits; default: the head of "
+                         "branch in the fork)"}}},
                       {"summary", text},
                       {"run_id", {{"type", "string"}, {"maxLength", 200}}},
                       {"requested_by", {{"type", "string"}, {"maxLength", 200}}},

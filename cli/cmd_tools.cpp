@@ -3,8 +3,6 @@
 // together by hand, done idempotently (docs/agent-tools.md).
 #include <cstdio>
 #include <fstream>
-#include <map>
-#include <set>
 
 #include "api/agentron_tools.h"
 #include "cli/commands.h"
@@ -49,8 +47,8 @@ json without_token(json row) {
   return row;
 }
 
-// Our rows now in Agentron: id → row.
-Result<std::map<std::string, json>> installed(const HttpUrl& agentron) {
+// Agentron's tool rows now (GET /api/tools): a JSON array.
+Result<json> listed_tools(const HttpUrl& agentron) {
   auto answer = http_json(agentron, "GET", "/api/tools", nullptr);
   if (!answer) return answer.error();
   auto list = json::parse(answer->body, nullptr, /*allow_exceptions=*/false);
@@ -59,12 +57,7 @@ Result<std::map<std::string, json>> installed(const HttpUrl& agentron) {
                                          (list.is_array() ? "" : " without a list of tools") +
                                          ": is --agentron-url Agentron's address?"};
   }
-  std::map<std::string, json> ours;
-  for (const auto& row : list) {
-    if (row.is_object() && row.contains("id") && row["id"].is_string() && is_our_tool_id(row["id"]))
-      ours[row["id"].get<std::string>()] = row;
-  }
-  return ours;
+  return list;
 }
 
 // Where the control API listens: [control] listen — or, with port 0, the port the
@@ -111,38 +104,27 @@ int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args) {
   }
   auto agentron = parse_http_url(args.agentron_url);
   if (!agentron) return fail("--agentron-url " + args.agentron_url + ": " + agentron.error().message);
-  auto ours = installed(*agentron);
-  if (!ours) return fail(ours.error().message);
-
-  std::vector<std::tuple<std::string, std::string, json>> plan;  // method, path, body
-  std::set<std::string> wanted;
-  for (const auto& row : rows) {
-    std::string id = row["id"];
-    wanted.insert(id);
-    if (!ours->count(id)) {
-      plan.emplace_back("POST", "/api/tools", row);
-    } else if ((*ours)[id] != row) {
-      plan.emplace_back("PUT", "/api/tools/" + id, row);
-    }
-  }
-  for (const auto& [id, row] : *ours) {
-    if (!wanted.count(id)) plan.emplace_back("DELETE", "/api/tools/" + id, nullptr);  // ours, no longer offered
-  }
-  for (const auto& [method, path, body] : plan) {
-    std::string what = method + " " + path + (body.is_null() ? "" : " (" + body["name"].get<std::string>() + ")");
+  auto listed = listed_tools(*agentron);
+  if (!listed) return fail(listed.error().message);
+  auto plan = plan_tool_rows(rows, *listed);
+  for (const auto& change : plan) {
     if (args.dry_run) {
-      std::printf("would %s\n", what.c_str());
+      std::printf("would %s\n", change.describe().c_str());
       continue;
     }
-    auto answer = http_json(*agentron, method, path, body);
+    auto answer = http_json(*agentron, change.method, change.path, change.body);
     if (!answer) return fail(answer.error().message);
     if (answer->status < 200 || answer->status > 299) {
-      return fail(what + " answered " + std::to_string(answer->status) + ": " + answer->body.substr(0, 500));
+      // Agentron may echo the row it refused: its answer is shown without the token.
+      std::string said = answer->body.substr(0, 500);
+      for (size_t at; !token.empty() && (at = said.find(token)) != std::string::npos;)
+        said.replace(at, token.size(), "<token>");
+      return fail(change.describe() + " answered " + std::to_string(answer->status) + ": " + said);
     }
-    std::printf("%s\n", what.c_str());
+    std::printf("%s\n", change.describe().c_str());
   }
-  std::size_t kept =
-      rows.size() - std::count_if(plan.begin(), plan.end(), [](const auto& p) { return std::get<0>(p) != "DELETE"; });
+  std::size_t kept = rows.size() - std::count_if(plan.begin(), plan.end(),
+                                                 [](const ToolRowChange& change) { return change.method != "DELETE"; });
   std::fprintf(stderr, "%s%zu change(s) in %s; %zu tool(s) already as they should be\n",
                args.dry_run ? "dry run: " : "", plan.size(), args.agentron_url.c_str(), kept);
   return kExitOk;

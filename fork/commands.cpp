@@ -65,7 +65,8 @@ json run_json(const CommandRun& run, const fs::path& log) {
 }  // namespace
 
 TokenUse token_use(const std::string& verb) {
-  if (verb == "ensure-fork" || verb == "clone-or-pull" || verb == "push" || verb == "release") return TokenUse::send;
+  if (verb == "ensure-fork" || verb == "clone-or-pull" || verb == "push" || verb == "release" || verb == "branch-head")
+    return TokenUse::send;
   if (verb == "build" || verb == "test") return TokenUse::scrub;
   return TokenUse::none;
 }
@@ -110,12 +111,12 @@ Result<json> fork_ensure(ForkContext& ctx, bool create, Duration wait) {
     // GitHub creates forks asynchronously: the fork may answer before its branches are copied,
     // so wait until it answers with a branch.
     auto deadline = std::chrono::steady_clock::now() + wait;
-    auto copied = [](const auto& l) { return l && !l->first.empty(); };
+    auto copied = [](const auto& l) { return l && !l->branches.empty(); };
     while (!copied(listed = GitRepo::list_remote(ctx.fork.fork_url, credentials(ctx))) &&
            std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
-    if (listed && listed->first.empty()) {
+    if (listed && listed->branches.empty()) {
       return Error{fork_error::fork_not_ready, "the fork " + redact_git_url(ctx.fork.fork_url) +
                                                    " exists but has no branches yet (GitHub is still copying it); "
                                                    "try again in a minute"};
@@ -130,9 +131,25 @@ Result<json> fork_ensure(ForkContext& ctx, bool create, Duration wait) {
   }
   return json{{"fork_url", redact_git_url(ctx.fork.fork_url)},
               {"upstream_url", redact_git_url(ctx.fork.upstream_url)},
-              {"default_branch", listed->second},
-              {"branches", listed->first.size()},
+              {"default_branch", listed->default_branch},
+              {"branches", listed->branches.size()},
               {"created", created}};
+}
+
+Result<json> fork_branch_head(ForkContext& ctx, const std::string& branch) {
+  if (!valid_branch_name(branch)) return Error{fork_error::bad_branch, "'" + branch + "' is not a valid branch name"};
+  if (auto s = check_fork_is_not_upstream(ctx); !s) return s.error();
+  auto listed = GitRepo::list_remote(ctx.fork.fork_url, credentials(ctx));
+  if (!listed) {
+    return Error{fork_error::fork_unreachable, "the fork " + redact_git_url(ctx.fork.fork_url) +
+                                                   " cannot be reached (" + listed.error().message + ")"};
+  }
+  for (const auto& head : listed->branches) {
+    if (head.name == branch)
+      return json{{"branch", branch}, {"commit", head.commit}, {"fork_url", redact_git_url(ctx.fork.fork_url)}};
+  }
+  return Error{fork_error::not_on_fork, "the fork " + redact_git_url(ctx.fork.fork_url) + " has no branch '" + branch +
+                                            "': push it first (agentron-fork push)"};
 }
 
 Result<json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch) {

@@ -31,7 +31,7 @@ struct ForkContext {
 
 // What a subcommand does with the token.
 enum class TokenUse {
-  send,   // ensure-fork, clone-or-pull, push, release: sends it to the fork
+  send,   // ensure-fork, branch-head, clone-or-pull, push, release: sends it to the fork
   scrub,  // build, test: runs the agent's code, and knows the token only to scrub it
   none,   // the rest: only $AGENTRON_FORK_TOKEN's value, to scrub it
 };
@@ -47,6 +47,9 @@ Result<std::string> load_token(const ForkConfig& fork, TokenUse use, std::string
 // With `create`, a fork that does not exist yet is requested from the GitHub API
 // ([fork] api_url) and waited for, up to `wait`.
 Result<nlohmann::json> fork_ensure(ForkContext& ctx, bool create, Duration wait);
+// The commit `branch` points at in the fork, as the fork says now (a remote ls: what
+// is pushed, never the workspace's idea of it). not_on_fork if it has no such branch.
+Result<nlohmann::json> fork_branch_head(ForkContext& ctx, const std::string& branch);
 Result<nlohmann::json> fork_clone_or_pull(ForkContext& ctx, const std::string& branch);
 Result<nlohmann::json> fork_create_branch(ForkContext& ctx, const std::string& name);
 Result<nlohmann::json> fork_commit(ForkContext& ctx, const std::string& message, const std::vector<std::string>& paths);

@@ -197,8 +197,7 @@ Result<GitRepo> GitRepo::clone(const std::string& url, const fs::path& path, con
   return GitRepo(repo);
 }
 
-Result<std::pair<std::vector<std::string>, std::string>> GitRepo::list_remote(const std::string& url,
-                                                                              const Credentials& credentials) {
+Result<GitRepo::RemoteBranches> GitRepo::list_remote(const std::string& url, const Credentials& credentials) {
   git_remote* raw = nullptr;
   if (int rc = git_remote_create_detached(&raw, url.c_str()); rc != 0) {
     return git_failure("bad remote URL " + redact_git_url(url), rc);
@@ -216,19 +215,19 @@ Result<std::pair<std::vector<std::string>, std::string>> GitRepo::list_remote(co
   size_t count = 0;
   if (int rc = git_remote_ls(&heads, &count, remote.get()); rc != 0)
     return git_failure("cannot list " + redact_git_url(url), rc);
-  std::vector<std::string> branches;
+  RemoteBranches listed;
   for (size_t i = 0; i < count; ++i) {
     std::string name = heads[i]->name;
-    if (name.rfind("refs/heads/", 0) == 0) branches.push_back(name.substr(11));
+    if (name.rfind("refs/heads/", 0) == 0)
+      listed.branches.push_back({name.substr(11), git_oid_tostr_s(&heads[i]->oid)});
   }
-  std::string default_branch;
   git_buf buf = GIT_BUF_INIT;
   if (git_remote_default_branch(&buf, remote.get()) == 0) {
-    default_branch = buf.ptr;
-    if (default_branch.rfind("refs/heads/", 0) == 0) default_branch = default_branch.substr(11);
+    listed.default_branch = buf.ptr;
+    if (listed.default_branch.rfind("refs/heads/", 0) == 0) listed.default_branch = listed.default_branch.substr(11);
   }
   git_buf_dispose(&buf);
-  return std::pair{branches, default_branch};
+  return listed;
 }
 
 GitRepo::GitRepo(GitRepo&& other) noexcept : repo_(std::exchange(other.repo_, nullptr)) {}

@@ -61,9 +61,12 @@ class GitRepo {
   // Clones `url` (the fork) into `path`, checking out `branch` (empty: the default).
   static Result<GitRepo> clone(const std::string& url, const std::filesystem::path& path, const std::string& branch,
                                const Credentials& credentials);
-  // The branches a remote URL has, and its default branch (remote ls).
-  static Result<std::pair<std::vector<std::string>, std::string>> list_remote(const std::string& url,
-                                                                              const Credentials& credentials);
+  // What a remote URL advertises (remote ls): its branches and their commits, its default branch.
+  struct RemoteBranches {
+    std::vector<RemoteHead> branches;
+    std::string default_branch;
+  };
+  static Result<RemoteBranches> list_remote(const std::string& url, const Credentials& credentials);
 
   GitRepo(GitRepo&&) noexcept;
   GitRepo& operator=(GitRepo&&) noexcept;

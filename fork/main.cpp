@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
   auto* ensure = sub("ensure-fork", "check that the fork exists and is not the upstream");
   ensure->add_flag("--create", create, "if it does not exist, ask the GitHub API ([fork] api_url) to create it");
   ensure->add_option("--wait", wait, "how long to wait for a new fork to appear (default 5m)");
+  sub("branch-head", "the commit a branch of the fork points at (what is pushed)")
+      ->add_option("branch", branch)
+      ->required();
   sub("clone-or-pull", "clone the fork into the workspace, or fetch and fast-forward")
       ->add_option("--branch", branch, "branch to check out / must be the current one");
   sub("create-branch", "create and check out <branch_prefix><name>")->add_option("name", name)->required();
@@ -158,7 +161,9 @@ int main(int argc, char** argv) {
     result =
         bound ? fork_ensure(ctx, create, *bound)
               : Result<json>(Error{fork_error::bad_duration, "--wait " + wait + " is not a duration like 30s or 5m"});
-  } else if (verb == "clone-or-pull")
+  } else if (verb == "branch-head")
+    result = fork_branch_head(ctx, branch);
+  else if (verb == "clone-or-pull")
     result = fork_clone_or_pull(ctx, branch);
   else if (verb == "create-branch")
     result = fork_create_branch(ctx, name);

@@ -44,6 +44,16 @@ ApiResponse read_requests(const fs::path& ledger, int limit, const std::string& 
   return ok({{"requests", all}});
 }
 
+// A tool that ran and failed (push refused, build failed) answers 422 with the reason
+// and the job: Agentron's HTTP adapter reads only non-2xx as failure, and a 400 would
+// say the input was wrong.
+ApiResponse job_failed(const JobRecord& job) {
+  json error = job.result.is_object() && job.result.contains("code")
+                   ? json{{"code", job.result["code"]}, {"message", job.result.value("message", "")}}
+                   : json{{"code", "job_failed"}, {"message", "the job " + job.exit}};
+  return ApiResponse{422, {{"error", error}, {"job", job.to_json()}}};
+}
+
 }  // namespace
 
 ApiResponse api_response(const json& answer) {
@@ -55,17 +65,33 @@ ApiResponse api_response(const json& answer) {
 ControlApi::ControlApi(ControlApiContext context)
     : c_(std::move(context)),
       jobs_(c_.clock, jobs_dir(c_.config),
-            [this](const std::vector<std::string>& argv, const fs::path& out, const fs::path& err,
-                   std::function<void(ExitStatus)> on_exit) {
-              return spawn_command(c_.reaper, argv, c_.config.fork.workspace.parent_path(), out, err,
-                                   std::move(on_exit));
-            }) {
-  jobs_.recover();
+            [this](const auto& argv, const auto& out, const auto& err, auto on_exit) {
+              return start_fork(argv, out, err, std::move(on_exit));
+            }),
+      lookups_(c_.clock, jobs_dir(c_.config), [this](const auto& argv, const auto& out, const auto& err, auto on_exit) {
+        return start_fork(argv, out, err, std::move(on_exit));
+      }) {
+  jobs_.recover();  // both runners' records: they share the folder
+}
+
+Result<pid_t> ControlApi::start_fork(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err,
+                                     std::function<void(ExitStatus)> on_exit) {
+  return spawn_command(c_.reaper, argv, c_.config.fork.workspace.parent_path(), out, err, std::move(on_exit));
+}
+
+std::vector<std::string> ControlApi::fork_argv(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{(executable_dir() / "agentron-fork").string(), "--config", c_.config_path.string(),
+                                "--json"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
 }
 
 ControlApi::~ControlApi() { alive_.reset(); }
 
-void ControlApi::shut_down() { jobs_.stop_running(); }
+void ControlApi::shut_down() {
+  jobs_.stop_running();
+  lookups_.stop_running();
+}
 
 void ControlApi::handle(const ApiRequest& request, ApiRespond respond) {
   auto routed = route(request);
@@ -142,19 +168,68 @@ void ControlApi::act(const PostRestartRequest& call, ApiRespond respond) {
   if (!c_.config.fork.configured) {
     return respond(failed(Error{"fork_not_configured", "restart requests need a [fork] section in the config"}));
   }
-  if (call.commit.empty()) {
-    return respond(failed(Error{control_error::bad_request, "field \"commit\" is required (the pushed commit)"}));
+  if (call.commit.empty()) return restart_at_branch_head(call, std::move(respond));
+  submit(call, std::move(respond));
+}
+
+void ControlApi::restart_at_branch_head(PostRestartRequest call, ApiRespond respond) {
+  if (c_.config_path.empty()) {
+    return respond(failed(Error{control_error::bad_request, "field \"commit\" is required with the embedded config"}));
   }
+  auto id = lookups_.start("launch_new_agentron", fork_argv({"branch-head", "--", call.branch}));
+  if (!id) return respond(failed(id.error()));
+  lookups_.await(*id, std::chrono::seconds(kMaxWaitSeconds), [this, call, respond](Result<JobRecord> job) mutable {
+    if (!job) return respond(failed(job.error()));
+    if (job->state == JobState::running) {
+      return respond(failed(ApiError{504, "timeout",
+                                     "the fork did not say what " + call.branch + " points at within " +
+                                         std::to_string(kMaxWaitSeconds) + " s; try again"}));
+    }
+    if (job->state != JobState::succeeded || !job->result.contains("commit")) return respond(job_failed(*job));
+    call.commit = job->result["commit"].get<std::string>();
+    submit(call, std::move(respond));
+  });
+}
+
+void ControlApi::submit(const PostRestartRequest& call, ApiRespond respond) {
   RestartRequest fields{"", call.branch, call.commit, call.summary, call.requested_by, call.run_id, call.when};
   auto request = submit_restart_request(state_dir(c_.config.app) / "requests", std::move(fields));
   if (!request) return respond(failed(request.error()));
   spdlog::info("control API: restart request {} for {} @ {}", request->id, request->branch, request->commit);
-  std::string state = c_.config.handover.require_approval ? "awaiting_approval" : "requested";
-  respond(ok({{"id", request->id},
-              {"state", "requested"},
-              {"next", state},
-              {"note", "the run that asked lives in the instance this request will replace: it ends with the switch"}},
-             202));
+  json answer = {{"id", request->id},
+                 {"branch", request->branch},
+                 {"commit", request->commit},
+                 {"when", request->when.empty() ? "now" : request->when},
+                 {"state", "requested"},
+                 {"note",
+                  "the run that asked lives in the instance this request will replace: it ends with the "
+                  "switch; follow it with restart_status"}};
+  if (!c_.when_request_taken) return respond(ok(answer, 202));
+  // The supervisor takes the file within milliseconds (inotify): answer with what
+  // became of it — its phase, or 409 when another handover is in flight — so the
+  // caller is never told "requested" about a request that is already refused.
+  struct Pending {
+    ApiRespond respond;
+    Timer timer;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->respond = std::move(respond);
+  pending->timer = c_.clock.start_timer(std::chrono::seconds(5), [pending, answer] {
+    if (auto r = std::exchange(pending->respond, nullptr)) r(ok(answer, 202));
+  });
+  std::weak_ptr<int> alive = alive_;
+  std::string id = request->id;
+  c_.when_request_taken(id, [alive, pending, answer, id](Result<std::string> phase) mutable {
+    auto r = std::exchange(pending->respond, nullptr);
+    if (!alive.lock() || !r) return;
+    pending->timer.reset();
+    if (!phase) return r(failed(Error{phase.error().code, "request " + id + " refused: " + phase.error().message}));
+    answer["state"] = *phase;
+    if (*phase == "awaiting_approval")
+      answer["note"] = "it waits for the user's approval (agentron-supervisor approve " + id +
+                       ", or POST /v1/requests/" + id + "/approve); " + answer["note"].get<std::string>();
+    r(ok(answer, 202));
+  });
 }
 
 void ControlApi::act(const GetBackups&, ApiRespond respond) {
@@ -173,8 +248,8 @@ void ControlApi::act(const PostBackup&, ApiRespond respond) {
       [config = c_.config] {
         auto options = snapshot_options(config, "manual");
         if (!options) return failed(options.error());
-        auto lock = lock_backup_dir(options->backup_dir);
-        if (!lock) return failed(lock.error());
+        // create_snapshot takes the backup folder's lock itself: a flock taken here too
+        // (another open file) would make it find the folder busy — by us — every time.
         auto result = create_snapshot(*options);
         if (!result) return failed(result.error());
         SnapshotInfo info;
@@ -238,26 +313,13 @@ void ControlApi::run_fork_tool(const ToolSpec& tool, const json& input, ApiRespo
   if (!c_.config.fork.configured || c_.config_path.empty()) {
     return respond(failed(Error{"fork_not_configured", tool.name + " needs a [fork] section in the config file"}));
   }
-  std::vector<std::string> argv{(executable_dir() / "agentron-fork").string(), "--config", c_.config_path.string(),
-                                "--json"};
-  auto args = fork_arguments(tool, input);
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto id = jobs_.start(tool.name, argv);
+  auto id = jobs_.start(tool.name, fork_argv(fork_arguments(tool, input)));
   if (!id) return respond(failed(id.error()));
   spdlog::info("control API: {} started as job {}", tool.name, *id);
   jobs_.await(*id, std::chrono::seconds(wait_seconds(tool, input)), [respond](Result<JobRecord> job) {
     if (!job) return respond(failed(job.error()));
-    json body = job->to_json();
-    // A tool that ran and failed (push refused, build failed) answers 422 with the
-    // reason: Agentron's HTTP adapter reads only non-2xx as failure, and a 400 would
-    // say the input was wrong.
-    if (job->state == JobState::failed || job->state == JobState::interrupted) {
-      json error = job->result.is_object() && job->result.contains("code")
-                       ? json{{"code", job->result["code"]}, {"message", job->result.value("message", "")}}
-                       : json{{"code", "job_failed"}, {"message", "the job " + job->exit}};
-      return respond(ApiResponse{422, {{"error", error}, {"job", body}}});
-    }
-    respond(ok(body, job->state == JobState::running ? 202 : 200));
+    if (job->state == JobState::failed || job->state == JobState::interrupted) return respond(job_failed(*job));
+    respond(ok(job->to_json(), job->state == JobState::running ? 202 : 200));
   });
 }
 

@@ -29,6 +29,9 @@ struct ControlApiContext {
   const Config& config;
   std::filesystem::path config_path;  // for agentron-fork; empty with the embedded config
   ControlActions& actions;
+  // HandoverDriver::when_taken: calls back once a request file written here is taken,
+  // with its phase or why it was refused. Empty: a restart is answered as "requested".
+  std::function<void(const std::string& id, std::function<void(Result<std::string>)>)> when_request_taken;
 };
 
 using ApiRespond = std::function<void(ApiResponse)>;
@@ -63,12 +66,20 @@ class ControlApi {
   void act(const Ping&, ApiRespond respond);
 
   void run_fork_tool(const ToolSpec& tool, const nlohmann::json& input, ApiRespond respond);
+  // A restart of the fork branch's head (no commit given): agentron-fork branch-head, then submit.
+  void restart_at_branch_head(PostRestartRequest call, ApiRespond respond);
+  // Writes the request file and answers once the supervisor has taken it (bounded).
+  void submit(const PostRestartRequest& call, ApiRespond respond);
+  std::vector<std::string> fork_argv(const std::vector<std::string>& args) const;
+  Result<pid_t> start_fork(const std::vector<std::string>& argv, const std::filesystem::path& out,
+                           const std::filesystem::path& err, std::function<void(ExitStatus)> on_exit);
   // Runs `work` on the worker thread and answers with what it returns, on the loop.
   void off_loop(std::function<ApiResponse()> work, ApiRespond respond);
   bool offered(const std::string& tool) const;
 
   ControlApiContext c_;
-  JobRunner jobs_;
+  JobRunner jobs_;     // the agent's tools: one at a time, they share the workspace
+  JobRunner lookups_;  // branch-head for a restart: reads the fork only, so not held up by a build
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

@@ -210,7 +210,10 @@ Status Daemon::open_control_api() {
   if (!token) return token.error();
   long files = raise_open_files_limit();  // a descriptor per connection
   api_ = std::make_unique<ControlApi>(
-      ControlApiContext{io_, clock_, reaper_, worker_, config_, config_path_, static_cast<ControlActions&>(*this)});
+      ControlApiContext{io_, clock_, reaper_, worker_, config_, config_path_, static_cast<ControlActions&>(*this),
+                        [this](const std::string& id, std::function<void(Result<std::string>)> then) {
+                          driver_->when_taken(id, std::move(then));
+                        }});
   auto handler = [this](const HttpRequest& r, std::shared_ptr<HttpResponder> responder) {
     ApiRequest request{std::string(http::to_string(r.method)), r.path, parse_query(r.query), r.body};
     api_->handle(request, [responder](ApiResponse answer) {

@@ -57,7 +57,8 @@ void Handover::start() {
     return back_up();
   }
   if (config_.require_approval) {
-    enter(HandoverPhase::awaiting_approval, "waiting for `agentron-supervisor approve " + request_.id + "`");
+    enter(HandoverPhase::awaiting_approval, "waiting for approval: `agentron-supervisor approve " + request_.id +
+                                                "` or POST /v1/requests/" + request_.id + "/approve");
     return;
   }
   build();

@@ -77,6 +77,18 @@ void HandoverDriver::rescan_requests() {
   if (intake_) intake_->rescan();
 }
 
+void HandoverDriver::when_taken(const std::string& id, std::function<void(Result<std::string>)> then) {
+  taken_waiters_[id] = std::move(then);
+}
+
+void HandoverDriver::tell_taken(const std::string& id, Result<std::string> outcome) {
+  auto it = taken_waiters_.find(id);
+  if (it == taken_waiters_.end()) return;
+  auto then = std::move(it->second);
+  taken_waiters_.erase(it);
+  then(std::move(outcome));
+}
+
 const fs::path* HandoverDriver::requests_dir() const { return intake_ ? &intake_->dir() : nullptr; }
 
 bool HandoverDriver::in_flight() const { return handover_ && !is_finished(handover_->phase()); }
@@ -126,7 +138,7 @@ void HandoverDriver::shut_down() {
 // `text`: the file's content when it was read (not for a file refused unread), so the
 // row says what was refused.
 void HandoverDriver::reject_request(const fs::path& file, const std::string& id, const std::string& reason,
-                                    const std::string& text) {
+                                    const std::string& text, const char* code) {
   intake_->reject(file, reason, text);
   RestartRequest r;
   r.id = id;
@@ -147,6 +159,7 @@ void HandoverDriver::reject_request(const fs::path& file, const std::string& id,
   (void)c_.history.add_phase(id, rejected, reason);
   if (!handover_ || is_finished(handover_->phase())) last_request_ = row;
   spdlog::error("request {}: rejected — {}", id, reason);  // last: the files and the row are there
+  tell_taken(id, Error{code, reason});
 }
 
 void HandoverDriver::on_request_file(const fs::path& file, Result<std::string> read) {
@@ -159,7 +172,7 @@ void HandoverDriver::on_request_file(const fs::path& file, Result<std::string> r
     std::string why = "request id " + id + " was used before; write the request under a new name";
     intake_->reject(file, why, read ? *read : "");
     spdlog::error("request file {}: refused: {}", file.filename().string(), why);
-    return;
+    return tell_taken(id, Error{"request_rejected", why});
   }
   if (!read) return reject_request(file, id, read.error().message);
   const std::string& text = *read;
@@ -170,15 +183,18 @@ void HandoverDriver::on_request_file(const fs::path& file, Result<std::string> r
     return reject_request(file, id,
                           "another handover (" + handover_->request().id + ", " + to_string(handover_->phase()) +
                               ") is in flight; one at a time: send this again when it has finished",
-                          text);
+                          text, control_error::handover_in_flight);
   }
-  if (stopping_) return reject_request(file, id, "the supervisor is shutting down", text);
+  if (stopping_) {
+    return reject_request(file, id, "the supervisor is shutting down", text, control_error::shutting_down);
+  }
   if (c_.config.health.verification == VerificationKind::none) {
-    return reject_request(file, id, kCannotVerify, text);
+    return reject_request(file, id, kCannotVerify, text, control_error::cannot_verify);
   }
   intake_->archive(file, text);
   spdlog::info("request {}: restart from {} @ {} ({})", id, request->branch, request->commit, request->summary);
   start_handover(*request, std::nullopt);
+  tell_taken(id, std::string(to_string(handover_->phase())));
 }
 
 void HandoverDriver::start_handover(RestartRequest request, std::optional<ReleaseInfo> existing) {

@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,12 @@ class HandoverDriver : private HandoverSteps {
   Status open_intake();
   // Requests written while no supervisor ran, and SIGUSR2's rescan.
   void rescan_requests();
+  // Calls `then` once, when the request file named `id` (<id>.json) has been taken from
+  // the requests folder: with the phase its handover is in then (awaiting_approval,
+  // building_release, ...), or with why it was refused — handover_in_flight,
+  // shutting_down, cannot_verify, or request_rejected. For whoever wrote the file and
+  // answers with what became of it (the control API). A file never taken never calls.
+  void when_taken(const std::string& id, std::function<void(Result<std::string>)> then);
   const std::filesystem::path* requests_dir() const;
 
   // At start, before the current instance: what an earlier supervisor left is
@@ -87,7 +94,8 @@ class HandoverDriver : private HandoverSteps {
  private:
   void on_request_file(const std::filesystem::path& file, Result<std::string> read);
   void reject_request(const std::filesystem::path& file, const std::string& id, const std::string& reason,
-                      const std::string& text = "");
+                      const std::string& text = "", const char* code = "request_rejected");
+  void tell_taken(const std::string& id, Result<std::string> outcome);
   void start_handover(RestartRequest request, std::optional<ReleaseInfo> existing);
   void on_handover_finished(HandoverPhase outcome, const std::string& reason);
   Handover* awaiting_approval(const std::string& id, Status& error);
@@ -118,6 +126,7 @@ class HandoverDriver : private HandoverSteps {
   std::unique_ptr<RequestIntake> intake_;
   std::unique_ptr<Handover> handover_;
   std::optional<HistoryRequest> last_request_;  // the handover in flight or the last one, for status
+  std::map<std::string, std::function<void(Result<std::string>)>> taken_waiters_;  // when_taken, by request id
   Then<NewInstance> candidate_then_;
   std::function<void(const std::filesystem::path&)> candidate_started_;
   pid_t fork_pid_ = 0;                                                    // a running `agentron-fork release`

@@ -1,5 +1,7 @@
 #include "api/jobs.h"
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -14,6 +16,7 @@ namespace {
 
 // Starts nothing: records what would run and lets the test end it.
 struct FakeStarter {
+  pid_t pid = 424242;  // 0: stop_running() signals nothing
   std::vector<std::string> argv;
   fs::path out, err;
   std::function<void(ExitStatus)> on_exit;
@@ -21,7 +24,7 @@ struct FakeStarter {
     return [this](const std::vector<std::string>& a, const fs::path& o, const fs::path& e,
                   std::function<void(ExitStatus)> done) -> Result<pid_t> {
       argv = a, out = o, err = e, on_exit = std::move(done);
-      return pid_t{424242};
+      return pid;
     };
   }
   void end(const std::string& answer, ExitStatus status) {
@@ -55,6 +58,23 @@ TEST_CASE("a job answers with its result when it ends within the wait", "[jobs]"
   REQUIRE(again);
   CHECK(again->state == JobState::succeeded);
   CHECK_FALSE(jobs.running());
+}
+
+TEST_CASE("agentron-fork's warnings reach the caller and the record", "[jobs]") {
+  testing::TempDir tmp;
+  FakeClock clock;
+  FakeStarter fork;
+  JobRunner jobs(clock, tmp.path / "jobs", fork.starter());
+  auto id = *jobs.start("commit_changes", {"x"});
+  std::optional<JobRecord> got;
+  jobs.await(id, std::chrono::seconds(25), [&](Result<JobRecord> r) { got = *r; });
+  fork.end(R"({"ok":true,"data":{"commit":"abc"},"warnings":["code changed but no documentation did"]})",
+           ExitStatus::exited(0));
+  REQUIRE(got);
+  CHECK(got->warnings == std::vector<std::string>{"code changed but no documentation did"});
+  CHECK(got->to_json()["warnings"] == json::array({"code changed but no documentation did"}));
+  CHECK(jobs.find(id)->warnings == got->warnings);
+  CHECK_FALSE(JobRecord{}.to_json().contains("warnings"));
 }
 
 TEST_CASE("a job still running after the wait is answered as running, and finishes later", "[jobs]") {
@@ -110,6 +130,26 @@ TEST_CASE("a job left running by an earlier supervisor is interrupted, never run
   REQUIRE(record);
   CHECK(record->state == JobState::interrupted);
   CHECK_FALSE(record->ended_at.empty());
+  CHECK(record->result["code"] == "interrupted");
+}
+
+TEST_CASE("a job the supervisor stops is interrupted, not failed", "[jobs]") {
+  testing::TempDir tmp;
+  FakeClock clock;
+  FakeStarter fork;
+  fork.pid = 0;
+  JobRunner jobs(clock, tmp.path / "jobs", fork.starter());
+  auto id = *jobs.start("run_tests_agentron", {"x"});
+  std::optional<JobRecord> got;
+  jobs.await(id, std::chrono::seconds(25), [&](Result<JobRecord> r) { got = *r; });
+  jobs.stop_running();
+  fork.end("", ExitStatus::killed(SIGTERM));
+  REQUIRE(got);
+  CHECK(got->state == JobState::interrupted);
+  CHECK(got->result["code"] == "interrupted");
+  CHECK(got->result["message"] ==
+        "the supervisor stopped while it ran (agentron-fork killed by SIGTERM); run it again");
+  CHECK(jobs.find(id)->state == JobState::interrupted);
 }
 
 TEST_CASE("a job id that is not ours is never looked up on disk", "[jobs]") {

@@ -35,6 +35,8 @@ TEST_CASE("every tool's schema uses only the keywords the validator understands"
 TEST_CASE("an unknown field is refused, naming it and the known ones", "[json_schema]") {
   CHECK(problem(schema_of("create_branch"), {{"name", "x"}, {"build", "rm -rf /"}}) ==
         "input: unknown field \"build\"; the fields are name");
+  CHECK(problem(schema_of("push_to_fork"), {{"remote", "upstream"}}) ==
+        "input: unknown field \"remote\"; this takes no fields");
 }
 
 TEST_CASE("a missing required field and a wrong type are named", "[json_schema]") {

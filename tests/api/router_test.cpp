@@ -75,6 +75,7 @@ TEST_CASE("bodies are checked before anything runs, naming the field", "[router]
 TEST_CASE("error codes map to the fitting HTTP status", "[router]") {
   CHECK(http_status_for(control_error::no_such_request) == 404);
   CHECK(http_status_for(control_error::handover_in_flight) == 409);
+  CHECK(http_status_for("backup_busy") == 409);
   CHECK(http_status_for("job_running") == 409);
   CHECK(http_status_for(control_error::shutting_down) == 503);
   CHECK(http_status_for(control_error::internal) == 500);

@@ -34,7 +34,7 @@ def git(*args, cwd=None):
 
 class HandoverEnv:
     def __init__(self, tmp, handover=None, health=None, initial_exports="export FIXTURE_SEED_AGENTS=3", proxy=None,
-                 app=None, fixture=FIXTURE, fork=None):
+                 app=None, fixture=FIXTURE, fork=None, control=None):
         self.tmp = Path(tmp)
         self.dev = self.tmp / "dev"
         git("init", "-q", "-b", "main", str(self.dev))
@@ -68,6 +68,7 @@ class HandoverEnv:
                          "releases_dir": str(self.tmp / "releases"), "build_timeout": "60s", **(fork or {})},
                 "handover": {"verify_timeout": "20s", "alternate_port": self.alternate_port, **(handover or {})},
                 **({"proxy": proxy} if proxy else {}),
+                **({"control": control} if control else {}),
             },
             env={"AGENTRON_TEST_FIXTURE": str(fixture)})
         self.data_dir = self.supervisor.data_dir
