@@ -7,18 +7,15 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import sqlite3
 import stat
-import select
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 from handover_env import HandoverEnv
-from harness import FIXTURE, http_get, pid_alive
+from harness import FIXTURE, http_get, pid_alive, poll_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dropping to another user needs root")
 NOBODY = pwd.getpwnam("nobody")
@@ -57,17 +54,13 @@ def as_nobody(action):
 
 def serving_info(port, pid):
     """/api/fixture/info from the instance `pid` on `port`, once it answers."""
-    deadline = time.monotonic() + 10
-    while True:
+    def info():
         try:
-            _, body = http_get(port, "/api/fixture/info", timeout=1)
-            info = json.loads(body)
-            if info["pid"] == pid:
-                return info
+            answer = json.loads(http_get(port, "/api/fixture/info", timeout=1)[1])
         except OSError:
-            pass
-        assert time.monotonic() < deadline, f"pid {pid} not serving on {port} within 10s"
-        select.select([], [], [], 0.05)  # the next try, not a guess at readiness
+            return None
+        return answer if answer["pid"] == pid else None
+    return poll_until(info, 10, f"pid {pid} serving on {port}")
 
 
 def attempts(data_dir):
