@@ -78,9 +78,12 @@ std::variant<ApiCall, ApiError> tool_call(const std::string& name, const json& i
   const ToolSpec* tool = find_tool(name);
   if (!tool)
     return ApiError{404, "unknown_tool", "no tool '" + name.substr(0, 64) + "'; the tools are " + tool_names()};
-  if (auto valid = validate_json(tool->input_schema, input); !valid)
+  // Models often send an optional field as null: that is the field left out.
+  json given = input;
+  for (auto it = given.begin(); it != given.end();) it = it->is_null() ? given.erase(it) : std::next(it);
+  if (auto valid = validate_json(tool->input_schema, given); !valid)
     return ApiError{400, control_error::bad_request, name + ": " + valid.error().message};
-  return ApiCall{CallTool{tool, input}};
+  return ApiCall{CallTool{tool, given}};
 }
 
 ApiError not_found(const ApiRequest& request) {

@@ -90,3 +90,10 @@ TEST_CASE("query strings are decoded", "[router]") {
   CHECK(q["x"] == "a b");
   CHECK(parse_query("").empty());
 }
+
+TEST_CASE("a tool's optional field sent as null counts as left out; a required one is still required", "[router]") {
+  auto call = routed_to<CallTool>(req("POST", "/v1/tools/run_build_agentron", R"({"wait_seconds":null})"));
+  CHECK_FALSE(call.input.contains("wait_seconds"));
+  CHECK(refused(req("POST", "/v1/tools/create_branch", R"({"name":null})")).message ==
+        "create_branch: name: is required");
+}
