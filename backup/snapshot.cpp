@@ -416,6 +416,16 @@ bool is_excluded(const std::string& relative, const std::vector<std::string>& ex
   return false;
 }
 
+nlohmann::json created_snapshot_json(const SnapshotResult& result) {
+  SnapshotInfo info;
+  info.dir = result.dir;
+  info.manifest = result.manifest;
+  info.trust = Trust::authenticated;  // the supervisor's own, sealed just now
+  nlohmann::json data = snapshot_json(info);
+  data["warnings"] = result.warnings;
+  return data;
+}
+
 Result<SnapshotResult> create_snapshot(const SnapshotOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(options.data_dir, ec)) {

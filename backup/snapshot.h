@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct SnapshotResult {
 };
 
 Result<SnapshotResult> create_snapshot(const SnapshotOptions& options);
+
+// A snapshot just made as `backups create --json` and POST /v1/backups answer it:
+// snapshot_json (backup/catalog.h) with its warnings.
+nlohmann::json created_snapshot_json(const SnapshotResult& result);
 
 // True if `relative` (a '/'-separated path inside the data dir) is never part of a
 // snapshot: .supervisor/, backups/, the backup folder itself, or an `exclude` glob

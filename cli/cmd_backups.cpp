@@ -97,13 +97,7 @@ int create(const Config& config, bool as_json) {
   for (const auto& w : result->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& c : result->cleaned)
     std::fprintf(stderr, "removed %s, left by an interrupted snapshot\n", c.c_str());
-  SnapshotInfo info;
-  info.dir = result->dir;
-  info.manifest = result->manifest;
-  info.trust = Trust::authenticated;
-  json data = snapshot_json(info);
-  data["warnings"] = result->warnings;
-  if (as_json) return succeed(data, true);
+  if (as_json) return succeed(created_snapshot_json(*result), true);
   const Manifest& m = result->manifest;
   std::printf("snapshot %s: %zu entries, %s (%s copied, %llu files hard-linked to the previous snapshot)\n",
               m.name.c_str(), m.entries.size(), human_size(m.bytes).c_str(), human_size(m.copied_bytes).c_str(),

@@ -252,13 +252,7 @@ void ControlApi::act(const PostBackup&, ApiRespond respond) {
         // (another open file) would make it find the folder busy — by us — every time.
         auto result = create_snapshot(*options);
         if (!result) return failed(result.error());
-        SnapshotInfo info;
-        info.dir = result->dir;
-        info.manifest = result->manifest;
-        info.trust = Trust::authenticated;
-        json data = snapshot_json(info);
-        data["warnings"] = result->warnings;
-        return ok(data, 201);
+        return ok(created_snapshot_json(*result), 201);
       },
       std::move(respond));
 }

@@ -63,6 +63,21 @@ def serving_info(port, pid):
     return poll_until(info, 10, f"pid {pid} serving on {port}")
 
 
+def serving_privsep_env(tmp, made, record=True):
+    """A supervisor as root, the app as nobody, state in <tmp>/state, serving 3 agents;
+    `record`: verification = "record", the app writing its record into its app/ folder."""
+    state = tmp / "state"
+    e = HandoverEnv(tmp, app={"user": "nobody", "state_dir": str(state)}, fixture=tmp / "agentron-fixture",
+                    fork={"releases_dir": str(state / "releases")},
+                    health={"verification": "record"} if record else None)
+    if record:
+        e.write_release_files(e.initial, "export FIXTURE_SEED_AGENTS=3; export FIXTURE_WRITE_VERIFICATION=1", "")
+    made.append(e)
+    e.supervisor.start()
+    e.supervisor.wait_log(r"instance \S+ verified: agents 3")
+    return e, state
+
+
 def attempts(data_dir):
     lines = (data_dir / "write-attempts.txt").read_text().splitlines()
     assert lines, "the fixture made no attempt"
@@ -71,16 +86,10 @@ def attempts(data_dir):
 
 def test_a_handover_runs_with_the_app_unable_to_touch_the_supervisor_s_state(open_tmp):
     tmp, made = open_tmp
-    state = tmp / "state"
     # verification = "record": the app writes its record into instances/<id>/app/, the
     # one folder of the instance that is its own.
-    e = HandoverEnv(tmp, app={"user": "nobody", "state_dir": str(state)}, fixture=tmp / "agentron-fixture",
-                    fork={"releases_dir": str(state / "releases")}, health={"verification": "record"})
-    e.write_release_files(e.initial, "export FIXTURE_SEED_AGENTS=3; export FIXTURE_WRITE_VERIFICATION=1", "")
-    made.append(e)
+    e, state = serving_privsep_env(tmp, made)
     s = e.supervisor
-    s.start()
-    s.wait_log(r"instance \S+ verified: agents 3")
 
     targets = [state / "current-release.json", state / "history.sqlite", state, state / "instances",
                state / "backups", state / "releases", state / "request-archive"]
@@ -175,14 +184,8 @@ export AGENTRON_DATA_DIR="$PWD/scratch"
 
 def test_putting_lost_rows_back_never_writes_where_the_app_points(open_tmp):
     tmp, made = open_tmp
-    state = tmp / "state"
-    e = HandoverEnv(tmp, app={"user": "nobody", "state_dir": str(state)}, fixture=tmp / "agentron-fixture",
-                    fork={"releases_dir": str(state / "releases")}, health={"verification": "record"})
-    e.write_release_files(e.initial, "export FIXTURE_SEED_AGENTS=3; export FIXTURE_WRITE_VERIFICATION=1", "")
-    made.append(e)
+    e, state = serving_privsep_env(tmp, made)
     s = e.supervisor
-    s.start()
-    s.wait_log(r"instance \S+ verified: agents 3")
 
     def plant():  # tables named like the ledger's, with forged rows, in the app's own database
         db = sqlite3.connect(e.data_dir / "agentron.sqlite", timeout=10)
@@ -212,13 +215,8 @@ def test_a_trapped_database_of_the_app_leaves_every_other_file_in_the_snapshot(o
     """A decoy database whose -journal is a symlink made SQLite refuse it, and that one
     entry failed every snapshot (red team, finding 6)."""
     tmp, made = open_tmp
-    state = tmp / "state"
-    e = HandoverEnv(tmp, app={"user": "nobody", "state_dir": str(state)}, fixture=tmp / "agentron-fixture",
-                    fork={"releases_dir": str(state / "releases")})
-    made.append(e)
+    e, state = serving_privsep_env(tmp, made, record=False)
     s = e.supervisor
-    s.start()
-    s.wait_log(r"instance \S+ verified: agents 3")
 
     def trap():
         db = sqlite3.connect(e.data_dir / "trap.sqlite")
