@@ -35,3 +35,15 @@ TEST_CASE("branch names follow git's rules", "[request]") {
     CHECK_FALSE(valid_branch_name(bad));
   }
 }
+
+TEST_CASE("a request's when is now or idle, nothing else", "[restart_request]") {
+  auto parse = [](const std::string& when) {
+    return parse_restart_request(R"({"branch":"b","commit":"0123abcd","summary":"s","when":")" + when + "\"}", "x");
+  };
+  CHECK(parse("idle")->when == "idle");
+  CHECK(parse("now")->when == "now");
+  CHECK(parse_restart_request(R"({"branch":"b","commit":"0123abcd","summary":"s"})", "x")->when == "now");
+  auto later = parse("later");
+  REQUIRE_FALSE(later);
+  CHECK(later.error().message == "\"when\" must be \"now\" or \"idle\"");
+}
