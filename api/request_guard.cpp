@@ -18,6 +18,15 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+// What follows "Bearer " in an Authorization header, or nullopt for another scheme.
+std::optional<std::string_view> bearer_value(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() < kScheme.size() || lower(authorization.substr(0, kScheme.size())) != kScheme) {
+    return std::nullopt;
+  }
+  return trim(authorization.substr(kScheme.size()));
+}
+
 GuardRejection reject(http::status status, const char* code, std::string message) {
   return GuardRejection{status, code, std::move(message)};
 }
@@ -48,15 +57,12 @@ std::optional<GuardRejection> check_host(const HttpRequest& head, const GuardOpt
 std::optional<GuardRejection> check_token(const HttpRequest& head, const GuardOptions& options) {
   if (options.token_exempt && options.token_exempt(head)) return std::nullopt;
   std::string_view authorization = trim(head.header(http::field::authorization));
-  constexpr std::string_view kScheme = "bearer ";
-  if (authorization.size() < kScheme.size() || lower(authorization.substr(0, kScheme.size())) != kScheme) {
+  if (!bearer_value(authorization)) {
     return reject(http::status::unauthorized, http_error::unauthorized,
                   "this request needs an Authorization: Bearer <token> header; the token is in the file "
                   "[control] token_file names");
   }
-  std::string_view given = trim(authorization.substr(kScheme.size()));
-  // An empty token (none configured) matches nothing.
-  if (options.token.empty() || !constant_time_equal(options.token, given)) {
+  if (!bearer_role(head, options)) {
     return reject(http::status::unauthorized, http_error::unauthorized, "the bearer token is not this supervisor's");
   }
   return std::nullopt;
@@ -98,6 +104,17 @@ std::optional<GuardRejection> check_request(const HttpRequest& head, unsigned ve
   if (auto rejection = check_host(head, options)) return rejection;
   if (auto rejection = check_token(head, options)) return rejection;
   return check_content_type(head);
+}
+
+std::optional<ApiRole> bearer_role(const HttpRequest& head, const GuardOptions& options) {
+  auto given = bearer_value(trim(head.header(http::field::authorization)));
+  if (!given) return std::nullopt;
+  // Both compared whatever the first gives, and an empty token (none configured) matches nothing.
+  bool agent = !options.token.empty() && constant_time_equal(options.token, *given);
+  bool op = !options.operator_token.empty() && constant_time_equal(options.operator_token, *given);
+  if (op) return ApiRole::operator_;
+  if (agent) return ApiRole::agent;
+  return std::nullopt;
 }
 
 HttpResponse rejection_response(const GuardRejection& rejection) {

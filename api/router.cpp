@@ -175,6 +175,11 @@ std::variant<ApiCall, ApiError> route(const ApiRequest& request) {
   return not_found(request);
 }
 
+bool operator_only(const ApiCall& call) {
+  return std::holds_alternative<ApproveRequest>(call) || std::holds_alternative<DenyRequest>(call) ||
+         std::holds_alternative<RollbackRequest>(call) || std::holds_alternative<PostBackup>(call);
+}
+
 int http_status_for(const std::string& code) {
   if (code == control_error::no_such_request || code == job_error::no_such_job || code == "unknown_tool" ||
       code == "not_found")

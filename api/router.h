@@ -10,6 +10,7 @@
 #include <string>
 #include <variant>
 
+#include "api/api_role.h"
 #include "api/tool_catalog.h"
 #include "control/protocol.h"
 
@@ -23,8 +24,9 @@ struct ApiError {
 };
 
 struct ApiRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query
+  ApiRole role = ApiRole::none;  // whose token it carried (api/api_role.h)
+  std::string method;            // "GET", "POST", ...
+  std::string path;              // without the query
   std::map<std::string, std::string> query;
   std::string body;
 };
@@ -67,6 +69,10 @@ using ApiCall = std::variant<StatusRequest, GetHistory, GetRequests, GetRequest,
 // The call `request` asks for, or why not: 404 unknown path, 405 a known path with
 // another method, 400 a body or query that is wrong (the message names the field).
 std::variant<ApiCall, ApiError> route(const ApiRequest& request);
+
+// Whether `call` is the operator's to make alone (approve, deny, rollback, a snapshot now):
+// the agent's token is refused it with 403 operator_only (docs/agent-tools.md, "Security").
+bool operator_only(const ApiCall& call);
 
 // The status an Error's code answers with: 404 not found, 409 conflict (a handover, a
 // job or a backup in flight), 503 shutting down, 500 internal, else 400 (docs/agent-tools.md).

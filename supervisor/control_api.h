@@ -43,9 +43,10 @@ class ControlApi {
   ControlApi(const ControlApi&) = delete;
   ControlApi& operator=(const ControlApi&) = delete;
 
-  // Routes and carries out one request; `respond` is called once, now or later.
+  // Routes and carries out one request; `respond` is called once, now or later. A call
+  // only the operator may make (operator_only) is refused to any other role with 403.
   void handle(const ApiRequest& request, ApiRespond respond);
-  void handle(const ApiCall& call, ApiRespond respond);
+  void handle(const ApiCall& call, ApiRole role, ApiRespond respond);
   // The supervisor stops: a running job is asked to end.
   void shut_down();
 

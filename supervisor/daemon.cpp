@@ -208,6 +208,14 @@ Status Daemon::open_control_api() {
   if (!config_.control.configured) return ok_status();
   auto token = load_or_create_api_token(config_.control.token_file);
   if (!token) return token.error();
+  auto operator_token = load_or_create_api_token(config_.control.operator_token_file);
+  if (!operator_token) return operator_token.error();
+  if (operator_token.value() == token.value()) {
+    return Error{"bad_token",
+                 "[control] operator_token_file and token_file hold the same token: the agent would "
+                 "hold the operator's; delete " +
+                     config_.control.operator_token_file.string() + " to have a new one made at the next start"};
+  }
   long files = raise_open_files_limit();  // a descriptor per connection
   api_ = std::make_unique<ControlApi>(
       ControlApiContext{io_, clock_, reaper_, worker_, config_, config_path_, static_cast<ControlActions&>(*this),
@@ -215,12 +223,13 @@ Status Daemon::open_control_api() {
                           driver_->when_taken(id, std::move(then));
                         }});
   auto handler = [this](const HttpRequest& r, std::shared_ptr<HttpResponder> responder) {
-    ApiRequest request{std::string(http::to_string(r.method)), r.path, parse_query(r.query), r.body};
+    ApiRequest request{r.role, std::string(http::to_string(r.method)), r.path, parse_query(r.query), r.body};
     api_->handle(request, [responder](ApiResponse answer) {
       responder->respond(json_response(static_cast<http::status>(answer.status), answer.body));
     });
   };
-  auto api = HttpListener::listen(io_, listener_options(config_.control, std::move(token.value())), handler);
+  auto api = HttpListener::listen(
+      io_, listener_options(config_.control, std::move(token.value()), std::move(operator_token.value())), handler);
   if (!api) return api.error();
   control_api_ = std::move(api.value());
   spdlog::info("control API: listening on {} (max_connections {}, open files limit {})", control_api_->address(),

@@ -173,6 +173,7 @@ class ToolsEnv:
         self.s.wait_log(r"instance \S+ verified: agents 3")
         self.token_file = self.s.state_dir / "api.token"
         self.token = self.token_file.read_text().strip()
+        self.operator_token = (self.s.state_dir / "operator.token").read_text().strip()
         self.api_port = int(self.s.status()["control_api"]["listen"].rsplit(":", 1)[1])
 
     @property
@@ -199,10 +200,12 @@ class ToolsEnv:
     def agent(self):
         return Agent({r["name"]: r for r in self.stored_rows() if r["id"] == OUR_PREFIX + r["name"]})
 
-    def api(self, method, path, body=None, token=True):
-        """The user's own call to /v1 (not through a tool row)."""
+    def api(self, method, path, body=None, token="operator"):
+        """The user's own call to /v1 (not through a tool row), with the operator's token,
+        the agent's ("agent") or none (None)."""
+        tokens = {"operator": self.operator_token, "agent": self.token, None: None}
         answer = http_json(self.api_port, method, path, body,
-                           headers={"Authorization": f"Bearer {self.token}"} if token else {})
+                           headers={"Authorization": f"Bearer {tokens[token]}"} if token else {})
         ANSWERS.append(json.dumps(answer[1]))
         return answer
 
@@ -217,6 +220,14 @@ class ToolsEnv:
         releases), another row of Agentron's database, `history --json`, or an answer."""
         token = self.token
         assert token not in self.s.log()
+        # The operator's token is in its file alone: not even in Agentron's rows.
+        operator_file = self.s.state_dir / "operator.token"
+        for dirpath, _, filenames in os.walk(self.e.tmp):
+            for name in filenames:
+                path = Path(dirpath) / name
+                if path != operator_file and not path.is_symlink() and path.is_file():
+                    assert self.operator_token.encode() not in path.read_bytes(), f"the operator's token is in {path}"
+        assert self.operator_token not in self.s.log()
         assert token not in json.dumps(self.e.history())
         for text in ANSWERS:
             assert token not in text
@@ -417,8 +428,16 @@ def test_with_require_approval_the_request_waits_until_approved_over_the_api(too
     assert second.status == 409 and second.error["code"] == "handover_in_flight", second
     assert launched["id"] in second.error["message"]
 
-    # Approval is the user's: the same token, on the API, not a tool.
-    assert t.api("POST", f"/v1/requests/{launched['id']}/approve", token=False)[0] == 401
+    # Approval is the user's: the operator's token, on the API, not a tool. The agent's
+    # token (which the agent can read from its own tool rows) is refused, and nothing moves.
+    assert t.api("POST", f"/v1/requests/{launched['id']}/approve", token=None)[0] == 401
+    for call, body in (("approve", None), ("deny", {"reason": "mine"})):
+        status, answer = t.api("POST", f"/v1/requests/{launched['id']}/{call}", body, token="agent")
+        assert (status, answer["error"]["code"]) == (403, "operator_only"), answer
+        assert "operator_token_file" in answer["error"]["message"]
+    assert agent.call("restart_status", {"id": launched["id"]})["state"] == "awaiting_approval"
+    t.s.wait_until(lambda: t.s.log().count("carrying the agent token: only the operator's") == 2, 5,
+                   "two refusals logged")
     status, answer = t.api("POST", f"/v1/requests/{launched['id']}/approve")
     assert status == 200, answer
     assert agent.wait_request(launched["id"], ("done", "rolled_back", "rejected"))["state"] == "done"
@@ -595,6 +614,10 @@ def test_the_users_routes_answer_with_their_status_codes(tools_env):
     assert all(tool["inputSchema"]["$schema"] == "https://json-schema.org/draft/2020-12/schema"
                for tool in tools["tools"])
 
+    status, answer = t.api("POST", "/v1/backups", token="agent")
+    assert (status, answer["error"]["code"]) == (403, "operator_only"), answer
+    status, answer = t.api("POST", "/v1/rollback", {"reason": "try"}, token="agent")
+    assert (status, answer["error"]["code"]) == (403, "operator_only"), answer
     status, made = t.api("POST", "/v1/backups")
     assert status == 201 and made["kind"] == "manual" and made["trust"] == "authenticated", made
     status, listed = t.api("GET", "/v1/backups")
@@ -616,7 +639,8 @@ def test_the_users_routes_answer_with_their_status_codes(tools_env):
     assert (status, answer["error"]["message"]) == (400, 'field "summary" is required')
     status, answer = t.api("POST", "/v1/requests", {"branch": BRANCH, "summary": "s"})
     assert (status, answer["error"]["code"]) == (422, "not_on_fork")
-    assert t.api("GET", "/v1/status", token=False)[0] == 401
-    status, answer = t.api("GET", "/v1/status")
-    assert status == 200 and answer["state"] == "ready"
+    assert t.api("GET", "/v1/status", token=None)[0] == 401
+    for token in ("operator", "agent"):
+        status, answer = t.api("GET", "/v1/status", token=token)
+        assert status == 200 and answer["state"] == "ready"
     t.assert_token_only_in_the_tool_rows()

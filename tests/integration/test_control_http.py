@@ -7,6 +7,7 @@ connections do not slow a ping down; and the token appears in no log line.
 The routes are still the placeholder ones (api/placeholder_routes.h): GET /v1/ping."""
 import http.client
 import json
+import os
 import resource
 import select
 import socket
@@ -72,6 +73,27 @@ def test_the_token_file_is_made_private_and_the_status_names_the_port(supervisor
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert len(token) == 64 and all(c in "0123456789abcdef" for c in token)
     assert s.status()["control_api"]["listen"] == f"127.0.0.1:{port}"
+
+
+def test_the_operator_token_is_a_second_private_file_and_may_not_be_the_agents(supervisor):
+    s, port, token = start_api(supervisor)
+    operator_file = s.state_dir / "operator.token"
+    assert stat.S_IMODE(operator_file.stat().st_mode) == 0o600
+    operator = operator_file.read_text().strip()
+    assert len(operator) == 64 and operator != token
+    assert request(port, "GET", "/v1/ping", operator)[::2] == (200, {"ok": True})
+    s.close()
+
+    # Both files holding one token would hand the agent the operator's: refused at start.
+    again = supervisor(start=False, extra={"control": {"listen": "127.0.0.1:0"}})
+    again.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name in ("api.token", "operator.token"):
+        fd = os.open(again.state_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (token + "\n").encode())
+        os.close(fd)
+    again.start()
+    assert again.proc.wait(timeout=10) != 0
+    again.wait_log(r"operator_token_file and token_file hold the same token: .*delete .*operator\.token")
 
 
 def test_ping_needs_the_token(supervisor):
