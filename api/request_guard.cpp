@@ -74,11 +74,13 @@ bool has_body(const HttpRequest& head) {
          (!length.empty() && length.find_first_not_of('0') != std::string_view::npos);
 }
 
-std::optional<GuardRejection> check_content_type(const HttpRequest& head) {
+std::optional<GuardRejection> check_content_type(const HttpRequest& head, bool page) {
   if (!has_body(head)) return std::nullopt;
   std::string_view type = head.header(http::field::content_type);
   std::string media_type = lower(trim(type.substr(0, type.find(';'))));
   if (media_type == "application/json") return std::nullopt;
+  // A page's own form (its session cookie, CSRF token and Origin are the page's to check).
+  if (page && media_type == "application/x-www-form-urlencoded") return std::nullopt;
   // Also what keeps a browser's "simple" cross-site form post (text/plain) out.
   return reject(http::status::unsupported_media_type, http_error::unsupported_media_type,
                 "a request body must be JSON, sent with Content-Type: application/json");
@@ -103,7 +105,7 @@ std::optional<GuardRejection> check_request(const HttpRequest& head, unsigned ve
   }
   if (auto rejection = check_host(head, options)) return rejection;
   if (auto rejection = check_token(head, options)) return rejection;
-  return check_content_type(head);
+  return check_content_type(head, options.token_exempt && options.token_exempt(head));
 }
 
 std::optional<ApiRole> bearer_role(const HttpRequest& head, const GuardOptions& options) {

@@ -8,6 +8,7 @@
 //   Authorization: Bearer <agent's or operator's token> (unless exempt)
 //                                                    else 401 unauthorized
 //   a body (Content-Length > 0 or chunked) is JSON   else 415 unsupported_media_type
+//     (or, for a request exempt from the token, a form: application/x-www-form-urlencoded)
 //
 // The body's size is the listener's to check (413), as it reads.
 #pragma once
@@ -28,7 +29,7 @@ struct GuardOptions {
   std::string operator_token;      // the operator's; "" none (api/api_role.h)
   std::vector<std::string> hosts;  // accepted Host values, compared without case: allowed_hosts()
   // Requests that need no token (a page the browser loads, say); null: every request needs it.
-  // The Host and Origin checks apply to them all the same.
+  // The Host and Origin checks apply to them all the same; they may send a form body.
   std::function<bool(const HttpRequest& head)> token_exempt;
 };
 

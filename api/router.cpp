@@ -137,7 +137,9 @@ std::variant<ApiCall, ApiError> route(const ApiRequest& request) {
       if (!get) return wrong_method(request, "GET or POST");
       auto limit = query_int(request, "limit", 50, 1, 1000);
       if (auto* e = std::get_if<ApiError>(&limit)) return *e;
-      return ApiCall{GetRequests{std::get<int>(limit)}};
+      auto offset = query_int(request, "offset", 0, 0, 1000000);
+      if (auto* e = std::get_if<ApiError>(&offset)) return *e;
+      return ApiCall{GetRequests{std::get<int>(limit), std::get<int>(offset)}};
     }
     if (what == "rollback") {
       if (!post) return wrong_method(request, "POST");

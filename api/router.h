@@ -42,6 +42,7 @@ struct GetHistory {
 };
 struct GetRequests {
   int limit = 50;
+  int offset = 0;  // newest first: skip this many (paging)
 };
 struct GetRequest {
   std::string id;

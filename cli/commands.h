@@ -39,7 +39,13 @@ struct ToolsArgs {
   bool with_token = false;  // print: the real token instead of a placeholder
 };
 
+struct OpenArgs {
+  std::string config;
+  bool no_browser = false;  // print the link only, even on a desktop
+};
+
 int cmd_run(const std::string& config_flag);
+int cmd_open(const OpenArgs& args);
 int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args);
 int cmd_request_restart(const RequestArgs& args);
 int cmd_approval(const std::string& verb, const RequestArgs& args);

@@ -20,6 +20,7 @@ packages=(
   clang-format clang-tidy   # scripts/lint.sh, run by scripts/test.sh
   # integration tests and benches
   python3 python3-pytest sqlite3 curl procps git util-linux
+  chromium chromium-driver python3-selenium   # the pages in a real browser (test_web_ui.py)
 )
 
 sudo=""

@@ -35,10 +35,10 @@ const char* call_name(const ApiCall& call) {
 fs::path jobs_dir(const Config& config) { return state_dir(config.app) / "jobs"; }
 
 // The improvements the ledger knows, newest first, each with its phases.
-ApiResponse read_requests(const fs::path& ledger, int limit, const std::string& only_id) {
+ApiResponse read_requests(const fs::path& ledger, int limit, const std::string& only_id, int offset = 0) {
   auto history = History::open_read_only(ledger);
   if (!history) return failed(history.error());
-  auto requests = history->requests(only_id.empty() ? limit : 100000);
+  auto requests = only_id.empty() ? history->requests(limit, offset) : history->requests(100000);
   if (!requests) return failed(requests.error());
   json all = json::array();
   for (const auto& r : *requests) {
@@ -176,7 +176,7 @@ void ControlApi::act(const GetHistory& call, ApiRespond respond) {
 
 void ControlApi::act(const GetRequests& call, ApiRespond respond) {
   fs::path ledger = history_path(state_dir(c_.config.app));
-  off_loop([ledger, call] { return read_requests(ledger, call.limit, ""); }, std::move(respond));
+  off_loop([ledger, call] { return read_requests(ledger, call.limit, "", call.offset); }, std::move(respond));
 }
 
 void ControlApi::act(const GetRequest& call, ApiRespond respond) {

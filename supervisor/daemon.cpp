@@ -222,14 +222,18 @@ Status Daemon::open_control_api() {
                         [this](const std::string& id, std::function<void(Result<std::string>)> then) {
                           driver_->when_taken(id, std::move(then));
                         }});
+  web_ = std::make_unique<WebUi>(clock_, config_, config_path_, *api_);
   auto handler = [this](const HttpRequest& r, std::shared_ptr<HttpResponder> responder) {
+    if (WebUi::serves(r)) return web_->handle(r, std::move(responder));
     ApiRequest request{r.role, std::string(http::to_string(r.method)), r.path, parse_query(r.query), r.body};
     api_->handle(request, [responder](ApiResponse answer) {
       responder->respond(json_response(static_cast<http::status>(answer.status), answer.body));
     });
   };
-  auto api = HttpListener::listen(
-      io_, listener_options(config_.control, std::move(token.value()), std::move(operator_token.value())), handler);
+  HttpListenerOptions options =
+      listener_options(config_.control, std::move(token.value()), std::move(operator_token.value()));
+  options.token_exempt = &WebUi::token_exempt;
+  auto api = HttpListener::listen(io_, std::move(options), handler);
   if (!api) return api.error();
   control_api_ = std::move(api.value());
   spdlog::info("control API: listening on {} (max_connections {}, open files limit {})", control_api_->address(),

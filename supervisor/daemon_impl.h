@@ -31,6 +31,7 @@
 #include "supervisor/instance_verifier.h"
 #include "supervisor/tcp_front.h"
 #include "supervisor/test_pause_point.h"
+#include "supervisor/web_ui.h"
 
 namespace agentron {
 
@@ -94,6 +95,7 @@ class Daemon : private SlotEvents, private ControlActions {
   std::unique_ptr<HandoverDriver> driver_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<ControlApi> api_;              // [control]: what the routes do
+  std::unique_ptr<WebUi> web_;                   // [control]: the pages, on the same listener
   std::unique_ptr<HttpListener> control_api_;    // [control]: the transport
   std::unique_ptr<TcpFront> front_;              // [proxy]: the public port
   std::optional<InstanceRecord> adopt_current_;  // found serving at start: taken over, not restarted
