@@ -276,7 +276,10 @@ std::string render_approvals(const json& requests, const PageContext& page) {
              "\" name=\"reason\" required maxlength=\"500\" autocomplete=\"off\">"
              "<button type=\"submit\">Deny</button></form></div></li>";
   }
-  std::string main = "<h1>Pending approvals</h1>";
+  std::string main =
+      "<h1>Pending approvals</h1><noscript><p>Approve and Deny need JavaScript in this page (the browser would send "
+      "them without this page's origin); in a terminal: <code>agentron-supervisor approve ID</code> or <code>deny "
+      "ID --reason R</code>.</p></noscript>";
   main += items.empty() ? "<p>Nothing is waiting for your approval.</p>" : "<ul class=\"approvals\">" + items + "</ul>";
   return layout("Pending approvals", "/approvals", &page, main);
 }

@@ -1,7 +1,8 @@
 // Live updates for the supervisor's pages: every 2 s the page fetches itself again and
 // swaps in the new <main> and navigation, keeping what the user is doing — open
 // timelines stay open, and nothing is swapped while a field in the page holds focus or
-// text. Without JavaScript the pages read the same; they are only not refreshed.
+// text. Without JavaScript the pages read the same; they are only not refreshed, and
+// their forms are refused (see the submit handler below).
 "use strict";
 (function () {
   const main = document.getElementById("live");
@@ -48,4 +49,26 @@
   }
 
   window.setInterval(refresh, every);
+
+  // The forms (approve, deny, sign out) are sent with fetch(): under Referrer-Policy:
+  // no-referrer a browser's own form submission says "Origin: null", which the
+  // supervisor refuses; fetch() sends this page's origin. Then the answer is followed:
+  // a redirect is opened, a refusal replaces the page.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method !== "post") return;
+    event.preventDefault();
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin",
+    });
+    if (response.redirected) {
+      window.location.assign(response.url);
+      return;
+    }
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    document.title = page.title;
+    document.body.replaceChildren(...Array.from(page.body.childNodes).map((n) => document.importNode(n, true)));
+  });
 })();
