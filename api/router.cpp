@@ -4,6 +4,7 @@
 
 #include "api/jobs.h"
 #include "api/json_schema.h"
+#include "common/json_depth.h"
 
 namespace agentron {
 namespace {
@@ -14,6 +15,9 @@ ApiError bad_request(const std::string& message) { return ApiError{400, control_
 
 std::variant<json, ApiError> body_object(const ApiRequest& request) {
   if (request.body.empty()) return json::object();
+  if (json_nesting(request.body) > kMaxJsonNesting) {
+    return bad_request("the body nests deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+  }
   auto j = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return bad_request("the body is not JSON");
   if (!j.is_object()) return bad_request("the body must be a JSON object");

@@ -145,6 +145,23 @@ def test_a_body_over_max_body_is_413_and_one_that_is_not_json_415(supervisor):
     assert request(port, "POST", "/v1/ping", token, charset, "{}")[0] == 405  # past the guard
 
 
+def test_a_body_nested_beyond_64_levels_is_400_on_every_route_and_the_supervisor_lives(supervisor):
+    """The red team's crash: 131,000 nested arrays in a 256 KiB body, sent to a tool, once
+    overflowed the supervisor's stack (a recursive copy of the parsed input)."""
+    s, port, token = start_api(supervisor)
+    json_type = {"Content-Type": "application/json"}
+    deep = '{"job_id":"x","deep":' + "[" * 131000 + "]" * 131000 + "}"
+    for path in ("/v1/tools/job_status", "/v1/requests", "/v1/rollback"):
+        status, _, body = request(port, "POST", path, token, json_type, deep)
+        assert (status, body["error"]["code"]) == (400, "bad_request"), path
+        assert "nests deeper than 64 levels" in body["error"]["message"]
+    assert s.proc.poll() is None
+    sixty_four = '{"job_id":"x","deep":' + "[" * 63 + "]" * 63 + "}"
+    status, _, body = request(port, "POST", "/v1/tools/job_status", token, json_type, sixty_four)
+    assert status == 400 and "deep" in body["error"]["message"]  # parsed: the schema names the unknown field
+    assert request(port, "GET", "/v1/ping", token)[0] == 200
+
+
 def test_a_client_dribbling_its_headers_is_closed_after_header_timeout_and_delays_no_one(supervisor):
     s, port, token = start_api(supervisor, header_timeout="2s")
     head = f"GET /v1/ping HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
