@@ -232,7 +232,7 @@ Status Daemon::open_control_api() {
   };
   HttpListenerOptions options =
       listener_options(config_.control, std::move(token.value()), std::move(operator_token.value()));
-  options.token_exempt = &WebUi::token_exempt;
+  options.token_exempt = &WebUi::serves;
   auto api = HttpListener::listen(io_, std::move(options), handler);
   if (!api) return api.error();
   control_api_ = std::move(api.value());

@@ -52,6 +52,19 @@ void Daemon::act(const DenyRequest& r, Responder respond) {
   respond_with_status(std::move(respond));
 }
 
+void Daemon::act(const LoginCodeRequest&, Responder respond) {
+  if (!web_) {
+    return respond(error_response("no_pages",
+                                  "the pages are served by the control API: add a [control] section "
+                                  "to the config and restart the supervisor"));
+  }
+  auto code = web_->issue_login_code();
+  if (!code) return respond(error_response(code.error()));
+  respond(ok_response({{"code", *code},
+                       {"url", "http://" + control_api_->address() + "/login?code=" + *code},
+                       {"expires_in_seconds", 60}}));
+}
+
 void Daemon::act(const RollbackRequest& r, Responder respond) {
   if (refuse_while_stopping(respond)) return;
   auto id = driver_->start_rollback(r.reason.empty() ? "rollback requested" : r.reason,

@@ -72,6 +72,7 @@ class Daemon : private SlotEvents, private ControlActions {
   void act(const ApproveRequest& r, Responder respond) override;
   void act(const DenyRequest& r, Responder respond) override;
   void act(const RollbackRequest& r, Responder respond) override;
+  void act(const LoginCodeRequest& r, Responder respond) override;
   // A request the supervisor cannot take while it shuts down: answered and true.
   bool refuse_while_stopping(const Responder& respond);
   // Answers a control request with the status (status_json), once the front's thread
