@@ -221,7 +221,8 @@ Status Daemon::open_control_api() {
       ControlApiContext{io_, clock_, reaper_, worker_, config_, config_path_, static_cast<ControlActions&>(*this),
                         [this](const std::string& id, std::function<void(Result<std::string>)> then) {
                           driver_->when_taken(id, std::move(then));
-                        }});
+                        },
+                        [this] { return driver_->can_take_request(); }});
   web_ = std::make_unique<WebUi>(clock_, config_, config_path_, *api_);
   auto handler = [this](const HttpRequest& r, std::shared_ptr<HttpResponder> responder) {
     if (WebUi::serves(r)) return web_->handle(r, std::move(responder));
