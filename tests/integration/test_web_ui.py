@@ -137,7 +137,7 @@ def test_approve_in_the_browser_runs_the_handover_and_the_page_follows_it(tools_
     assert "Nothing is waiting" in browser.page_source
     browser.execute_script("window.notReloaded = true")
     request_id, commit = p.ask(HOSTILE)
-    wait_for(browser, lambda d: d.find_elements(By.ID, f"request-{request_id}"), 4, "the request on the page")
+    wait_for(browser, lambda d: d.find_elements(By.ID, f"request-{request_id}"), 2, "the request on the page")
     assert browser.execute_script("return window.notReloaded") is True
     item = browser.find_element(By.ID, f"request-{request_id}")
     # The agent's markup is text: shown as written, no element made of it, nothing ran.
