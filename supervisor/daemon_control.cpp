@@ -58,6 +58,7 @@ void Daemon::act(const LoginCodeRequest&, Responder respond) {
                                   "the pages are served by the control API: add a [control] section "
                                   "to the config and restart the supervisor"));
   }
+  if (!control_api_) return respond(error_response("not_listening", control_api_problem_));
   auto code = web_->issue_login_code();
   if (!code) return respond(error_response(code.error()));
   respond(ok_response({{"code", *code},
@@ -111,9 +112,11 @@ nlohmann::json Daemon::status_json(nlohmann::json front) {
   j["handover"] = driver_->handover_json();
   if (Slot* candidate = slots_.candidate()) j["new_instance"] = to_json(candidate->controller->status());
   j["front"] = std::move(front);
-  j["control_api"] = control_api_ ? nlohmann::json{{"listen", control_api_->address()},
-                                                   {"open_connections", control_api_->open_connections()}}
-                                  : nlohmann::json(nullptr);
+  j["control_api"] =
+      control_api_
+          ? nlohmann::json{{"listen", control_api_->address()}, {"open_connections", control_api_->open_connections()}}
+      : !control_api_problem_.empty() ? nlohmann::json{{"listen", nullptr}, {"error", control_api_problem_}}
+                                      : nlohmann::json(nullptr);
   j["shutting_down"] = stopping_;
   return j;
 }
