@@ -59,7 +59,8 @@ int cmd_open(const OpenArgs& args) {
     return fail("the supervisor refused a login code: " + (*answer)["error"].value("message", std::string()));
   }
   std::string url = (*answer)["data"].value("url", std::string());
-  std::fprintf(stderr, "a one-time login link for the supervisor's pages (valid 60 s, one use):\n");
+  std::fprintf(stderr, "a one-time login link for the supervisor's pages (valid %lld s, one use):\n",
+               static_cast<long long>((*answer)["data"].value("expires_in_seconds", 60)));
   std::printf("%s\n", url.c_str());
   std::fflush(stdout);
   if (!args.no_browser && on_a_desktop() && !open_in_browser(url)) {

@@ -61,9 +61,11 @@ void Daemon::act(const LoginCodeRequest&, Responder respond) {
   if (!control_api_) return respond(error_response("not_listening", control_api_problem_));
   auto code = web_->issue_login_code();
   if (!code) return respond(error_response(code.error()));
-  respond(ok_response({{"code", *code},
-                       {"url", "http://" + control_api_->address() + "/login?code=" + *code},
-                       {"expires_in_seconds", 60}}));
+  respond(
+      ok_response({{"code", *code},
+                   {"url", "http://" + control_api_->address() + "/login?code=" + *code},
+                   {"expires_in_seconds",
+                    std::chrono::duration_cast<std::chrono::seconds>(config_.control.login_link_lifetime).count()}}));
 }
 
 void Daemon::act(const RollbackRequest& r, Responder respond) {

@@ -7,6 +7,7 @@
 
 #include "api/request_guard.h"
 #include "api/router.h"
+#include "common/duration.h"
 #include "web/pages.h"
 #include "web/web_assets.h"
 
@@ -101,7 +102,11 @@ std::string error_text(const ApiResponse& answer) {
 }  // namespace
 
 WebUi::WebUi(const Clock& clock, const Config& config, std::filesystem::path config_path, ControlApi& api)
-    : clock_(clock), config_(config), config_path_(std::move(config_path)), api_(api), sessions_(clock) {}
+    : clock_(clock),
+      config_(config),
+      config_path_(std::move(config_path)),
+      api_(api),
+      sessions_(clock, config.control.login_link_lifetime) {}
 
 bool WebUi::serves(const HttpRequest& head) {
   std::string_view path = head.path;
@@ -137,7 +142,7 @@ Result<std::string> WebUi::issue_login_code() {
   auto code = sessions_.issue_code();
   if (code) {
     spdlog::info("control API: issued a one-time login code (valid {} s, for one browser session)",
-                 std::chrono::duration_cast<std::chrono::seconds>(BrowserSessions::kCodeLifetime).count());
+                 std::chrono::duration_cast<std::chrono::seconds>(sessions_.code_lifetime()).count());
   }
   return code;
 }
@@ -151,8 +156,10 @@ void WebUi::log_in(const HttpRequest& request, const std::shared_ptr<HttpRespond
   if (!redeemed.value()) {
     spdlog::warn("control API: refused a login link from {}: unknown, used or expired", request.peer);
     return respond->respond(message(http::status::forbidden, "This login link does not work",
-                                    "It was used already, it expired (a link lasts 60 seconds), or it is not this "
-                                    "supervisor's. Run `agentron-supervisor open` for a new one."));
+                                    "It was used already, it expired (a link lasts " +
+                                        format_duration(sessions_.code_lifetime()) +
+                                        "), or it is not this supervisor's. Run `agentron-supervisor open` for a new "
+                                        "one."));
   }
   spdlog::info("control API: a browser session opened ({} open)", sessions_.session_count());
   HttpResponse r = see_other("/");

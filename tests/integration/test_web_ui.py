@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,8 @@ def browser():
 
 
 class Pages:
-    def __init__(self, tools_env):
-        self.t = tools_env(handover={"require_approval": True})
+    def __init__(self, tools_env, control=None):
+        self.t = tools_env(handover={"require_approval": True}, control=control)
         self.e = self.t.e
         self.s = self.t.s
         self.port = self.t.api_port
@@ -194,8 +195,15 @@ def test_approve_in_the_browser_runs_the_handover_and_the_page_follows_it(tools_
 
 
 def test_a_page_refuses_what_is_not_its_own_session_s_form(tools_env, browser):
-    p = Pages(tools_env)
+    p = Pages(tools_env, control={"login_link_lifetime": "5s"})
     browser.get(p.login_link())
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Now"
+    # An expired link opens nothing: wait out its lifetime (the event is the clock itself).
+    expired = p.login_link()
+    issued = time.monotonic()
+    poll_until(lambda: time.monotonic() - issued > 5.5, 10, "the link's 5 s lifetime over")
+    status, body = p.raw("GET", expired[len(p.base):])
+    assert status == 403 and "it expired (a link lasts 5s)" in body
     request_id, _ = p.ask("wait for me")
     browser.get(p.base + "/approvals")
     csrf = browser.find_element(By.NAME, "csrf").get_attribute("value")
