@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -252,3 +253,33 @@ def test_a_page_refuses_what_is_not_its_own_session_s_form(tools_env, browser):
     wait_for(browser, lambda d: "Signed out" in d.page_source, 10, "signed out")
     assert p.raw("GET", "/", {"Cookie": cookie})[0] == 401
     assert p.t.operator_token not in p.s.log() and p.t.token not in p.s.log()
+
+
+def test_open_on_a_desktop_hands_the_link_to_xdg_open(tools_env, tmp_path):
+    """With DISPLAY set, `open` runs xdg-open with the link (here a stand-in on PATH that
+    appends what it got to a file); without a desktop, or with --no-browser, it only prints."""
+    p = Pages(tools_env)
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    got = tmp_path / "xdg-open-got"
+    (fake / "xdg-open").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {got}\n')
+    (fake / "xdg-open").chmod(0o755)
+    desktop = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "DISPLAY": ":0"}
+    desktop.pop("WAYLAND_DISPLAY", None)
+    no_desktop = {k: v for k, v in desktop.items() if k != "DISPLAY"}
+
+    def open_link(env, *flags):
+        run = subprocess.run([str(BIN / "agentron-supervisor"), "open", *flags, "--config", str(p.s.config)],
+                             env=env, capture_output=True, text=True, timeout=10)
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip()
+
+    first = open_link(desktop)
+    poll_until(lambda: got.exists() and got.read_text().count("\n") == 1, 10, "xdg-open run")
+    open_link(desktop, "--no-browser")
+    open_link(no_desktop)
+    last = open_link(desktop)
+    # Each xdg-open appends its line within milliseconds of being started: the last
+    # one's line come, the two in between would have come before it.
+    poll_until(lambda: got.read_text().count("\n") >= 2, 10, "the last xdg-open run")
+    assert got.read_text().splitlines() == [first, last]
