@@ -22,7 +22,7 @@ from harness import BIN, poll_until
 
 selenium = pytest.importorskip("selenium", reason="python3-selenium (scripts/install-deps.sh)")
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
@@ -85,6 +85,16 @@ class Pages:
             conn.close()
 
 
+# The pages replace their <main> every second: what a test reads or clicks there is
+# found and used in one step, in the page's own JavaScript, never held across a refresh.
+def text_of(driver, css):
+    return driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : ''", css)
+
+
+def click(driver, css):
+    driver.execute_script("document.querySelector(arguments[0]).click()", css)
+
+
 def wait_for(driver, condition, timeout, what):
     return poll_until(lambda: condition(driver), timeout, what, interval=0.1)
 
@@ -141,27 +151,28 @@ def test_approve_in_the_browser_runs_the_handover_and_the_page_follows_it(tools_
     request_id, commit = p.ask(HOSTILE)
     wait_for(browser, lambda d: d.find_elements(By.ID, f"request-{request_id}"), 2, "the request on the page")
     assert browser.execute_script("return window.notReloaded") is True
-    item = browser.find_element(By.ID, f"request-{request_id}")
+    item = f"#request-{request_id}"
     # The agent's markup is text: shown as written, no element made of it, nothing ran.
-    assert item.find_element(By.TAG_NAME, "h2").text == HOSTILE
+    assert text_of(browser, item + " h2") == HOSTILE
     assert browser.find_elements(By.CSS_SELECTOR, "main img") == []
     assert no_alert(browser)
+    shown = text_of(browser, item)
     assert ("Agent wants to restart into the new build from branch agent-improvement/faster. Your data will stay "
-            f"in the same folder ({p.e.data_dir}). Continue?") in item.text
-    assert commit[:12] in item.text and "run-42" in item.text
+            f"in the same folder ({p.e.data_dir}). Continue?") in shown
+    assert commit[:12] in shown and "run-42" in shown
     shoot(browser, "approvals")
 
     # Approve: the Now page shows the handover's phases advancing to done, no reload.
-    item.find_element(By.CSS_SELECTOR, "button.approve").click()
+    click(browser, item + " button.approve")
     wait_for(browser, lambda d: d.current_url == p.base + "/", 10, "the Now page after Approve")
     browser.execute_script("window.notReloaded = true")
-    wait_for(browser, lambda d: "In progress" in d.find_element(By.ID, "live").text or
-             "The last handover" in d.find_element(By.ID, "live").text, 10, "the handover on the page")
-    wait_for(browser, lambda d: "The last handover: done" in d.find_element(By.ID, "live").text, 60,
+    wait_for(browser, lambda d: "In progress" in text_of(d, "#live") or "The last handover" in text_of(d, "#live"),
+             10, "the handover on the page")
+    wait_for(browser, lambda d: "The last handover: done" in text_of(d, "#live"), 60,
              "the handover done on the page")
     assert browser.execute_script("return window.notReloaded") is True
-    phases = [li.find_element(By.CLASS_NAME, "phase").text
-              for li in browser.find_elements(By.CSS_SELECTOR, "ol.timeline li")]
+    phases = browser.execute_script(
+        "return Array.from(document.querySelectorAll('ol.timeline li .phase')).map(e => e.innerText)")
     assert phases[-1] == "done" and "verifying" in phases and "awaiting_approval" in phases, phases
     assert p.state_of(request_id) == "done"
     assert p.s.status()["commit"] == commit
@@ -169,25 +180,36 @@ def test_approve_in_the_browser_runs_the_handover_and_the_page_follows_it(tools_
     # Deny with a reason: recorded, and shown in the history.
     denied_id, _ = p.ask("not this one")
     browser.get(p.base + "/approvals")
-    item = browser.find_element(By.ID, f"request-{denied_id}")
-    item.find_element(By.NAME, "reason").send_keys("too risky today")
-    item.find_element(By.CSS_SELECTOR, "form.deny button").click()
+    # Typing stops the refresh (the page keeps what the user writes), so the field stays.
+    reason = f"#request-{denied_id} input[name=reason]"
+    for _ in range(5):  # a refresh between finding the field and typing makes it stale: find it again
+        try:
+            field = browser.find_element(By.CSS_SELECTOR, reason)
+            field.clear()
+            field.send_keys("too risky today")
+            break
+        except StaleElementReferenceException:
+            continue
+    assert browser.execute_script("return document.querySelector(arguments[0]).value", reason) == "too risky today"
+    click(browser, f"#request-{denied_id} form.deny button")
     wait_for(browser, lambda d: d.current_url.startswith(p.base + "/history"), 10, "the history after Deny")
     row = p.e.request_row(denied_id)
     assert (row["state"], row["reason"]) == ("rejected", "denied: too risky today")
-    assert "too risky today" in browser.find_element(By.ID, f"request-{denied_id}").text
+    assert "too risky today" in text_of(browser, f"#request-{denied_id}")
 
     # The history table's rows are `history --json`'s requests, newest first.
     wanted = p.e.history()["requests"]
-    rows = browser.find_elements(By.CSS_SELECTOR, "table.history tbody tr")
-    assert [r.get_attribute("id") for r in rows] == [f"request-{r['id']}" for r in wanted]
+    rows = browser.execute_script(
+        "return Array.from(document.querySelectorAll('table.history tbody tr'))"
+        ".map(r => [r.id, ...Array.from(r.cells).map(c => c.innerText)])")
+    assert [r[0] for r in rows] == [f"request-{r['id']}" for r in wanted]
     for row, want in zip(rows, wanted):
-        cells = row.find_elements(By.TAG_NAME, "td")
-        assert cells[1].text == want["branch"] and cells[3].text == want["summary"]
-        assert cells[2].text == want["commit"][:12] and cells[4].text == want["requested_by"]
-    done_row = browser.find_element(By.ID, f"request-{request_id}")
-    done_row.find_element(By.TAG_NAME, "summary").click()
-    assert "stopping_old" in done_row.text and "agents 3 → 3" in done_row.text
+        assert row[2] == want["branch"] and row[4] == want["summary"]
+        assert row[3] == want["commit"][:12] and row[5] == want["requested_by"]
+    # A row's phases open on a click, and stay open through the refreshes.
+    click(browser, f"#request-{request_id} summary")
+    wait_for(browser, lambda d: "stopping_old" in text_of(d, f"#request-{request_id}"), 5, "the phases shown")
+    assert "agents 3 → 3" in text_of(browser, f"#request-{request_id}")
     shoot(browser, "history")
     browser.get(p.base + "/backups")
     assert "pre-restart-" in browser.page_source
@@ -207,7 +229,7 @@ def test_a_page_refuses_what_is_not_its_own_session_s_form(tools_env, browser):
     assert status == 403 and "it expired (a link lasts 5s)" in body
     request_id, _ = p.ask("wait for me")
     browser.get(p.base + "/approvals")
-    csrf = browser.find_element(By.NAME, "csrf").get_attribute("value")
+    csrf = browser.execute_script("return document.querySelector('input[name=csrf]').value")
     cookie = "agentron_session=" + browser.get_cookie("agentron_session")["value"]
     form = "application/x-www-form-urlencoded"
     own = p.base
@@ -249,7 +271,7 @@ def test_a_page_refuses_what_is_not_its_own_session_s_form(tools_env, browser):
     assert response.getheader("Referrer-Policy") == "no-referrer"
 
     # Sign out ends the session: the cookie opens nothing afterwards.
-    browser.find_element(By.CSS_SELECTOR, "form.signout button").click()
+    click(browser, "form.signout button")
     wait_for(browser, lambda d: "Signed out" in d.page_source, 10, "signed out")
     assert p.raw("GET", "/", {"Cookie": cookie})[0] == 401
     assert p.t.operator_token not in p.s.log() and p.t.token not in p.s.log()
