@@ -18,23 +18,6 @@ constexpr size_t kTokenBytes = 32;  // 256 bits
 constexpr const char* kNoToken = "no_api_token";
 constexpr const char* kBadToken = "bad_api_token";
 
-Result<std::string> random_hex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  for (size_t done = 0; done < raw.size();) {
-    ssize_t n = ::getrandom(raw.data() + done, raw.size() - done, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("random_failed", "cannot read random bytes for the control API token", errno);
-    done += static_cast<size_t>(n);
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char b : raw) {
-    hex += kHex[b >> 4];
-    hex += kHex[b & 0xf];
-  }
-  return hex;
-}
-
 Error bad_token(const fs::path& file, const std::string& problem, const std::string& fix) {
   return Error{kBadToken, "the control API token file " + file.string() + " " + problem + ": " + fix};
 }
@@ -124,6 +107,23 @@ Status create_token_file(const fs::path& file) {
 }
 
 }  // namespace
+
+Result<std::string> random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  for (size_t done = 0; done < raw.size();) {
+    ssize_t n = ::getrandom(raw.data() + done, raw.size() - done, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("random_failed", "cannot read random bytes", errno);
+    done += static_cast<size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : raw) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 0xf];
+  }
+  return hex;
+}
 
 Result<std::string> load_or_create_api_token(const fs::path& file) {
   auto token = read_token_file(file);

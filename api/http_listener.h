@@ -36,6 +36,7 @@ struct HttpListenerOptions {
   std::string token;  // the bearer token every request needs (api/api_token.h)
   // Requests that need no token (GuardOptions::token_exempt); null: none.
   std::function<bool(const HttpRequest& head)> token_exempt;
+  std::string capability_prefix;  // GuardOptions::capability_prefix
 };
 
 // [control]'s limits and address, with `token`.

@@ -5,7 +5,8 @@
 //   HTTP/1.1                                         else 505 http_version_not_supported
 //   Host is one of `hosts` (DNS rebinding)           else 403 forbidden_host
 //   Origin, if sent, is http://<that Host>           else 403 forbidden_origin
-//   Authorization: Bearer <token> (unless exempt)    else 401 unauthorized
+//   Authorization: Bearer <token> (unless exempt),
+//     or a capability path <capability_prefix><token>  else 401 unauthorized
 //   a body (Content-Length > 0 or chunked) is JSON   else 415 unsupported_media_type
 //
 // The body's size is the listener's to check (413), as it reads.
@@ -27,6 +28,10 @@ struct GuardOptions {
   // Requests that need no token (a page the browser loads, say); null: every request needs it.
   // The Host and Origin checks apply to them all the same.
   std::function<bool(const HttpRequest& head)> token_exempt;
+  // A path starting with this ("/mcp/") carries the token after it in place of the
+  // Authorization header (for clients that cannot send headers): `<prefix><token>`, and
+  // nothing else, passes. "": no such paths.
+  std::string capability_prefix;
 };
 
 // The Host values a listener on `listen_host`:`port` accepts: itself, localhost:<port>,

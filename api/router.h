@@ -68,6 +68,11 @@ using ApiCall = std::variant<StatusRequest, GetHistory, GetRequests, GetRequest,
 // another method, 400 a body or query that is wrong (the message names the field).
 std::variant<ApiCall, ApiError> route(const ApiRequest& request);
 
+// A call of the tool `name` with `input` (POST /v1/tools/<name>, and MCP's tools/call):
+// 404 unknown_tool for a name not in the catalog, 400 naming the field for an input its
+// schema refuses. An optional field sent as null counts as left out.
+std::variant<ApiCall, ApiError> route_tool_call(const std::string& name, const nlohmann::json& input);
+
 // The status an Error's code answers with: 404 not found, 409 conflict (a handover, a
 // job or a backup in flight), 503 shutting down, 500 internal, else 400 (docs/agent-tools.md).
 int http_status_for(const std::string& code);

@@ -35,6 +35,9 @@ struct ControlApiContext {
 };
 
 using ApiRespond = std::function<void(ApiResponse)>;
+// A fork tool's job started: its id and the file its output goes to (the MCP endpoint
+// follows it for progress notifications).
+using JobStarted = std::function<void(const std::string& job_id, const std::filesystem::path& output)>;
 
 class ControlApi {
  public:
@@ -45,7 +48,8 @@ class ControlApi {
 
   // Routes and carries out one request; `respond` is called once, now or later.
   void handle(const ApiRequest& request, ApiRespond respond);
-  void handle(const ApiCall& call, ApiRespond respond);
+  // `started`, if set, hears of the job a fork tool starts, before `respond`.
+  void handle(const ApiCall& call, ApiRespond respond, JobStarted started = {});
   // The supervisor stops: a running job is asked to end.
   void shut_down();
 
@@ -62,10 +66,11 @@ class ControlApi {
   void act(const PostBackup&, ApiRespond respond);
   void act(const GetJob& call, ApiRespond respond);
   void act(const ListTools&, ApiRespond respond);
-  void act(const CallTool& call, ApiRespond respond);
+  void act(const CallTool& call, ApiRespond respond, const JobStarted& started);
   void act(const Ping&, ApiRespond respond);
 
-  void run_fork_tool(const ToolSpec& tool, const nlohmann::json& input, ApiRespond respond);
+  void run_fork_tool(const ToolSpec& tool, const nlohmann::json& input, ApiRespond respond,
+                     const JobStarted& started);
   // A restart of the fork branch's head (no commit given): agentron-fork branch-head, then submit.
   void restart_at_branch_head(PostRestartRequest call, ApiRespond respond);
   // Writes the request file and answers once the supervisor has taken it (bounded).

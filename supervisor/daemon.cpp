@@ -214,13 +214,17 @@ Status Daemon::open_control_api() {
                         [this](const std::string& id, std::function<void(Result<std::string>)> then) {
                           driver_->when_taken(id, std::move(then));
                         }});
+  mcp_ = std::make_unique<McpEndpoint>(io_, clock_, *api_, config_.control);
   auto handler = [this](const HttpRequest& r, std::shared_ptr<HttpResponder> responder) {
+    if (McpEndpoint::owns(r.path)) return mcp_->handle(r, std::move(responder));
     ApiRequest request{std::string(http::to_string(r.method)), r.path, parse_query(r.query), r.body};
     api_->handle(request, [responder](ApiResponse answer) {
       responder->respond(json_response(static_cast<http::status>(answer.status), answer.body));
     });
   };
-  auto api = HttpListener::listen(io_, listener_options(config_.control, std::move(token.value())), handler);
+  auto options = listener_options(config_.control, std::move(token.value()));
+  options.capability_prefix = McpEndpoint::kCapabilityPrefix;
+  auto api = HttpListener::listen(io_, std::move(options), handler);
   if (!api) return api.error();
   control_api_ = std::move(api.value());
   spdlog::info("control API: listening on {} (max_connections {}, open files limit {})", control_api_->address(),
