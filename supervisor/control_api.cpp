@@ -101,8 +101,15 @@ void ControlApi::handle(const ApiRequest& request, ApiRespond respond) {
 
 void ControlApi::handle(const ApiCall& call, ApiRespond respond, JobStarted started) {
   try {
-    if (const auto* tool = std::get_if<CallTool>(&call)) return act(*tool, respond, started);
-    std::visit([&](const auto& c) { act(c, respond); }, call);
+    std::visit(
+        [&](const auto& c) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(c)>, CallTool>) {
+            act(c, respond, started);
+          } else {
+            act(c, respond);
+          }
+        },
+        call);
   } catch (const std::exception& e) {
     spdlog::error("control API: a call threw (a bug): {}", e.what());
     respond(failed(Error{control_error::internal, "internal error; see the supervisor's log"}));
