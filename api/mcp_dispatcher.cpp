@@ -343,7 +343,7 @@ std::variant<json, McpToolCall> McpDispatcher::call_tool(const json& id, const j
     // tool execution error the model reads and corrects (SEP-1303).
     if (version < std::string(mcp::k2025_11_25))
       return rpc_error(id, mcp::kInvalidParams, "Invalid params: " + refused->message);
-    return rpc_result(id, tool_result(call, ApiResponse{refused->status, refused->body()}));
+    return tool_result(call, ApiResponse{refused->status, refused->body()});
   }
   call.call = std::get<CallTool>(std::get<ApiCall>(routed));
   call.stream = !progress.is_null() && call.call.tool->run == ToolRun::fork_job;

@@ -168,7 +168,7 @@ TEST_CASE("a capability path carries the token in place of the header: that toke
   r.path = "/mcp/" + kToken;
   CHECK(code_of(r, o) == "");
   CHECK(code_of(r) == http_error::unauthorized);  // without the option it is an ordinary path
-  for (std::string path : {"/mcp/", "/mcp/" + kToken + "/", "/mcp/" + kToken + "x", "/mcp/" + kToken.substr(1),
+  for (const std::string& path : std::vector<std::string>{"/mcp/", "/mcp/" + kToken + "/", "/mcp/" + kToken + "x", "/mcp/" + kToken.substr(1),
                            "/mcp/" + std::string(64, 'b'), "/mcp/x/" + kToken}) {
     INFO(path);
     r.path = path;

@@ -83,8 +83,7 @@ def test_the_pinned_sdk_runs_the_seed_flow_through_the_capability_url(tools_env,
     summary = node("seed_flow.mjs", {"sdk": "pinned", "url": f"http://127.0.0.1:{t.api_port}/mcp/{t.token}",
                                      "workspace": str(t.e.workspace), "marker": str(marker), "flow": "seed"})
     check_the_seed_flow(t, summary, "pinned")
-    log = t.s.log()
-    assert "POST /mcp/… 200" in log and "DELETE /mcp/… 200" in log
+    t.s.wait_log(r"DELETE /mcp/… 200")
     t.assert_token_only_in_the_tool_rows()
 
 
@@ -136,7 +135,7 @@ def test_mcp_rows_in_agentron_reach_the_tools_as_its_adapter_calls_them(tools_en
     assert results[0]["structuredContent"]["state"] == "ready" and "isError" not in results[0]
     assert results[1]["structuredContent"] == {"requests": []}
     assert results[2]["isError"] is True and "no restart request 'nope'" in results[2]["content"][0]["text"]
-    assert "POST /mcp/… 200" in t.s.log()
+    t.s.wait_log(r"POST /mcp/… 200")
     t.assert_token_only_in_the_tool_rows()
 
 
