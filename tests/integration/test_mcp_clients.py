@@ -36,7 +36,9 @@ def env_with_a_slow_build(tools_env, tmp_path):
     marker = tmp_path / "progress-seen"
     build = ["sh", "-c", f'echo compiling; n=0; while [ ! -e "{marker}" ] && [ $n -lt 1200 ]; do sleep 0.05; '
                          f'n=$((n+1)); done; echo linking; sh build.sh']
-    return tools_env(fork={"build": build}), marker
+    t = tools_env(fork={"build": build})
+    t.install("--mcp")  # where the token may be: Agentron's rows (assert_token_only_in_the_tool_rows)
+    return t, marker
 
 
 def check_the_seed_flow(t, summary, sdk):

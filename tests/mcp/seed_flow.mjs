@@ -32,6 +32,15 @@ async function loadSdk(sdk) {
 
 const { Client, Transport } = await loadSdk(config.sdk);
 const transportOptions = config.token ? { requestInit: { headers: { Authorization: `Bearer ${config.token}` } } } : {};
+if (process.env.MCP_DEBUG) {
+  // Every request and answer on stderr (the test shows stderr when this fails).
+  transportOptions.fetch = async (url, init) => {
+    console.error(">>", init?.method, init?.body ?? "");
+    const response = await fetch(url, init);
+    console.error("<<", response.status, response.headers.get("content-type"));
+    return response;
+  };
+}
 const transport = new Transport(new URL(config.url), transportOptions);
 const clientOptions = config.sdk === "v2" ? { versionNegotiation: { mode: "auto" } } : {};
 const client = new Client({ name: "agentron-supervisor-tests", version: "1.0.0" }, clientOptions);
@@ -51,7 +60,10 @@ const summary = {
 
 // A tool call as the agent makes it: the structured answer, or a thrown error with the text.
 async function call(name, args = {}, options = undefined) {
-  const result = await client.callTool({ name, arguments: args }, undefined, options);
+  // 1.x: callTool(params, resultSchema, options); v2: callTool(params, options).
+  const params = { name, arguments: args };
+  const result =
+    config.sdk === "v2" ? await client.callTool(params, options) : await client.callTool(params, undefined, options);
   summary.calls.push({ name, isError: result.isError === true });
   if (result.isError) {
     const error = new Error(`${name} failed: ${result.content?.[0]?.text}`);
