@@ -8,6 +8,7 @@ Afterwards the token is in no log line, and the capability path shows as /mcp/�
 import http.client
 import json
 import os
+import signal
 import socket
 
 from test_agent_tools import ANSWERS, tools_env  # noqa: F401  (tools_env is a fixture)
@@ -191,9 +192,10 @@ def test_every_refusal_has_its_status_and_runs_nothing(tools_env):
     assert t.jobs() == []
     assert os.listdir(t.s.state_dir / "requests") == []
     assert not any("started as job" in line for line in t.s.lines[lines:])
-    t.s.wait_log(r"/mcp/… 401")
+    t.s.signal(signal.SIGTERM)
+    assert t.s.wait_exit() == 0  # its whole log read
     log = t.s.log()
-    assert token not in log and wrong not in log
+    assert "POST /mcp/… 401" in log and token not in log and wrong not in log
     t.assert_token_only_in_the_tool_rows()
 
 

@@ -9,6 +9,7 @@ failure and on a listed scenario that passes, so the list stays exact.
 The suite's clients cannot send a header: they reach the endpoint through the
 capability URL /mcp/<token>. Needs tests/mcp/node_modules (scripts/mcp-test-deps.sh)."""
 import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -25,8 +26,8 @@ def test_every_applicable_conformance_scenario_passes(supervisor, tmp_path):
     s = supervisor(extra={"control": {"listen": "127.0.0.1:0"}})
     port = int(s.wait_log(r"control API: listening on 127\.0\.0\.1:(\d+)").group(1))
     token = (s.state_dir / "api.token").read_text().strip()
-    r = subprocess.run([str(NODE), str(CONFORMANCE), "server", "--url", f"http://127.0.0.1:{port}/mcp/{token}",
-                        "--expected-failures", str(EXPECTED_FAILURES)],
+    r = subprocess.run([str(NODE), str(CONFORMANCE), "server", "--suite", "all", "--url",
+                        f"http://127.0.0.1:{port}/mcp/{token}", "--expected-failures", str(EXPECTED_FAILURES)],
                        capture_output=True, text=True, timeout=240, cwd=tmp_path)
     out = (r.stdout + r.stderr).replace(token, "<token>")
     assert r.returncode == 0, out[-6000:]
@@ -37,4 +38,7 @@ def test_every_applicable_conformance_scenario_passes(supervisor, tmp_path):
     # Every scenario the suite has either passed or is listed as not applying.
     for scenario, result in summary.items():
         assert result.endswith(" 0 failed") or scenario in listed, (scenario, result)
-    assert token not in s.log()
+    assert len(summary) >= 32, summary  # the whole suite ran
+    s.signal(signal.SIGTERM)
+    assert s.wait_exit() == 0  # its whole log read
+    assert "POST /mcp/… 200" in s.log() and token not in s.log()
