@@ -1,9 +1,8 @@
 #include "api/mcp_dispatcher.h"
 
 #include <algorithm>
-#include <cctype>
 
-#include "api/json_schema.h"
+#include "api/header_text.h"
 
 namespace agentron {
 
@@ -24,8 +23,8 @@ bool is_supported(const std::string& version) {
 bool is_legacy(const std::string& version) { return is_supported(version) && version < k2026_07_28; }
 
 const std::vector<std::string>& log_levels() {
-  static const std::vector<std::string> levels{"debug",    "info",     "notice", "warning",
-                                               "error",    "critical", "alert",  "emergency"};
+  static const std::vector<std::string> levels{"debug", "info",     "notice", "warning",
+                                               "error", "critical", "alert",  "emergency"};
   return levels;
 }
 
@@ -75,17 +74,8 @@ McpReply refuse(int status, int code, const std::string& message, const json& id
   return reply(status, rpc_error(id, code, message, std::move(data)));
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
+using header_text::lower;
+using header_text::trim;
 
 // Whether an Accept header takes `type` ("application/json"): the type itself, its
 // "application/*" or "*/*", unless given q=0.
@@ -247,8 +237,8 @@ McpPlan McpDispatcher::post(const HttpRequest& request) {
   if (!session) return refuse(404, mcp::kSessionNotFound, "Session not found: send initialize again");
   if (has_header(request, "MCP-Protocol-Version") && !mcp::is_legacy(header_version)) {
     return refuse(400, mcp::kServerError,
-                  "Bad Request: unsupported MCP-Protocol-Version '" + shown(header_version) + "'; this session speaks " +
-                      session->version);
+                  "Bad Request: unsupported MCP-Protocol-Version '" + shown(header_version) +
+                      "'; this session speaks " + session->version);
   }
   McpExchange exchange;
   exchange.batch = body.is_array();
@@ -284,9 +274,8 @@ McpPlan McpDispatcher::initialize(const json& message) {
   std::string asked = params["protocolVersion"];
   std::string version = mcp::is_legacy(asked) ? asked : mcp::kNewestLegacy;
   McpSession& session = sessions_.open(version, client_name(params.value("clientInfo", json())));
-  json result = {{"protocolVersion", version},
-                 {"capabilities", capabilities(version)},
-                 {"serverInfo", server_info(version)}};
+  json result = {
+      {"protocolVersion", version}, {"capabilities", capabilities(version)}, {"serverInfo", server_info(version)}};
   if (!info_.instructions.empty()) result["instructions"] = info_.instructions;
   McpExchange exchange;
   exchange.slots.emplace_back(rpc_result(id, std::move(result)));
@@ -295,7 +284,7 @@ McpPlan McpDispatcher::initialize(const json& message) {
 }
 
 std::optional<std::variant<json, McpToolCall>> McpDispatcher::answer(McpSession* session, const std::string& version,
-                                                                    const json& message) {
+                                                                     const json& message) {
   if (auto error = malformed(message)) return *error;
   if (!is_request(message)) return std::nullopt;  // a notification, or a response to us (we ask nothing)
   const json& id = message["id"];
@@ -315,8 +304,9 @@ std::optional<std::variant<json, McpToolCall>> McpDispatcher::answer(McpSession*
     const json& level = params.value("level", json());
     const auto& levels = mcp::log_levels();
     if (!level.is_string() || std::find(levels.begin(), levels.end(), level.get<std::string>()) == levels.end())
-      return rpc_error(id, mcp::kInvalidParams, "Invalid params: level must be one of debug, info, notice, "
-                                                "warning, error, critical, alert, emergency");
+      return rpc_error(id, mcp::kInvalidParams,
+                       "Invalid params: level must be one of debug, info, notice, "
+                       "warning, error, critical, alert, emergency");
     session->log_level = level;
     return rpc_result(id, json::object());
   }
@@ -332,8 +322,7 @@ std::variant<json, McpToolCall> McpDispatcher::call_tool(const json& id, const j
   if (!offered) return rpc_error(id, mcp::kInvalidParams, "Unknown tool: " + shown(name));
   json arguments = params.value("arguments", json::object());
   if (arguments.is_null()) arguments = json::object();
-  if (!arguments.is_object())
-    return rpc_error(id, mcp::kInvalidParams, "Invalid params: arguments must be an object");
+  if (!arguments.is_object()) return rpc_error(id, mcp::kInvalidParams, "Invalid params: arguments must be an object");
   json progress = meta_of(params).value("progressToken", json());
   if (!progress.is_string() && !progress.is_number_integer() && !progress.is_number_unsigned()) progress = nullptr;
   McpToolCall call{id, CallTool{}, version, progress, log_level, false};

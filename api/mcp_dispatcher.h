@@ -133,7 +133,7 @@ class McpDispatcher {
   McpPlan initialize(const nlohmann::json& message);
   // One message of a session: nullopt for a notification or a response.
   std::optional<std::variant<nlohmann::json, McpToolCall>> answer(McpSession* session, const std::string& version,
-                                                                   const nlohmann::json& message);
+                                                                  const nlohmann::json& message);
   std::variant<nlohmann::json, McpToolCall> call_tool(const nlohmann::json& id, const nlohmann::json& params,
                                                       const std::string& version, const std::string& log_level);
   nlohmann::json list_tools(const std::string& version) const;

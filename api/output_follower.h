@@ -6,9 +6,9 @@
 // over by flush().
 #pragma once
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <array>
 #include <filesystem>
 #include <functional>
 #include <memory>

@@ -1,22 +1,14 @@
 #include "api/request_guard.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "api/header_text.h"
 
 namespace agentron {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
+using header_text::lower;
+using header_text::trim;
 
 GuardRejection reject(http::status status, const char* code, std::string message) {
   return GuardRejection{status, code, std::move(message)};
@@ -110,8 +102,8 @@ std::optional<GuardRejection> check_request(const HttpRequest& head, unsigned ve
                   "the control API speaks HTTP/1.1 only");
   }
   if (auto rejection = check_host(head, options)) return rejection;
-  if (auto rejection = is_capability_path(head, options) ? check_capability_path(head, options)
-                                                         : check_token(head, options))
+  if (auto rejection =
+          is_capability_path(head, options) ? check_capability_path(head, options) : check_token(head, options))
     return rejection;
   return check_content_type(head);
 }

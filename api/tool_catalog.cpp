@@ -62,8 +62,8 @@ std::vector<ToolSpec> make_catalog() {
        "Creates the branch <branch_prefix><name> at the workspace's HEAD and checks it out: every improvement is "
        "made on a branch of its own. It fails if the branch exists. It never pushes and never changes another "
        "branch.",
-       object_schema({{"name", branch_schema("The branch name, without the prefix")}}, {"name"}),
-       ToolRun::fork_command, ToolAnnotations{false, false, false, false}},
+       object_schema({{"name", branch_schema("The branch name, without the prefix")}}, {"name"}), ToolRun::fork_command,
+       ToolAnnotations{false, false, false, false}},
       {"commit_changes", "Commit the workspace's changes",
        "Commits the workspace's changes (all of them, or only the given paths) on the current branch, as the "
        "configured author. Change the documentation with the code: a commit of code without docs gets a warning, "
@@ -83,13 +83,11 @@ std::vector<ToolSpec> make_catalog() {
        "Runs the configured build in the workspace, as a job, and answers with its result and the last lines of "
        "its output, or with the job still running after wait_seconds (then poll job_status). Build before "
        "launching a new Agentron. It runs only the configured command and never touches the running instance.",
-       object_schema({{"wait_seconds", wait_schema()}}), ToolRun::fork_job,
-       ToolAnnotations{false, false, true, false}},
+       object_schema({{"wait_seconds", wait_schema()}}), ToolRun::fork_job, ToolAnnotations{false, false, true, false}},
       {"run_tests_agentron", "Run the tests",
        "Runs the configured tests in the workspace, as a job, like run_build_agentron. Run them before pushing. "
        "It runs only the configured command and never touches the running instance.",
-       object_schema({{"wait_seconds", wait_schema()}}), ToolRun::fork_job,
-       ToolAnnotations{false, false, true, false}},
+       object_schema({{"wait_seconds", wait_schema()}}), ToolRun::fork_job, ToolAnnotations{false, false, true, false}},
       {"sync_fork_from_upstream", "Merge the upstream in",
        "Fetches the upstream (read-only) and fast-forwards or merges its branch into the workspace's current "
        "branch, so the improvement is built on what Agentron is now. The workspace must be clean. It never pushes "

@@ -166,16 +166,18 @@ int cmd_mcp_config(const ToolsArgs& args) {
   const char* where = "";
   if (args.client == "claude") {
     server = {{"type", "http"}, {"url", url}, {"headers", headers}};
-    where = "Claude Code: put this in .mcp.json (the project) or ~/.claude.json (you), or run\n  claude mcp add "
-            "--transport http agentron-supervisor URL --header \"Authorization: Bearer TOKEN\"\nClaude Desktop's "
-            "custom connectors take a URL alone: use the capability URL (`--client generic` shows it)";
+    where =
+        "Claude Code: put this in .mcp.json (the project) or ~/.claude.json (you), or run\n  claude mcp add "
+        "--transport http agentron-supervisor URL --header \"Authorization: Bearer TOKEN\"\nClaude Desktop's "
+        "custom connectors take a URL alone: use the capability URL (`--client generic` shows it)";
   } else if (args.client == "cursor") {
     where = "Cursor: put this in ~/.cursor/mcp.json (you) or .cursor/mcp.json (the project)";
   } else {
-    std::printf("url:     %s\nheader:  Authorization: Bearer %s\nor, for a client that cannot send headers, the "
-                "capability URL (the token is in it: treat it as the token):\n         %s/%s\ntransport: "
-                "Streamable HTTP; MCP revisions 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26\n",
-                url.c_str(), token.c_str(), url.c_str(), token.c_str());
+    std::printf(
+        "url:     %s\nheader:  Authorization: Bearer %s\nor, for a client that cannot send headers, the "
+        "capability URL (the token is in it: treat it as the token):\n         %s/%s\ntransport: "
+        "Streamable HTTP; MCP revisions 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26\n",
+        url.c_str(), token.c_str(), url.c_str(), token.c_str());
     if (!args.with_token) std::fprintf(stderr, "--with-token prints the real token\n");
     return kExitOk;
   }

@@ -35,9 +35,9 @@ struct RequestArgs {
 struct ToolsArgs {
   std::string config;
   std::string agentron_url = "http://127.0.0.1:3000";
-  bool dry_run = false;     // install, uninstall: show the changes, make none
-  bool with_token = false;  // print, mcp-config: the real token instead of a placeholder
-  bool mcp = false;         // rows of protocol mcp (the capability endpoint) instead of http
+  bool dry_run = false;            // install, uninstall: show the changes, make none
+  bool with_token = false;         // print, mcp-config: the real token instead of a placeholder
+  bool mcp = false;                // rows of protocol mcp (the capability endpoint) instead of http
   std::string client = "generic";  // mcp-config: claude | cursor | agentron | generic
 };
 

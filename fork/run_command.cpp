@@ -32,7 +32,8 @@ int pidfd_open_(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, p
 // Copies what the child writes into the log, scrubbed (and to `echo`, if >= 0).
 class LogPump {
  public:
-  LogPump(int from, int to, int echo, const std::string& secret) : from_(from), to_(to), echo_(echo), scrubber_(secret) {}
+  LogPump(int from, int to, int echo, const std::string& secret)
+      : from_(from), to_(to), echo_(echo), scrubber_(secret) {}
   int fd() const { return from_; }
   // Reads what is there; false at end of file (or an error).
   bool pump() {

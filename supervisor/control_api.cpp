@@ -315,8 +315,7 @@ void ControlApi::act(const CallTool& call, ApiRespond respond, const JobStarted&
   }
 }
 
-void ControlApi::run_fork_tool(const ToolSpec& tool, const json& input, ApiRespond respond,
-                               const JobStarted& started) {
+void ControlApi::run_fork_tool(const ToolSpec& tool, const json& input, ApiRespond respond, const JobStarted& started) {
   if (!c_.config.fork.configured || c_.config_path.empty()) {
     return respond(failed(Error{"fork_not_configured", tool.name + " needs a [fork] section in the config file"}));
   }

@@ -69,8 +69,7 @@ class ControlApi {
   void act(const CallTool& call, ApiRespond respond, const JobStarted& started);
   void act(const Ping&, ApiRespond respond);
 
-  void run_fork_tool(const ToolSpec& tool, const nlohmann::json& input, ApiRespond respond,
-                     const JobStarted& started);
+  void run_fork_tool(const ToolSpec& tool, const nlohmann::json& input, ApiRespond respond, const JobStarted& started);
   // A restart of the fork branch's head (no commit given): agentron-fork branch-head, then submit.
   void restart_at_branch_head(PostRestartRequest call, ApiRespond respond);
   // Writes the request file and answers once the supervisor has taken it (bounded).

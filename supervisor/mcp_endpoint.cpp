@@ -11,8 +11,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kMessageLines = 5;        // a progress message: the last lines of a burst
-constexpr size_t kLogBytes = 16 * 1024;    // a log notification: at most this of a burst
+constexpr size_t kMessageLines = 5;      // a progress message: the last lines of a burst
+constexpr size_t kLogBytes = 16 * 1024;  // a log notification: at most this of a burst
 constexpr size_t kLineBytes = 300;
 
 std::vector<const ToolSpec*> offered_tools(const ControlConfig& control) {
@@ -121,9 +121,7 @@ McpEndpoint::McpEndpoint(boost::asio::io_context& io, Clock& clock, ControlApi& 
 
 McpEndpoint::~McpEndpoint() { alive_.reset(); }
 
-bool McpEndpoint::owns(std::string_view path) {
-  return path == "/mcp" || path.rfind(kCapabilityPrefix, 0) == 0;
-}
+bool McpEndpoint::owns(std::string_view path) { return path == "/mcp" || path.rfind(kCapabilityPrefix, 0) == 0; }
 
 void McpEndpoint::handle(const HttpRequest& request, std::shared_ptr<HttpResponder> responder) {
   McpPlan plan = dispatcher_.handle(request);

@@ -21,8 +21,8 @@ struct Fixture {
   McpDispatcher dispatcher;
 
   explicit Fixture(std::vector<const ToolSpec*> offered = all_tools())
-      : dispatcher(sessions, std::move(offered), McpServerInfo{"agentron-supervisor", "Agentron supervisor", "9.9.9",
-                                                               "use the tools"}) {}
+      : dispatcher(sessions, std::move(offered),
+                   McpServerInfo{"agentron-supervisor", "Agentron supervisor", "9.9.9", "use the tools"}) {}
 
   static std::vector<const ToolSpec*> all_tools() {
     std::vector<const ToolSpec*> tools;
@@ -92,8 +92,9 @@ json stateless_meta(const std::string& version = mcp::k2026_07_28) {
 TEST_CASE("a POST must accept both JSON and an event stream, else 406 with a JSON-RPC error", "[api][mcp]") {
   Fixture f;
   json ping = Fixture::request(1, "ping");
-  for (const char* accept : {"application/json", "text/event-stream", "text/html", "application/json;q=1, "
-                                                                                   "text/event-stream;q=0"}) {
+  for (const char* accept : {"application/json", "text/event-stream", "text/html",
+                             "application/json;q=1, "
+                             "text/event-stream;q=0"}) {
     INFO(accept);
     McpReply r = f.reply(Fixture::post(ping, {}, accept));
     CHECK(r.status == 406);
@@ -129,7 +130,8 @@ TEST_CASE("initialize answers the client's revision when it is one we speak, els
     CHECK(result["serverInfo"].contains("title") == (answered != "2025-03-26"));
     CHECK(result["instructions"] == "use the tools");
     REQUIRE(r.headers.size() == 1);
-    CHECK(r.headers[0] == std::pair<std::string, std::string>{"Mcp-Session-Id", "session-" + std::to_string(f.ids - 1)});
+    CHECK(r.headers[0] ==
+          std::pair<std::string, std::string>{"Mcp-Session-Id", "session-" + std::to_string(f.ids - 1)});
   }
   CHECK(f.sessions.size() == 6);
   McpReply no_version = f.reply(Fixture::post(Fixture::request(1, "initialize", {{"capabilities", json::object()}})));
@@ -266,9 +268,8 @@ TEST_CASE("tools/list and tools/call know only the offered tools", "[api][mcp]")
 TEST_CASE("tools/call becomes the HTTP tool's CallTool; progress on a long job asks for a stream", "[api][mcp]") {
   Fixture f;
   std::string session = f.initialize();
-  McpToolCall call = the_call(
-      f.handle(f.in(session, Fixture::request(9, "tools/call",
-                                              {{"name", "create_branch"}, {"arguments", {{"name", "faster"}}}}))));
+  McpToolCall call = the_call(f.handle(f.in(
+      session, Fixture::request(9, "tools/call", {{"name", "create_branch"}, {"arguments", {{"name", "faster"}}}}))));
   CHECK(call.id == 9);
   CHECK(call.call.tool == find_tool("create_branch"));
   CHECK(call.call.input == json{{"name", "faster"}});
@@ -277,14 +278,15 @@ TEST_CASE("tools/call becomes the HTTP tool's CallTool; progress on a long job a
   CHECK_FALSE(call.stream);
 
   // An optional field sent as null is left out, as over HTTP; no arguments are {}.
-  call = the_call(f.handle(f.in(
-      session, Fixture::request(1, "tools/call", {{"name", "platform_history"}, {"arguments", {{"limit", nullptr}}}}))));
+  call = the_call(
+      f.handle(f.in(session, Fixture::request(1, "tools/call",
+                                              {{"name", "platform_history"}, {"arguments", {{"limit", nullptr}}}}))));
   CHECK(call.call.input == json::object());
   call = the_call(f.handle(f.in(session, Fixture::request(1, "tools/call", {{"name", "supervisor_status"}}))));
   CHECK(call.call.input == json::object());
 
-  json with_progress = {{"name", "run_build_agentron"}, {"arguments", json::object()},
-                        {"_meta", {{"progressToken", "p-1"}}}};
+  json with_progress = {
+      {"name", "run_build_agentron"}, {"arguments", json::object()}, {"_meta", {{"progressToken", "p-1"}}}};
   call = the_call(f.handle(f.in(session, Fixture::request(1, "tools/call", with_progress))));
   CHECK((call.stream && call.progress_token == "p-1"));
   with_progress["name"] = "create_branch";  // short: answered at once, as JSON
@@ -385,9 +387,8 @@ TEST_CASE("logging/setLevel sets the session's level; tool calls carry it", "[ap
   std::string session = f.initialize();
   McpReply r = f.reply(f.in(session, Fixture::request(1, "logging/setLevel", {{"level", "info"}})));
   CHECK(r.body == json{{"jsonrpc", "2.0"}, {"id", 1}, {"result", json::object()}});
-  McpToolCall call = the_call(f.handle(f.in(session, Fixture::request(2, "tools/call", {{"name", "job_status"},
-                                                                                          {"arguments",
-                                                                                           {{"job_id", "job-1"}}}}))));
+  McpToolCall call = the_call(f.handle(f.in(
+      session, Fixture::request(2, "tools/call", {{"name", "job_status"}, {"arguments", {{"job_id", "job-1"}}}}))));
   CHECK(call.log_level == "info");
   McpReply bad = f.reply(f.in(session, Fixture::request(3, "logging/setLevel", {{"level", "loud"}})));
   CHECK(error_code(bad.body) == mcp::kInvalidParams);
@@ -419,8 +420,8 @@ TEST_CASE("GET is 405, DELETE ends the session", "[api][mcp]") {
 
 TEST_CASE("the stateless revision: _meta and the headers name the revision, no session", "[api][mcp]") {
   Fixture f;
-  auto stateless = [&](const std::string& method, json params, std::vector<std::pair<std::string, std::string>> extra =
-                                                                   {}) {
+  auto stateless = [&](const std::string& method, json params,
+                       std::vector<std::pair<std::string, std::string>> extra = {}) {
     params["_meta"] = params.contains("_meta") ? params["_meta"] : stateless_meta();
     std::vector<std::pair<std::string, std::string>> headers{{"MCP-Protocol-Version", "2026-07-28"},
                                                              {"Mcp-Method", method}};

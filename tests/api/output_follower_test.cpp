@@ -24,9 +24,8 @@ TEST_CASE("a follower hands over complete lines as they are written", "[api][fol
   append(file, "one\ntwo\npart");
   boost::asio::io_context io;
   std::vector<std::string> seen;
-  auto follower = OutputFollower::follow(io, file, [&](std::vector<std::string> lines) {
-    seen.insert(seen.end(), lines.begin(), lines.end());
-  });
+  auto follower = OutputFollower::follow(
+      io, file, [&](std::vector<std::string> lines) { seen.insert(seen.end(), lines.begin(), lines.end()); });
   REQUIRE(follower);
   CHECK(seen == std::vector<std::string>{"one", "two"});  // what was there, at once
 

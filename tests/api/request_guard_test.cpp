@@ -168,8 +168,9 @@ TEST_CASE("a capability path carries the token in place of the header: that toke
   r.path = "/mcp/" + kToken;
   CHECK(code_of(r, o) == "");
   CHECK(code_of(r) == http_error::unauthorized);  // without the option it is an ordinary path
-  for (const std::string& path : std::vector<std::string>{"/mcp/", "/mcp/" + kToken + "/", "/mcp/" + kToken + "x", "/mcp/" + kToken.substr(1),
-                           "/mcp/" + std::string(64, 'b'), "/mcp/x/" + kToken}) {
+  for (const std::string& path :
+       std::vector<std::string>{"/mcp/", "/mcp/" + kToken + "/", "/mcp/" + kToken + "x", "/mcp/" + kToken.substr(1),
+                                "/mcp/" + std::string(64, 'b'), "/mcp/x/" + kToken}) {
     INFO(path);
     r.path = path;
     auto rejection = check_request(r, 11, o);

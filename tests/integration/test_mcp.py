@@ -54,16 +54,23 @@ def initialize(port, token, version="2025-11-25", path="/mcp"):
     return session, result
 
 
+def with_a_session(tools_env, version="2025-11-25"):
+    """A ToolsEnv with Agentron's rows installed (where the token may be:
+    assert_token_only_in_the_tool_rows) and a session opened with `version`:
+    (env, port, token, session id, initialize's result)."""
+    t = tools_env()
+    t.install()
+    session, result = initialize(t.api_port, t.token, version=version)
+    return t, t.api_port, t.token, session, result
+
+
 def events(text):
     """The JSON messages of a Server-Sent Events body."""
     return [json.loads(line[len("data: "):]) for line in text.splitlines() if line.startswith("data: ")]
 
 
 def test_handshake_tools_and_a_streamed_build_in_both_url_forms(tools_env):
-    t = tools_env()
-    t.install()  # the agent's rows: where the token may be (assert_token_only_in_the_tool_rows)
-    port, token = t.api_port, t.token
-    session, result = initialize(port, token)
+    t, port, token, session, result = with_a_session(tools_env)
     assert result["protocolVersion"] == "2025-11-25"
     assert result["serverInfo"]["name"] == "agentron-supervisor"
     assert result["capabilities"] == {"tools": {"listChanged": False}, "logging": {}}
@@ -122,10 +129,7 @@ def test_handshake_tools_and_a_streamed_build_in_both_url_forms(tools_env):
 
 
 def test_every_refusal_has_its_status_and_runs_nothing(tools_env):
-    t = tools_env()
-    t.install()  # the agent's rows: where the token may be (assert_token_only_in_the_tool_rows)
-    port, token = t.api_port, t.token
-    session, _ = initialize(port, token, version="2025-06-18")
+    t, port, token, session, _ = with_a_session(tools_env, "2025-06-18")
     in_session = {"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-06-18"}
     branch = rpc(9, "tools/call", {"name": "create_branch", "arguments": {"name": "never"}})
     lines = len(t.s.lines)
@@ -200,10 +204,7 @@ def test_every_refusal_has_its_status_and_runs_nothing(tools_env):
 
 
 def test_a_2025_03_26_session_takes_a_batch_and_a_tool_failure_is_a_result(tools_env):
-    t = tools_env()
-    t.install()  # the agent's rows: where the token may be (assert_token_only_in_the_tool_rows)
-    port, token = t.api_port, t.token
-    session, result = initialize(port, token, version="2025-03-26")
+    t, port, token, session, result = with_a_session(tools_env, "2025-03-26")
     assert result["protocolVersion"] == "2025-03-26"
     headers = {"Mcp-Session-Id": session}  # 2025-03-26 had no MCP-Protocol-Version header
     batch = [rpc(1, "ping"), {"jsonrpc": "2.0", "method": "notifications/progress"},
@@ -220,10 +221,7 @@ def test_a_2025_03_26_session_takes_a_batch_and_a_tool_failure_is_a_result(tools
 
 
 def test_an_initialize_with_an_unknown_version_gets_the_newest_and_stateless_requests_work(tools_env):
-    t = tools_env()
-    t.install()  # the agent's rows: where the token may be (assert_token_only_in_the_tool_rows)
-    port, token = t.api_port, t.token
-    _, result = initialize(port, token, version="2024-11-05")
+    t, port, token, _, result = with_a_session(tools_env, "2024-11-05")
     assert result["protocolVersion"] == "2025-11-25"
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
             "io.modelcontextprotocol/clientCapabilities": {}}
