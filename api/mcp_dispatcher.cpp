@@ -101,6 +101,16 @@ bool has_header(const HttpRequest& request, std::string_view name) { return requ
 
 std::string header(const HttpRequest& request, std::string_view name) { return std::string(request.header(name)); }
 
+// How long a client may cache tools/list and server/discover (the stateless revision):
+// the list changes only with the supervisor's config.
+constexpr int kListTtlMs = 300000;
+
+json supported_list() {
+  json versions = json::array();
+  for (const auto& v : mcp::supported_versions()) versions.push_back(v);
+  return versions;
+}
+
 bool valid_id(const json& id) { return id.is_string() || id.is_number_integer() || id.is_number_unsigned(); }
 
 // A value for a message about what the client sent: short, printable.
@@ -220,39 +230,45 @@ McpPlan McpDispatcher::post(const HttpRequest& request) {
   json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return refuse(400, mcp::kParseError, "Parse error: the body is not JSON");
   if (body.is_object() && meta_of(params_of(body)).contains(kMetaVersion)) return stateless(request, body);
-  std::string header_version = header(request, "MCP-Protocol-Version");
-  bool session_header = has_header(request, "Mcp-Session-Id");
   if (body.is_object() && body.value("method", json()) == "initialize") {
     if (auto error = malformed(body)) return reply(400, *error);
     return initialize(body);
   }
   // Without a session, a revision we do not know of is the stateless kind's business:
   // its error names the revisions we speak.
-  if (body.is_object() && !session_header && has_header(request, "MCP-Protocol-Version") &&
-      !mcp::is_legacy(header_version))
+  if (body.is_object() && !has_header(request, "Mcp-Session-Id") && has_header(request, "MCP-Protocol-Version") &&
+      !mcp::is_legacy(header(request, "MCP-Protocol-Version")))
     return stateless(request, body);
-  if (!session_header)
+  auto session = session_of(request);
+  if (auto* refused = std::get_if<McpReply>(&session)) return *refused;
+  return in_session(*std::get<McpSession*>(session), body);
+}
+
+std::variant<McpSession*, McpReply> McpDispatcher::session_of(const HttpRequest& request) {
+  if (!has_header(request, "Mcp-Session-Id"))
     return refuse(400, mcp::kServerError, "Bad Request: no Mcp-Session-Id header; send initialize first");
   McpSession* session = sessions_.find(header(request, "Mcp-Session-Id"));
   if (!session) return refuse(404, mcp::kSessionNotFound, "Session not found: send initialize again");
-  if (has_header(request, "MCP-Protocol-Version") && !mcp::is_legacy(header_version)) {
+  std::string version = header(request, "MCP-Protocol-Version");
+  if (has_header(request, "MCP-Protocol-Version") && !mcp::is_legacy(version)) {
     return refuse(400, mcp::kServerError,
-                  "Bad Request: unsupported MCP-Protocol-Version '" + shown(header_version) +
-                      "'; this session speaks " + session->version);
+                  "Bad Request: unsupported MCP-Protocol-Version '" + shown(version) + "'; this session speaks " +
+                      session->version);
   }
+  return session;
+}
+
+McpPlan McpDispatcher::in_session(McpSession& session, const json& body) {
   McpExchange exchange;
   exchange.batch = body.is_array();
-  if (exchange.batch) {
-    if (session->version != mcp::k2025_03_26) {
-      return refuse(400, mcp::kInvalidRequest,
-                    "Invalid Request: JSON-RPC batches are not accepted in " + session->version +
-                        " (only in 2025-03-26); send one message per POST");
-    }
-    if (body.empty()) return refuse(400, mcp::kInvalidRequest, "Invalid Request: an empty batch");
+  if (exchange.batch && session.version != mcp::k2025_03_26) {
+    return refuse(400, mcp::kInvalidRequest,
+                  "Invalid Request: JSON-RPC batches are not accepted in " + session.version +
+                      " (only in 2025-03-26); send one message per POST");
   }
-  std::string version = session->version;
+  if (exchange.batch && body.empty()) return refuse(400, mcp::kInvalidRequest, "Invalid Request: an empty batch");
   for (const json& message : exchange.batch ? body : json::array({body})) {
-    if (auto answer = this->answer(session, version, message)) exchange.slots.push_back(std::move(*answer));
+    if (auto answer = this->answer(&session, session.version, message)) exchange.slots.push_back(std::move(*answer));
   }
   if (exchange.slots.empty()) return reply(202, nullptr);
   bool calls = std::any_of(exchange.slots.begin(), exchange.slots.end(),
@@ -377,9 +393,8 @@ json McpDispatcher::list_tools(const std::string& version) const {
   }
   json result = {{"tools", tools}};
   if (!mcp::is_legacy(version)) {
-    // The list changes only with the supervisor's config; nothing shared should cache it.
-    result["ttlMs"] = 300000;
-    result["cacheScope"] = "private";
+    result["ttlMs"] = kListTtlMs;
+    result["cacheScope"] = "private";  // nothing shared between clients should keep it
   }
   return complete(std::move(result), version);
 }
@@ -407,10 +422,35 @@ json McpDispatcher::complete(json result, const std::string& version) const {
 McpPlan McpDispatcher::stateless(const HttpRequest& request, const json& message) {
   if (auto error = malformed(message)) return reply(400, *error);
   if (!is_request(message)) return reply(202, nullptr);  // no notification of this revision needs an answer
+  if (auto refused = stateless_refusal(request, message)) return *refused;
+  const json& id = message["id"];
+  const std::string method = message["method"];
+  json params = params_of(message);
+  std::string version = meta_of(params)[kMetaVersion];
+  if (method == "server/discover") {
+    json result = {{"supportedVersions", supported_list()}, {"capabilities", capabilities(version)}};
+    if (!info_.instructions.empty()) result["instructions"] = info_.instructions;
+    result["ttlMs"] = kListTtlMs;
+    result["cacheScope"] = "private";
+    return reply(200, rpc_result(id, complete(std::move(result), version)));
+  }
+  if (method == "tools/list") return reply(200, rpc_result(id, list_tools(version)));
+  if (method != "tools/call") {
+    // The stateless revision answers an unknown method 404 (so a client can tell it from
+    // a server without this endpoint by the JSON-RPC body).
+    return refuse(404, mcp::kMethodNotFound, "Method not found: " + shown(method), id);
+  }
+  json level = meta_of(params).value(kMetaLogLevel, json());
+  McpExchange exchange;
+  exchange.slots.emplace_back(call_tool(id, params, version, level.is_string() ? level.get<std::string>() : ""));
+  if (std::holds_alternative<McpToolCall>(exchange.slots.front())) return exchange;
+  return finish(exchange, {});
+}
+
+std::optional<McpReply> McpDispatcher::stateless_refusal(const HttpRequest& request, const json& message) const {
   const json& id = message["id"];
   json params = params_of(message);
   json meta = meta_of(params);
-  std::string method = message["method"];
   if (!meta.contains(kMetaVersion) || !meta[kMetaVersion].is_string()) {
     return refuse(400, mcp::kInvalidParams,
                   "Invalid params: _meta needs \"" + std::string(kMetaVersion) + "\" and \"" + kMetaCapabilities +
@@ -423,42 +463,20 @@ McpPlan McpDispatcher::stateless(const HttpRequest& request, const json& message
                   "Header mismatch: MCP-Protocol-Version must be sent and equal _meta's protocolVersion", id);
   }
   if (!mcp::is_supported(version) || mcp::is_legacy(version)) {
-    json supported = json::array();
-    for (const auto& v : mcp::supported_versions()) supported.push_back(v);
     return refuse(400, mcp::kUnsupportedVersion, "Unsupported protocol version", id,
-                  {{"supported", supported}, {"requested", version}});
+                  {{"supported", supported_list()}, {"requested", version}});
   }
   if (!meta.contains(kMetaCapabilities) || !meta[kMetaCapabilities].is_object())
     return refuse(400, mcp::kInvalidParams, "Invalid params: _meta needs \"" + std::string(kMetaCapabilities) + "\"",
                   id);
-  if (header(request, "Mcp-Method") != method)
+  if (header(request, "Mcp-Method") != message["method"])
     return refuse(400, mcp::kHeaderMismatch, "Header mismatch: Mcp-Method must be sent and equal the method", id);
-  if (method == "tools/call") {
+  if (message["method"] == "tools/call") {
     auto name = decoded_header_value(header(request, "Mcp-Name"));
     if (!has_header(request, "Mcp-Name") || !name || params.value("name", json()) != *name)
       return refuse(400, mcp::kHeaderMismatch, "Header mismatch: Mcp-Name must be sent and equal params.name", id);
   }
-  McpExchange exchange;
-  if (method == "server/discover") {
-    json supported = json::array();
-    for (const auto& v : mcp::supported_versions()) supported.push_back(v);
-    json result = {{"supportedVersions", supported}, {"capabilities", capabilities(version)}};
-    if (!info_.instructions.empty()) result["instructions"] = info_.instructions;
-    result["ttlMs"] = 300000;
-    result["cacheScope"] = "private";
-    exchange.slots.emplace_back(rpc_result(id, complete(std::move(result), version)));
-  } else if (method == "tools/list") {
-    exchange.slots.emplace_back(rpc_result(id, list_tools(version)));
-  } else if (method == "tools/call") {
-    json level = meta.value(kMetaLogLevel, json());
-    exchange.slots.emplace_back(call_tool(id, params, version, level.is_string() ? level.get<std::string>() : ""));
-  } else {
-    // The stateless revision answers an unknown method 404 (so a client can tell it from
-    // a server without this endpoint by the JSON-RPC body).
-    return refuse(404, mcp::kMethodNotFound, "Method not found: " + shown(method), id);
-  }
-  if (std::holds_alternative<McpToolCall>(exchange.slots.front())) return exchange;
-  return finish(exchange, {});
+  return std::nullopt;
 }
 
 }  // namespace agentron

@@ -129,7 +129,13 @@ class McpDispatcher {
 
  private:
   McpPlan post(const HttpRequest& request);
+  // The session a request names, with a revision header it may send; else the refusal.
+  std::variant<McpSession*, McpReply> session_of(const HttpRequest& request);
+  // A request of a handshake revision, in its session: one message, or a batch.
+  McpPlan in_session(McpSession& session, const nlohmann::json& body);
   McpPlan stateless(const HttpRequest& request, const nlohmann::json& message);
+  // Why a stateless request is refused (its _meta, its headers), if it is.
+  std::optional<McpReply> stateless_refusal(const HttpRequest& request, const nlohmann::json& message) const;
   McpPlan initialize(const nlohmann::json& message);
   // One message of a session: nullopt for a notification or a response.
   std::optional<std::variant<nlohmann::json, McpToolCall>> answer(McpSession* session, const std::string& version,
