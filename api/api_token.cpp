@@ -113,7 +113,7 @@ Result<std::string> random_hex(size_t bytes) {
   for (size_t done = 0; done < raw.size();) {
     ssize_t n = ::getrandom(raw.data() + done, raw.size() - done, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("random_failed", "cannot read random bytes", errno);
+    if (n < 0) return errno_error("random_failed", "cannot read random bytes from the kernel", errno);
     done += static_cast<size_t>(n);
   }
   static constexpr char kHex[] = "0123456789abcdef";

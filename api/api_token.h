@@ -19,7 +19,7 @@ Result<std::string> load_or_create_api_token(const std::filesystem::path& file);
 
 inline constexpr size_t kMinApiTokenLength = 32;
 
-// `bytes` random bytes (getrandom) as lowercase hex: tokens, MCP session ids.
+// `bytes` random bytes from the kernel (getrandom), as 2 × `bytes` hex digits.
 Result<std::string> random_hex(size_t bytes);
 
 }  // namespace agentron

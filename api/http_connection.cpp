@@ -195,6 +195,7 @@ void HttpConnection::on_head(const boost::system::error_code& ec) {
   if (auto rejection = check_request(request_, message.version(), shared_->guard)) {
     return reject(rejection_response(*rejection));
   }
+  request_.role = bearer_role(request_, shared_->guard).value_or(ApiRole::none);
   if (auto length = parser_->content_length(); length && *length > shared_->max_body) {
     return reject(too_large(shared_->max_body));
   }

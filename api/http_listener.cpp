@@ -27,7 +27,7 @@ const std::string& refusal() {
 
 }  // namespace
 
-HttpListenerOptions listener_options(const ControlConfig& control, std::string token) {
+HttpListenerOptions listener_options(const ControlConfig& control, std::string token, std::string operator_token) {
   HttpListenerOptions options;
   options.host = control.listen_host;
   options.port = control.listen_port;
@@ -35,6 +35,7 @@ HttpListenerOptions listener_options(const ControlConfig& control, std::string t
   options.header_timeout = control.header_timeout;
   options.max_connections = control.max_connections;
   options.token = std::move(token);
+  options.operator_token = std::move(operator_token);
   return options;
 }
 
@@ -47,6 +48,7 @@ Result<std::unique_ptr<HttpListener>> HttpListener::listen(asio::io_context& io,
   shared->max_body = options.max_body;
   shared->header_timeout = options.header_timeout;
   shared->guard.token = std::move(options.token);
+  shared->guard.operator_token = std::move(options.operator_token);
   shared->guard.token_exempt = std::move(options.token_exempt);
   shared->guard.capability_prefix = std::move(options.capability_prefix);
   shared->handler = std::move(handler);

@@ -33,14 +33,15 @@ struct HttpListenerOptions {
   std::uint64_t max_body = 256 * 1024;
   Duration header_timeout = std::chrono::seconds(10);
   int max_connections = 256;
-  std::string token;  // the bearer token every request needs (api/api_token.h)
+  std::string token;           // the agent's bearer token (api/api_token.h)
+  std::string operator_token;  // the operator's (api/api_role.h); either lets a request in
   // Requests that need no token (GuardOptions::token_exempt); null: none.
   std::function<bool(const HttpRequest& head)> token_exempt;
   std::string capability_prefix;  // GuardOptions::capability_prefix
 };
 
-// [control]'s limits and address, with `token`.
-HttpListenerOptions listener_options(const ControlConfig& control, std::string token);
+// [control]'s limits and address, with the two tokens.
+HttpListenerOptions listener_options(const ControlConfig& control, std::string token, std::string operator_token);
 
 class HttpListener {
  public:

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "api/api_role.h"
+
 namespace agentron {
 
 namespace http = boost::beast::http;
@@ -25,8 +27,9 @@ struct HttpRequest {
   std::string path;   // the target up to '?', as sent (not percent-decoded)
   std::string query;  // after '?', as sent; "" if none
   http::fields headers;
-  std::string body;  // at most [control] max_body bytes
-  std::string peer;  // "127.0.0.1:54321", for log lines
+  std::string body;              // at most [control] max_body bytes
+  std::string peer;              // "127.0.0.1:54321", for log lines
+  ApiRole role = ApiRole::none;  // whose token it carried (set once the guard passed it)
 
   // A header's value, "" if absent.
   std::string_view header(http::field name) const;

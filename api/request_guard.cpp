@@ -10,6 +10,15 @@ namespace {
 using header_text::lower;
 using header_text::trim;
 
+// What follows "Bearer " in an Authorization header, or nullopt for another scheme.
+std::optional<std::string_view> bearer_value(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() < kScheme.size() || lower(authorization.substr(0, kScheme.size())) != kScheme) {
+    return std::nullopt;
+  }
+  return trim(authorization.substr(kScheme.size()));
+}
+
 GuardRejection reject(http::status status, const char* code, std::string message) {
   return GuardRejection{status, code, std::move(message)};
 }
@@ -40,15 +49,12 @@ std::optional<GuardRejection> check_host(const HttpRequest& head, const GuardOpt
 std::optional<GuardRejection> check_token(const HttpRequest& head, const GuardOptions& options) {
   if (options.token_exempt && options.token_exempt(head)) return std::nullopt;
   std::string_view authorization = trim(head.header(http::field::authorization));
-  constexpr std::string_view kScheme = "bearer ";
-  if (authorization.size() < kScheme.size() || lower(authorization.substr(0, kScheme.size())) != kScheme) {
+  if (!bearer_value(authorization)) {
     return reject(http::status::unauthorized, http_error::unauthorized,
                   "this request needs an Authorization: Bearer <token> header; the token is in the file "
                   "[control] token_file names");
   }
-  std::string_view given = trim(authorization.substr(kScheme.size()));
-  // An empty token (none configured) matches nothing.
-  if (options.token.empty() || !constant_time_equal(options.token, given)) {
+  if (!bearer_role(head, options)) {
     return reject(http::status::unauthorized, http_error::unauthorized, "the bearer token is not this supervisor's");
   }
   return std::nullopt;
@@ -74,11 +80,13 @@ bool has_body(const HttpRequest& head) {
          (!length.empty() && length.find_first_not_of('0') != std::string_view::npos);
 }
 
-std::optional<GuardRejection> check_content_type(const HttpRequest& head) {
+std::optional<GuardRejection> check_content_type(const HttpRequest& head, bool page) {
   if (!has_body(head)) return std::nullopt;
   std::string_view type = head.header(http::field::content_type);
   std::string media_type = lower(trim(type.substr(0, type.find(';'))));
   if (media_type == "application/json") return std::nullopt;
+  // A page's own form (its session cookie, CSRF token and Origin are the page's to check).
+  if (page && media_type == "application/x-www-form-urlencoded") return std::nullopt;
   // Also what keeps a browser's "simple" cross-site form post (text/plain) out.
   return reject(http::status::unsupported_media_type, http_error::unsupported_media_type,
                 "a request body must be JSON, sent with Content-Type: application/json");
@@ -105,7 +113,18 @@ std::optional<GuardRejection> check_request(const HttpRequest& head, unsigned ve
   if (auto rejection =
           is_capability_path(head, options) ? check_capability_path(head, options) : check_token(head, options))
     return rejection;
-  return check_content_type(head);
+  return check_content_type(head, options.token_exempt && options.token_exempt(head));
+}
+
+std::optional<ApiRole> bearer_role(const HttpRequest& head, const GuardOptions& options) {
+  auto given = bearer_value(trim(head.header(http::field::authorization)));
+  if (!given) return std::nullopt;
+  // Both compared whatever the first gives, and an empty token (none configured) matches nothing.
+  bool agent = !options.token.empty() && constant_time_equal(options.token, *given);
+  bool op = !options.operator_token.empty() && constant_time_equal(options.operator_token, *given);
+  if (op) return ApiRole::operator_;
+  if (agent) return ApiRole::agent;
+  return std::nullopt;
 }
 
 HttpResponse rejection_response(const GuardRejection& rejection) {

@@ -4,6 +4,7 @@
 
 #include "api/jobs.h"
 #include "api/json_schema.h"
+#include "common/json_depth.h"
 
 namespace agentron {
 namespace {
@@ -14,6 +15,9 @@ ApiError bad_request(const std::string& message) { return ApiError{400, control_
 
 std::variant<json, ApiError> body_object(const ApiRequest& request) {
   if (request.body.empty()) return json::object();
+  if (json_nesting(request.body) > kMaxJsonNesting) {
+    return bad_request("the body nests deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+  }
   auto j = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return bad_request("the body is not JSON");
   if (!j.is_object()) return bad_request("the body must be a JSON object");
@@ -125,7 +129,9 @@ std::variant<ApiCall, ApiError> route(const ApiRequest& request) {
       if (!get) return wrong_method(request, "GET or POST");
       auto limit = query_int(request, "limit", 50, 1, 1000);
       if (auto* e = std::get_if<ApiError>(&limit)) return *e;
-      return ApiCall{GetRequests{std::get<int>(limit)}};
+      auto offset = query_int(request, "offset", 0, 0, 1000000);
+      if (auto* e = std::get_if<ApiError>(&offset)) return *e;
+      return ApiCall{GetRequests{std::get<int>(limit), std::get<int>(offset)}};
     }
     if (what == "rollback") {
       if (!post) return wrong_method(request, "POST");
@@ -173,6 +179,11 @@ std::variant<ApiCall, ApiError> route_tool_call(const std::string& name, const j
   if (auto valid = validate_json(tool->input_schema, given); !valid)
     return ApiError{400, control_error::bad_request, name + ": " + valid.error().message};
   return ApiCall{CallTool{tool, given}};
+}
+
+bool operator_only(const ApiCall& call) {
+  return std::holds_alternative<ApproveRequest>(call) || std::holds_alternative<DenyRequest>(call) ||
+         std::holds_alternative<RollbackRequest>(call) || std::holds_alternative<PostBackup>(call);
 }
 
 int http_status_for(const std::string& code) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <variant>
 
+#include "api/api_role.h"
 #include "api/tool_catalog.h"
 #include "control/protocol.h"
 
@@ -23,8 +24,9 @@ struct ApiError {
 };
 
 struct ApiRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query
+  ApiRole role = ApiRole::none;  // whose token it carried (api/api_role.h)
+  std::string method;            // "GET", "POST", ...
+  std::string path;              // without the query
   std::map<std::string, std::string> query;
   std::string body;
 };
@@ -40,6 +42,7 @@ struct GetHistory {
 };
 struct GetRequests {
   int limit = 50;
+  int offset = 0;  // newest first: skip this many (paging)
 };
 struct GetRequest {
   std::string id;
@@ -72,6 +75,10 @@ std::variant<ApiCall, ApiError> route(const ApiRequest& request);
 // 404 unknown_tool for a name not in the catalog, 400 naming the field for an input its
 // schema refuses. An optional field sent as null counts as left out.
 std::variant<ApiCall, ApiError> route_tool_call(const std::string& name, const nlohmann::json& input);
+
+// Whether `call` is the operator's to make alone (approve, deny, rollback, a snapshot now):
+// the agent's token is refused it with 403 operator_only (docs/agent-tools.md, "Security").
+bool operator_only(const ApiCall& call);
 
 // The status an Error's code answers with: 404 not found, 409 conflict (a handover, a
 // job or a backup in flight), 503 shutting down, 500 internal, else 400 (docs/agent-tools.md).

@@ -47,20 +47,26 @@ def raise_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def wrk(port, connections, seconds, path="/api/fixture/info", keep_alive=False):
+def wrk_command(port, connections, seconds, path="/api/fixture/info", keep_alive=False, headers=()):
     threads = max(1, min(2, connections))
     close = [] if keep_alive else ["-H", "Connection: close"]
-    r = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-                        *close, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
-                       preexec_fn=raise_nofile)
-    out = r.stdout
+    extra = [arg for header in headers for arg in ("-H", header)]
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+            *close, *extra, f"http://127.0.0.1:{port}{path}"]
 
-    def ms(label):
-        m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+
+def wrk_result(out):
+    """req/s, p50, p99 and the slowest (ms), requests and errors (socket errors + non-2xx)
+    from wrk --latency."""
+    def ms(pattern):
+        m = re.search(pattern, out, re.M)
         if not m:
             return float("nan")
         value, unit = float(m.group(1)), m.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    def percentile(label):
+        return ms(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$")
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -71,17 +77,25 @@ def wrk(port, connections, seconds, path="/api/fixture/info", keep_alive=False):
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if m:
         errors += int(m.group(1))
-    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "total": total, "errors": errors, "raw": out}
+    return {"rps": rps, "p50": percentile("50%"), "p99": percentile("99%"),
+            "max": ms(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)"), "total": total, "errors": errors, "raw": out}
 
 
-def front_env(tmp, **proxy):
-    """A supervisor with [proxy]; `proxy` overrides its keys (busy_poll, nice, ...)."""
+def wrk(port, connections, seconds, path="/api/fixture/info", keep_alive=False, headers=()):
+    r = subprocess.run(wrk_command(port, connections, seconds, path, keep_alive, headers), capture_output=True,
+                       text=True, preexec_fn=raise_nofile)
+    return wrk_result(r.stdout)
+
+
+def front_env(tmp, control=None, **proxy):
+    """A supervisor with [proxy]; `proxy` overrides its keys (busy_poll, nice, ...).
+    With `control`, a [control] section too (bench_control_api.py)."""
     listen = free_port()
     first = free_port()
     last = first + 1
     e = HandoverEnv(tmp, health={"interval": "20ms"},
                     proxy={"listen": f"127.0.0.1:{listen}", "instance_ports": f"{first}-{last + 20}",
-                           "drain_timeout": "5s", **proxy})
+                           "drain_timeout": "5s", **proxy}, control=control)
     e.listen = listen
     return e
 

@@ -8,8 +8,8 @@
 #include "api/agentron_tools.h"
 #include "cli/commands.h"
 #include "cli/config_source.h"
+#include "cli/control_api_client.h"
 #include "cli/http_client.h"
-#include "control/control_client.h"
 #include "launcher/instance_spec.h"
 
 namespace agentron {
@@ -20,18 +20,6 @@ using nlohmann::json;
 int fail(const std::string& message) {
   std::fprintf(stderr, "%s\n", message.c_str());
   return kExitFailure;
-}
-
-// The token the supervisor created at its first start ([control] token_file).
-Result<std::string> read_token(const Config& config) {
-  std::ifstream in(config.control.token_file);
-  std::string token;
-  if (!in || !std::getline(in, token) || token.empty()) {
-    return Error{"no_token", "cannot read the control API's token " + config.control.token_file.string() +
-                                 " — the supervisor creates it when it first starts with [control]; start it, "
-                                 "and run this as a user who may read that file"};
-  }
-  return token;
 }
 
 std::vector<const ToolSpec*> offered(const Config& config) {
@@ -68,19 +56,6 @@ Result<json> listed_tools(const HttpUrl& agentron) {
   return list;
 }
 
-// Where the control API listens: [control] listen — or, with port 0, the port the
-// running supervisor bound (its status says).
-Result<std::string> listen_address(const Config& config) {
-  if (config.control.listen_port != 0) return control_listen_address(config.control);
-  auto status = control_request(state_dir(config.app) / "control.sock", StatusRequest{});
-  if (status && status->value("ok", false) && (*status)["data"].contains("control_api") &&
-      (*status)["data"]["control_api"].is_object())
-    return (*status)["data"]["control_api"].value("listen", std::string());
-  return Error{"no_port",
-               "[control] listen has port 0 (any free one): start the supervisor so it can say which, "
-               "or set a port"};
-}
-
 }  // namespace
 
 int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args) {
@@ -98,7 +73,7 @@ int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args) {
   std::string token = "<token>";
   if (verb != "uninstall") {
     if (verb == "install" || args.with_token) {
-      auto read = read_token(*config);
+      auto read = read_token(config->control.token_file);
       if (!read) return fail(read.error().message);
       token = *read;
     }

@@ -41,7 +41,13 @@ struct ToolsArgs {
   std::string client = "generic";  // mcp-config: claude | cursor | agentron | generic
 };
 
+struct OpenArgs {
+  std::string config;
+  bool no_browser = false;  // print the link only, even on a desktop
+};
+
 int cmd_run(const std::string& config_flag);
+int cmd_open(const OpenArgs& args);
 int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args);
 int cmd_mcp_config(const ToolsArgs& args);
 int cmd_request_restart(const RequestArgs& args);

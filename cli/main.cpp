@@ -127,7 +127,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"claude", "cursor", "agentron", "generic"}));
   mcp_config->add_flag("--with-token", tools.with_token, "include the token (default: a placeholder)");
 
+  OpenArgs open_args;
+  auto* open = app.add_subcommand("open", "a one-time login link for the pages in the browser (opened on a desktop)");
+  open->add_option("--config,-c", open_args.config, "the supervisor's config file (its [control] section)");
+  open->add_flag("--no-browser", open_args.no_browser, "print the link only");
+
   CLI11_PARSE(app, argc, argv);
+  if (*open) return cmd_open(open_args);
   if (*agentron_tools) return cmd_agentron_tools(agentron_tools->get_subcommands().front()->get_name(), tools);
   if (*mcp_config) return cmd_mcp_config(tools);
   if (*backups) return cmd_backups(backups->get_subcommands().front()->get_name(), backup);

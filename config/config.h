@@ -133,7 +133,8 @@ struct ControlConfig {
   bool configured = false;
   std::string listen_host = "127.0.0.1";          // 127.0.0.0/8, "::1" or "localhost"
   int listen_port = 7310;                         // 0: any free port (the log and `status` say which)
-  std::filesystem::path token_file;               // default <state_dir>/api.token
+  std::filesystem::path token_file;               // the agent's; default <state_dir>/api.token
+  std::filesystem::path operator_token_file;      // the operator's; default <state_dir>/operator.token
   std::optional<std::vector<std::string>> tools;  // which tools are offered; nullopt: all
   std::uint64_t max_body = 256 * 1024;
   Duration header_timeout = std::chrono::seconds(10);  // a request's headers, then its body, each within this

@@ -493,6 +493,17 @@ void check_control(SectionReader& r, Config& config) {
     r.error_at("max_body", "[control] max_body must be between 1KiB and 64MiB");
   if (control.header_timeout <= Duration(0))
     r.error_at("header_timeout", "[control] header_timeout must be more than 0");
+  if (!control.configured || control.token_file.empty()) return;
+  if (control.operator_token_file == control.token_file) {
+    r.error_at("operator_token_file",
+               "[control] operator_token_file must differ from token_file: the agent holds that token, and the "
+               "operator's alone may approve its restarts");
+  } else if (!config.app.user.empty() && at_or_below(control.operator_token_file, config.app.data_dir)) {
+    r.error_at("operator_token_file", "[control] operator_token_file " + control.operator_token_file.string() +
+                                          " lies inside data_dir, which [app] user '" + config.app.user +
+                                          "' owns and could read or replace it there; leave it unset "
+                                          "(<state_dir>/operator.token) or put it outside");
+  }
 }
 
 SectionSpec control_section() {
@@ -502,6 +513,7 @@ SectionSpec control_section() {
   s.keys = {
       custom_key("listen", read_control_listen, write_control_listen),
       k.path("token_file", &ControlConfig::token_file).documented_as("<state_dir>/api.token"),
+      k.path("operator_token_file", &ControlConfig::operator_token_file).documented_as("<state_dir>/operator.token"),
       custom_key("tools", read_control_tools, write_control_tools),
       k.size("max_body", &ControlConfig::max_body),
       k.duration("header_timeout", &ControlConfig::header_timeout),
@@ -509,7 +521,9 @@ SectionSpec control_section() {
   };
   // [app] was read first: state_dir is resolved.
   track_presence(s, &Config::control, [](SectionReader&, Config& config) {
-    if (!config.app.state_dir.empty()) config.control.token_file = config.app.state_dir / "api.token";
+    if (config.app.state_dir.empty()) return;
+    config.control.token_file = config.app.state_dir / "api.token";
+    config.control.operator_token_file = config.app.state_dir / "operator.token";
   });
   s.check = check_control;
   return s;

@@ -8,6 +8,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/json_depth.h"
 #include "control/socket_path.h"
 
 namespace agentron {
@@ -43,7 +44,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return;  // otherwise closed or timed out: nobody to answer
     }
     std::string line(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + static_cast<long>(n));
-    auto request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    auto request = json_nesting(line) > kMaxJsonNesting
+                       ? nlohmann::json(nlohmann::json::value_t::discarded)
+                       : nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (request.is_discarded()) {
       reply(error_response(control_error::bad_request, "not JSON: expected one JSON object on one line"));
       return;

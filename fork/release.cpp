@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include "common/remove_tree.h"
 #include "common/utc_time.h"
@@ -210,6 +211,31 @@ std::string branch_containing(GitRepo& mirror, const std::vector<RemoteHead>& he
   return "";
 }
 
+struct ForkSource {
+  std::string url;             // what the fetch reads
+  bool foreign_owner = false;  // a local fork of the build's user's, read through `held`
+  std::optional<LocalRepo> held;
+};
+
+// Where the release fetches from. A local fork (a local stand-in for GitHub) is pushed
+// to by the agent, so with [app] user it is that user's, and libgit2 refuses to open a
+// repository another user owns (git's safe.directory rule). That fork — only one owned
+// by the build's user — is read through its directory, held open (a swap of its path
+// after this cannot send the fetch elsewhere), with the check off in the confined child
+// that fetches. Any other owner is refused by libgit2, as before.
+Result<ForkSource> fork_source(const ForkContext& ctx, const CommandUser* builder) {
+  if (!builder || !ctx.targets.fork_is_local()) return ForkSource{ctx.fork.fork_url, false, std::nullopt};
+  auto fork = ctx.targets.open_local_fork();
+  if (!fork) return fork.error();
+  struct stat st {};
+  if (::fstat(fork->common_dir_fd(), &st) != 0)
+    return errno_error(fork_error::git_error, "cannot inspect " + fork->shown().string(), errno);
+  if (st.st_uid == ::geteuid() || st.st_uid != builder->who.uid)
+    return ForkSource{ctx.fork.fork_url, false, std::nullopt};
+  std::string pinned = fork->pinned_path();
+  return ForkSource{pinned, true, std::move(fork.value())};
+}
+
 Error not_on_fork(const std::string& what, const std::string& only_branch) {
   std::string where = only_branch.empty() ? "any branch of the fork" : "the fork's branch " + only_branch;
   return Error{fork_error::not_on_fork, what + " is not on " + where + "; push it first (`agentron-fork push`)"};
@@ -265,7 +291,9 @@ Result<json> fork_release(ForkContext& ctx, const std::string& spec, const std::
   if (!mirror) return mirror.error();
   // One conversation with the fork: its branches as it advertises them now, and their
   // commits; branches it no longer has are pruned from the mirror.
-  auto heads = mirror->fetch(ctx.fork.fork_url, kMirrorRefspec, Credentials{ctx.token});
+  auto source = fork_source(ctx, as);
+  if (!source) return source.error();
+  auto heads = mirror->fetch(source->url, kMirrorRefspec, Credentials{ctx.token}, source->foreign_owner);
   if (!heads) return heads.error();
   auto read = mirror->open_for_reading();
   if (!read) return read.error();

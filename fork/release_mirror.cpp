@@ -1,6 +1,7 @@
 #include "fork/release_mirror.h"
 
 #include <fcntl.h>
+#include <git2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,9 +92,12 @@ Result<ReleaseMirror> ReleaseMirror::open(const ForkContext& ctx, int releases_f
 }
 
 Result<std::vector<RemoteHead>> ReleaseMirror::fetch(const std::string& url, const std::string& refspec,
-                                                     const Credentials& credentials) const {
+                                                     const Credentials& credentials, bool foreign_owner) const {
   std::string path = pinned_path();
   auto answer = run_confined({dir_.get()}, shown_, [&]() -> Result<std::string> {
+    // In this child only: it reads the repository's objects (named by their hashes),
+    // runs nothing its config names, and writes only beneath the mirror.
+    if (foreign_owner) git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
     auto mirror = GitRepo::open_or_init_bare(path);
     if (!mirror) return mirror.error();
     auto heads = mirror->fetch_from(url, refspec, credentials);

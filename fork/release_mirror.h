@@ -26,9 +26,11 @@ class ReleaseMirror {
   static Result<ReleaseMirror> open(const ForkContext& ctx, int releases_fd, std::vector<std::string>& warnings);
 
   // GitRepo::fetch_from into the mirror, from a child process confined to writing
-  // beneath it: the branches the fork advertised in that fetch.
+  // beneath it: the branches the fork advertised in that fetch. `foreign_owner`: `url`
+  // is a local repository another user owns, which libgit2 — like git without
+  // safe.directory — would refuse to open; the child alone reads it anyway.
   Result<std::vector<RemoteHead>> fetch(const std::string& url, const std::string& refspec,
-                                        const Credentials& credentials) const;
+                                        const Credentials& credentials, bool foreign_owner = false) const;
 
   // The mirror, to read commits and their ancestry. Objects are named by their hashes
   // (verified as they are read), so nothing the agent adds to it changes an answer

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "common/atomic_file.h"
+#include "common/json_depth.h"
 #include "common/unique_fd.h"
 #include "db/sqlite_db.h"
 
@@ -57,6 +58,7 @@ json to_json(const VerificationRecord& r) {
 }
 
 Result<VerificationRecord> parse_verification_record(const std::string& text) {
+  if (json_nesting(text) > kMaxJsonNesting) return malformed("nested too deeply");
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return malformed("not JSON");
   if (!j.is_object()) return malformed("not a JSON object");

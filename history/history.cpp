@@ -254,15 +254,18 @@ Result<std::optional<HistoryRequest>> History::unfinished_request() {
   return std::optional<HistoryRequest>(all->front());
 }
 
-Result<std::vector<HistoryRequest>> History::requests(int limit) { return select_requests("", limit); }
+Result<std::vector<HistoryRequest>> History::requests(int limit, int offset) {
+  return select_requests("", limit, offset);
+}
 
-Result<std::vector<HistoryRequest>> History::select_requests(const std::string& where, int limit) {
+Result<std::vector<HistoryRequest>> History::select_requests(const std::string& where, int limit, int offset) {
   auto stmt = db_.prepare(
       "SELECT id, received_at, branch, commit_sha, summary, requested_by, run_id, state, updated_at, reason, "
       "backup_path, baseline_counts, verified_counts FROM requests " +
-      where + " ORDER BY received_at DESC LIMIT ?");
+      where + " ORDER BY received_at DESC, rowid DESC LIMIT ? OFFSET ?");
   if (!stmt) return stmt.error();
   stmt->bind(1, static_cast<std::int64_t>(limit));
+  stmt->bind(2, static_cast<std::int64_t>(offset));
   std::vector<HistoryRequest> out;
   for (;;) {
     auto row = stmt->step();

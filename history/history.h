@@ -91,7 +91,8 @@ class History {
 
   Status upsert_request(const HistoryRequest& request);
   Status add_phase(const std::string& request_id, const std::string& phase, const std::string& detail);
-  Result<std::vector<HistoryRequest>> requests(int limit);
+  // Newest first, skipping the `offset` newest.
+  Result<std::vector<HistoryRequest>> requests(int limit, int offset = 0);
   // A request's phases, oldest first.
   Result<std::vector<HistoryPhase>> phases(const std::string& request_id);
   // The newest request that has not reached done, rolled_back or rejected.
@@ -102,7 +103,7 @@ class History {
  private:
   explicit History(SqliteDb db) : db_(std::move(db)) {}
   Status migrate(int to_version);
-  Result<std::vector<HistoryRequest>> select_requests(const std::string& where, int limit);
+  Result<std::vector<HistoryRequest>> select_requests(const std::string& where, int limit, int offset = 0);
 
   SqliteDb db_;
 };

@@ -22,6 +22,7 @@ packages=(
   clang-format clang-tidy   # scripts/lint.sh, run by scripts/test.sh
   # integration tests and benches
   python3 python3-pytest sqlite3 curl procps git util-linux
+  chromium chromium-driver python3-selenium   # the pages in a real browser (test_web_ui.py)
 )
 # Node.js and npm, for the MCP tests (scripts/mcp-test-deps.sh): Debian's, unless an npm
 # is there already (NodeSource's nodejs package brings its own and conflicts with Debian's npm).

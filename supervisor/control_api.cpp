@@ -23,13 +23,22 @@ ApiResponse ok(json data, int status = 200) { return ApiResponse{status, std::mo
 ApiResponse failed(const ApiError& e) { return ApiResponse{e.status, e.body()}; }
 ApiResponse failed(const Error& e) { return failed(api_error(e)); }
 
+// For the log and the refusal: what an operator-only call does.
+const char* call_name(const ApiCall& call) {
+  if (std::holds_alternative<ApproveRequest>(call)) return "approve a restart";
+  if (std::holds_alternative<DenyRequest>(call)) return "deny a restart";
+  if (std::holds_alternative<RollbackRequest>(call)) return "roll back";
+  if (std::holds_alternative<PostBackup>(call)) return "take a snapshot";
+  return "make this call";
+}
+
 fs::path jobs_dir(const Config& config) { return state_dir(config.app) / "jobs"; }
 
 // The improvements the ledger knows, newest first, each with its phases.
-ApiResponse read_requests(const fs::path& ledger, int limit, const std::string& only_id) {
+ApiResponse read_requests(const fs::path& ledger, int limit, const std::string& only_id, int offset = 0) {
   auto history = History::open_read_only(ledger);
   if (!history) return failed(history.error());
-  auto requests = history->requests(only_id.empty() ? limit : 100000);
+  auto requests = only_id.empty() ? history->requests(limit, offset) : history->requests(100000);
   if (!requests) return failed(requests.error());
   json all = json::array();
   for (const auto& r : *requests) {
@@ -96,10 +105,21 @@ void ControlApi::shut_down() {
 void ControlApi::handle(const ApiRequest& request, ApiRespond respond) {
   auto routed = route(request);
   if (auto* e = std::get_if<ApiError>(&routed)) return respond(failed(*e));
-  handle(std::get<ApiCall>(routed), std::move(respond));
+  handle(std::get<ApiCall>(routed), request.role, std::move(respond));
 }
 
-void ControlApi::handle(const ApiCall& call, ApiRespond respond, JobStarted started) {
+void ControlApi::handle(const ApiCall& call, ApiRole role, ApiRespond respond, JobStarted started) {
+  if (operator_only(call) && role != ApiRole::operator_) {
+    // Loud: an agent trying to approve its own restart is worth an operator's look.
+    spdlog::warn("control API: refused a {} call carrying the {} token: only the operator's may make it",
+                 call_name(call), to_string(role));
+    return respond(failed(ApiError{403, "operator_only",
+                                   std::string("only the operator may ") + call_name(call) +
+                                       ": send the operator's token (the file [control] operator_token_file names, " +
+                                       c_.config.control.operator_token_file.string() +
+                                       "), or use the CLI; the agent's token may ask for a restart, never approve "
+                                       "one"}));
+  }
   try {
     std::visit(
         [&](const auto& c) {
@@ -164,7 +184,7 @@ void ControlApi::act(const GetHistory& call, ApiRespond respond) {
 
 void ControlApi::act(const GetRequests& call, ApiRespond respond) {
   fs::path ledger = history_path(state_dir(c_.config.app));
-  off_loop([ledger, call] { return read_requests(ledger, call.limit, ""); }, std::move(respond));
+  off_loop([ledger, call] { return read_requests(ledger, call.limit, "", call.offset); }, std::move(respond));
 }
 
 void ControlApi::act(const GetRequest& call, ApiRespond respond) {
@@ -235,7 +255,8 @@ void ControlApi::submit(const PostRestartRequest& call, ApiRespond respond) {
     answer["state"] = *phase;
     if (*phase == "awaiting_approval")
       answer["note"] = "it waits for the user's approval (agentron-supervisor approve " + id +
-                       ", or POST /v1/requests/" + id + "/approve); " + answer["note"].get<std::string>();
+                       ", or POST /v1/requests/" + id + "/approve with the operator's token); " +
+                       answer["note"].get<std::string>();
     r(ok(answer, 202));
   });
 }

@@ -46,10 +46,12 @@ class ControlApi {
   ControlApi(const ControlApi&) = delete;
   ControlApi& operator=(const ControlApi&) = delete;
 
-  // Routes and carries out one request; `respond` is called once, now or later.
+  // Routes and carries out one request; `respond` is called once, now or later. A call
+  // only the operator may make (operator_only) is refused to any other role with 403.
   void handle(const ApiRequest& request, ApiRespond respond);
-  // `started`, if set, hears of the job a fork tool starts, before `respond`.
-  void handle(const ApiCall& call, ApiRespond respond, JobStarted started = {});
+  // `started`, if set, hears of the job a fork tool starts, before `respond` (the MCP
+  // endpoint's progress).
+  void handle(const ApiCall& call, ApiRole role, ApiRespond respond, JobStarted started = {});
   // The supervisor stops: a running job is asked to end.
   void shut_down();
 

@@ -208,6 +208,14 @@ Status Daemon::open_control_api() {
   if (!config_.control.configured) return ok_status();
   auto token = load_or_create_api_token(config_.control.token_file);
   if (!token) return token.error();
+  auto operator_token = load_or_create_api_token(config_.control.operator_token_file);
+  if (!operator_token) return operator_token.error();
+  if (operator_token.value() == token.value()) {
+    return Error{"bad_token",
+                 "[control] operator_token_file and token_file hold the same token: the agent would "
+                 "hold the operator's; delete " +
+                     config_.control.operator_token_file.string() + " to have a new one made at the next start"};
+  }
   long files = raise_open_files_limit();  // a descriptor per connection
   api_ = std::make_unique<ControlApi>(
       ControlApiContext{io_, clock_, reaper_, worker_, config_, config_path_, static_cast<ControlActions&>(*this),
@@ -215,14 +223,18 @@ Status Daemon::open_control_api() {
                           driver_->when_taken(id, std::move(then));
                         }});
   mcp_ = std::make_unique<McpEndpoint>(io_, clock_, *api_, config_.control);
+  web_ = std::make_unique<WebUi>(clock_, config_, config_path_, *api_);
   auto handler = [this](const HttpRequest& r, std::shared_ptr<HttpResponder> responder) {
     if (McpEndpoint::owns(r.path)) return mcp_->handle(r, std::move(responder));
-    ApiRequest request{std::string(http::to_string(r.method)), r.path, parse_query(r.query), r.body};
+    if (WebUi::serves(r)) return web_->handle(r, std::move(responder));
+    ApiRequest request{r.role, std::string(http::to_string(r.method)), r.path, parse_query(r.query), r.body};
     api_->handle(request, [responder](ApiResponse answer) {
       responder->respond(json_response(static_cast<http::status>(answer.status), answer.body));
     });
   };
-  auto options = listener_options(config_.control, std::move(token.value()));
+  HttpListenerOptions options =
+      listener_options(config_.control, std::move(token.value()), std::move(operator_token.value()));
+  options.token_exempt = &WebUi::token_exempt;
   options.capability_prefix = McpEndpoint::kCapabilityPrefix;
   auto api = HttpListener::listen(io_, std::move(options), handler);
   if (!api) return api.error();

@@ -32,6 +32,7 @@
 #include "supervisor/mcp_endpoint.h"
 #include "supervisor/tcp_front.h"
 #include "supervisor/test_pause_point.h"
+#include "supervisor/web_ui.h"
 
 namespace agentron {
 
@@ -96,6 +97,7 @@ class Daemon : private SlotEvents, private ControlActions {
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<ControlApi> api_;              // [control]: what the routes do
   std::unique_ptr<McpEndpoint> mcp_;             // [control]: /mcp, the tools over MCP (uses api_)
+  std::unique_ptr<WebUi> web_;                   // [control]: the pages, on the same listener
   std::unique_ptr<HttpListener> control_api_;    // [control]: the transport
   std::unique_ptr<TcpFront> front_;              // [proxy]: the public port
   std::optional<InstanceRecord> adopt_current_;  // found serving at start: taken over, not restarted

@@ -145,11 +145,13 @@ void McpEndpoint::carry_out(McpExchange exchange, std::shared_ptr<HttpResponder>
   auto pending = std::make_shared<Pending>(Pending{std::move(exchange), std::vector<json>(calls.size()), calls.size()});
   std::weak_ptr<int> alive = alive_;
   for (size_t i = 0; i < calls.size(); ++i) {
-    api_.handle(ApiCall{calls[i].call}, [this, alive, pending, responder, call = calls[i], i](ApiResponse answer) {
-      if (!alive.lock()) return;
-      pending->results[i] = dispatcher_.tool_result(call, answer);
-      if (--pending->left == 0) responder->respond(http_of(McpDispatcher::finish(pending->exchange, pending->results)));
-    });
+    api_.handle(ApiCall{calls[i].call}, ApiRole::agent,
+                [this, alive, pending, responder, call = calls[i], i](ApiResponse answer) {
+                  if (!alive.lock()) return;
+                  pending->results[i] = dispatcher_.tool_result(call, answer);
+                  if (--pending->left == 0)
+                    responder->respond(http_of(McpDispatcher::finish(pending->exchange, pending->results)));
+                });
   }
 }
 
@@ -188,7 +190,7 @@ void McpEndpoint::stream(McpToolCall call, const HttpHeaders& headers, std::shar
     s->follower = std::move(*follower);
   };
   api_.handle(
-      ApiCall{s->call.call},
+      ApiCall{s->call.call}, ApiRole::agent,
       [this, alive, s, &clock](ApiResponse answer) {
         if (!alive.lock()) return;
         if (s->follower) s->follower->flush();

@@ -3,10 +3,10 @@
 // api/request_guard.h, has checked either before a request gets here). The protocol is
 // api/mcp_dispatcher.h's; this is its transport: it answers what the dispatcher says,
 // carries every tools/call out through ControlApi::handle — the code path of POST
-// /v1/tools/<name>, with the agent's rights — and, when the client asked for progress
-// on a long job, answers as Server-Sent Events: a progress notification when the job
-// starts, one per burst of its output (and a heartbeat while it is quiet), then the
-// result. A client that goes away stops the stream, not the job: job_status finds it.
+// /v1/tools/<name>, with the agent's rights (ApiRole::agent, whichever token came) — and, when the client asked for
+// progress on a long job, answers as Server-Sent Events: a progress notification when the job starts, one per burst of
+// its output (and a heartbeat while it is quiet), then the result. A client that goes away stops the stream, not the
+// job: job_status finds it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

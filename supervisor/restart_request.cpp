@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/atomic_file.h"
+#include "common/json_depth.h"
 #include "common/utc_time.h"
 
 namespace agentron {
@@ -47,6 +48,7 @@ bool valid_branch_name(const std::string& name) {
 }
 
 Result<RestartRequest> parse_restart_request(const std::string& text, const std::string& id) {
+  if (json_nesting(text) > kMaxJsonNesting) return bad("nested too deeply");
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return bad("not JSON");
   if (!j.is_object()) return bad("not a JSON object");

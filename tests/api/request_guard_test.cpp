@@ -9,10 +9,12 @@ using namespace agentron;
 namespace {
 
 const std::string kToken(64, 'a');
+const std::string kOperatorToken(64, 'o');
 
 GuardOptions options() {
   GuardOptions o;
   o.token = kToken;
+  o.operator_token = kOperatorToken;
   o.hosts = allowed_hosts("127.0.0.1", 7310);
   return o;
 }
@@ -120,6 +122,26 @@ TEST_CASE("a missing, malformed or wrong token is 401 unauthorized, and the answ
     CHECK(response.headers == HttpHeaders{{"WWW-Authenticate", "Bearer"}});
     CHECK(response.body.find("aaaaaaaa") == std::string::npos);
   }
+}
+
+TEST_CASE("either token lets a request in; bearer_role says whose it carried", "[api][guard]") {
+  HttpRequest agent = good_request();
+  CHECK(code_of(agent) == "");
+  CHECK(bearer_role(agent, options()) == ApiRole::agent);
+  HttpRequest op = good_request();
+  op.headers.set(http::field::authorization, "bearer  " + kOperatorToken);
+  CHECK(code_of(op) == "");
+  CHECK(bearer_role(op, options()) == ApiRole::operator_);
+  HttpRequest neither = good_request();
+  neither.headers.set(http::field::authorization, "Bearer " + kOperatorToken.substr(1) + "a");
+  CHECK(code_of(neither) == http_error::unauthorized);
+  CHECK_FALSE(bearer_role(neither, options()).has_value());
+  GuardOptions no_operator = options();  // none configured: "" matches nothing
+  no_operator.operator_token.clear();
+  HttpRequest empty = good_request();
+  empty.headers.set(http::field::authorization, "Bearer ");
+  CHECK(code_of(empty, no_operator) == http_error::unauthorized);
+  CHECK(code_of(op, no_operator) == http_error::unauthorized);
 }
 
 TEST_CASE("the Bearer scheme is case-insensitive and spaces around the token are allowed", "[api][guard]") {

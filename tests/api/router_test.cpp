@@ -7,7 +7,7 @@ using namespace agentron;
 namespace {
 
 ApiRequest req(std::string method, std::string path, std::string body = "", std::map<std::string, std::string> q = {}) {
-  return ApiRequest{std::move(method), std::move(path), std::move(q), std::move(body)};
+  return ApiRequest{ApiRole::none, std::move(method), std::move(path), std::move(q), std::move(body)};
 }
 
 ApiError refused(const ApiRequest& r) {
@@ -45,6 +45,22 @@ TEST_CASE("each route becomes its typed call", "[router]") {
   CHECK(routed_to<GetJob>(req("GET", "/v1/jobs/job-1")).id == "job-1");
   routed_to<ListTools>(req("GET", "/v1/tools"));
   CHECK(routed_to<CallTool>(req("POST", "/v1/tools/create_branch", R"({"name":"x"})")).tool->name == "create_branch");
+}
+
+TEST_CASE("approve, deny, rollback and a snapshot are the operator's alone; the rest the agent may call", "[router]") {
+  auto call = [](std::string method, std::string path, std::string body = "") {
+    auto routed = route(req(std::move(method), std::move(path), std::move(body)));
+    REQUIRE(std::holds_alternative<ApiCall>(routed));
+    return std::get<ApiCall>(routed);
+  };
+  CHECK(operator_only(call("POST", "/v1/requests/r-1/approve")));
+  CHECK(operator_only(call("POST", "/v1/requests/r-1/deny", R"({"reason":"no"})")));
+  CHECK(operator_only(call("POST", "/v1/rollback")));
+  CHECK(operator_only(call("POST", "/v1/backups")));
+  CHECK_FALSE(operator_only(call("POST", "/v1/requests", R"({"branch":"b","summary":"s"})")));
+  CHECK_FALSE(operator_only(call("GET", "/v1/requests/r-1")));
+  CHECK_FALSE(operator_only(call("GET", "/v1/backups")));
+  CHECK_FALSE(operator_only(call("POST", "/v1/tools/launch_new_agentron", R"({"branch":"b","summary":"s"})")));
 }
 
 TEST_CASE("unknown paths are 404, known ones with another method 405", "[router]") {

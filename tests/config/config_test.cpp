@@ -161,6 +161,7 @@ TEST_CASE("without [control] there is no control API; with it, its defaults", "[
   CHECK(c.listen_port == 7310);
   CHECK(control_listen_address(c) == "127.0.0.1:7310");
   CHECK(c.token_file == "/var/lib/agentron/data/.supervisor/api.token");
+  CHECK(c.operator_token_file == "/var/lib/agentron/data/.supervisor/operator.token");
   CHECK_FALSE(c.tools.has_value());  // all
   CHECK(c.max_body == 256 * 1024);
   CHECK(c.header_timeout == 10s);
@@ -171,9 +172,24 @@ TEST_CASE("[control] token_file follows [app] state_dir; a relative one is the c
   auto r = parse(std::string(kMinimal) + "state_dir = \"/var/lib/agentron-supervisor\"\n[control]\n");
   REQUIRE(all_errors(r) == "");
   CHECK(r.config->control.token_file == "/var/lib/agentron-supervisor/api.token");
+  CHECK(r.config->control.operator_token_file == "/var/lib/agentron-supervisor/operator.token");
   r = parse(std::string(kMinimal) + "[control]\ntoken_file = \"secrets/api.token\"\n");
   REQUIRE(all_errors(r) == "");
   CHECK(r.config->control.token_file == "/etc/agentron/secrets/api.token");
+}
+
+TEST_CASE("[control] operator_token_file is not token_file, nor in a data dir the app's user owns",
+          "[config][control]") {
+  auto r = parse(std::string(kMinimal) + "[control]\noperator_token_file = \".supervisor/x\"\n" +
+                 "token_file = \".supervisor/x\"\n");
+  CHECK(all_errors(r).find("operator_token_file must differ from token_file") != std::string::npos);
+  CHECK(all_errors(r).find("test.toml:5:") != std::string::npos);  // at its line
+  std::string with_user = std::string(kMinimal) + "user = \"nobody\"\nstate_dir = \"/var/lib/sup\"\n[control]\n";
+  r = parse(with_user);
+  REQUIRE(all_errors(r) == "");
+  CHECK(r.config->control.operator_token_file == "/var/lib/sup/operator.token");
+  r = parse(with_user + "operator_token_file = \"/var/lib/agentron/data/op.token\"\n");
+  CHECK(all_errors(r).find("lies inside data_dir, which [app] user 'nobody' owns") != std::string::npos);
 }
 
 TEST_CASE("[control] listen takes loopback addresses: 127.0.0.0/8, [::1], localhost; port 0 is any",

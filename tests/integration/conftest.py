@@ -35,3 +35,16 @@ def handover_envs(tmp_path):
     for e in made:
         e.supervisor.close()
         e.supervisor.kill_leftover_app()
+
+
+@pytest.fixture
+def tools_env(handover_envs):
+    """A factory: tools_env(handover=, fork=, control=) → an agent_tools_env.ToolsEnv,
+    [control] on a free port, started and verified."""
+    from agent_tools_env import ToolsEnv
+
+    def make(handover=None, fork=None, control=None, **kwargs):
+        e = handover_envs(handover=handover, fork=fork,
+                          control={"listen": "127.0.0.1:0", "header_timeout": "5s", **(control or {})}, **kwargs)
+        return ToolsEnv(e)
+    return make

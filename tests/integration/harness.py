@@ -6,6 +6,7 @@ the supervisor logs something, never a fixed sleep.
 """
 import json
 import os
+import pwd
 import re
 import select
 import signal
@@ -266,3 +267,21 @@ class Supervisor:
                 return info
             return None
         return self.wait_until(serving, timeout, "the app serving")
+
+
+def as_nobody(action):
+    """Runs `action()` in a child process as nobody (no groups); its exit status says
+    whether it returned. Needs root."""
+    nobody = pwd.getpwnam("nobody")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            action()
+            os._exit(0)
+        except BaseException:  # noqa: B036 — the child must never return into pytest
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0

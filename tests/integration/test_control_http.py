@@ -7,6 +7,7 @@ connections do not slow a ping down; and the token appears in no log line.
 The routes are still the placeholder ones (api/placeholder_routes.h): GET /v1/ping."""
 import http.client
 import json
+import os
 import resource
 import select
 import socket
@@ -74,6 +75,27 @@ def test_the_token_file_is_made_private_and_the_status_names_the_port(supervisor
     assert s.status()["control_api"]["listen"] == f"127.0.0.1:{port}"
 
 
+def test_the_operator_token_is_a_second_private_file_and_may_not_be_the_agents(supervisor):
+    s, port, token = start_api(supervisor)
+    operator_file = s.state_dir / "operator.token"
+    assert stat.S_IMODE(operator_file.stat().st_mode) == 0o600
+    operator = operator_file.read_text().strip()
+    assert len(operator) == 64 and operator != token
+    assert request(port, "GET", "/v1/ping", operator)[::2] == (200, {"ok": True})
+    s.close()
+
+    # Both files holding one token would hand the agent the operator's: refused at start.
+    again = supervisor(start=False, extra={"control": {"listen": "127.0.0.1:0"}})
+    again.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name in ("api.token", "operator.token"):
+        fd = os.open(again.state_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (token + "\n").encode())
+        os.close(fd)
+    again.start()
+    assert again.proc.wait(timeout=10) != 0
+    again.wait_log(r"operator_token_file and token_file hold the same token: .*delete .*operator\.token")
+
+
 def test_ping_needs_the_token(supervisor):
     s, port, token = start_api(supervisor)
     assert request(port, "GET", "/v1/ping", token) [::2] == (200, {"ok": True})
@@ -121,6 +143,23 @@ def test_a_body_over_max_body_is_413_and_one_that_is_not_json_415(supervisor):
         assert (status, body["error"]["code"]) == (415, "unsupported_media_type"), content_type
     charset = {"Content-Type": "application/json; charset=utf-8"}
     assert request(port, "POST", "/v1/ping", token, charset, "{}")[0] == 405  # past the guard
+
+
+def test_a_body_nested_beyond_64_levels_is_400_on_every_route_and_the_supervisor_lives(supervisor):
+    """The red team's crash: 131,000 nested arrays in a 256 KiB body, sent to a tool, once
+    overflowed the supervisor's stack (a recursive copy of the parsed input)."""
+    s, port, token = start_api(supervisor)
+    json_type = {"Content-Type": "application/json"}
+    deep = '{"job_id":"x","deep":' + "[" * 131000 + "]" * 131000 + "}"
+    for path in ("/v1/tools/job_status", "/v1/requests", "/v1/rollback"):
+        status, _, body = request(port, "POST", path, token, json_type, deep)
+        assert (status, body["error"]["code"]) == (400, "bad_request"), path
+        assert "nests deeper than 64 levels" in body["error"]["message"]
+    assert s.proc.poll() is None
+    sixty_four = '{"job_id":"x","deep":' + "[" * 63 + "]" * 63 + "}"
+    status, _, body = request(port, "POST", "/v1/tools/job_status", token, json_type, sixty_four)
+    assert status == 400 and "deep" in body["error"]["message"]  # parsed: the schema names the unknown field
+    assert request(port, "GET", "/v1/ping", token)[0] == 200
 
 
 def test_a_client_dribbling_its_headers_is_closed_after_header_timeout_and_delays_no_one(supervisor):

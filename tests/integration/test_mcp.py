@@ -11,7 +11,7 @@ import os
 import signal
 import socket
 
-from test_agent_tools import ANSWERS, tools_env  # noqa: F401  (tools_env is a fixture)
+from agent_tools_env import ANSWERS
 
 ACCEPT = "application/json, text/event-stream"
 

@@ -13,7 +13,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from test_agent_tools import ALL_TOOLS, ANSWERS, BRANCH, OUR_PREFIX, http_json, tools_env  # noqa: F401
+from agent_tools_env import ALL_TOOLS, ANSWERS, BRANCH, OUR_PREFIX, http_json
 
 MCP_DIR = Path(__file__).resolve().parents[1] / "mcp"
 NODE = MCP_DIR / "node_modules" / ".bin" / "node"

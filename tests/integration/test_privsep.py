@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from handover_env import HandoverEnv
-from harness import FIXTURE, http_get, pid_alive, poll_until
+from harness import FIXTURE, as_nobody, http_get, pid_alive, poll_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="dropping to another user needs root")
 NOBODY = pwd.getpwnam("nobody")
@@ -34,22 +34,6 @@ def open_tmp():
         e.supervisor.close()
         e.supervisor.kill_leftover_app()
     shutil.rmtree(path, ignore_errors=True)
-
-
-def as_nobody(action):
-    """Runs `action()` in a child process as nobody; its exit status says whether it returned."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgroups([])
-            os.setgid(NOBODY.pw_gid)
-            os.setuid(NOBODY.pw_uid)
-            action()
-            os._exit(0)
-        except BaseException:  # noqa: B036 — the child must never return into pytest
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
 
 
 def serving_info(port, pid):

@@ -170,6 +170,26 @@ def test_the_build_runs_as_the_apps_user_and_the_release_is_sealed_against_it(op
     r.assert_upstream_unchanged()
 
 
+def test_a_local_fork_of_the_apps_user_is_fetched_and_one_of_another_user_refused(open_tmp):
+    """The agent pushes to a local fork (the local stand-in for GitHub) as the app's user,
+    so the fork is that user's; libgit2, as git without safe.directory, refuses a
+    repository another user owns. The release reads the app's user's fork anyway (in
+    its confined fetch child, through the directory held open) — and no one else's."""
+    r = Repos(open_tmp / "r", app={"user": "nobody"})
+    head = git("rev-parse", "main", cwd=r.fork).stdout.strip()
+
+    def give_fork_to(uid, gid):
+        for p in [r.fork, *r.fork.rglob("*")]:
+            os.chown(p, uid, gid, follow_symlinks=False)
+    give_fork_to(54321, 54321)  # a user that is neither root nor the app's
+    err = r.run("release", head, ok=False)["error"]
+    assert "safe.directory" in err["message"], err
+    give_fork_to(NOBODY.pw_uid, NOBODY.pw_gid)
+    out = r.run("release", head)["data"]
+    assert Path(out["dir"]).name == head and out["built_as"] == "nobody"
+    r.assert_upstream_unchanged()
+
+
 def test_a_releases_dir_the_apps_user_could_change_is_refused(open_tmp):
     r = Repos(open_tmp / "r", app={"user": "nobody"})
     head = git("rev-parse", "main", cwd=r.fork).stdout.strip()
