@@ -131,7 +131,7 @@ int cmd_mcp_config(const ToolsArgs& args) {
   if (!listen) return fail(listen.error().message);
   std::string token = kTokenPlaceholder;
   if (args.with_token) {
-    auto read = read_token(*config);
+    auto read = read_token(config->control.token_file);
     if (!read) return fail(read.error().message);
     token = *read;
   }
