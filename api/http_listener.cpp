@@ -1,7 +1,12 @@
 #include "api/http_listener.h"
 
+#include <arpa/inet.h>
+#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "api/http_connection.h"
 
@@ -12,6 +17,30 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 std::string bind_host(const std::string& host) { return host == "localhost" ? "127.0.0.1" : host; }
+
+// Who listens on `address`:`port` (IPv4, host order) or on the same port of 0.0.0.0,
+// from /proc/net/tcp: "uid 65534 (nobody)", or "" if it cannot be told. For the
+// message when the port is taken — by the app's user, say.
+std::string loopback_port_holder(std::uint32_t address, int port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits;
+    long uid = -1;
+    if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid)) continue;
+    auto colon = local.find(':');
+    if (state != "0A" || colon == std::string::npos) continue;  // 0A: LISTEN
+    // The kernel prints the address as the 32-bit value in network order, read as an int.
+    auto listened = static_cast<std::uint32_t>(std::stoul(local.substr(0, colon), nullptr, 16));
+    int listened_port = static_cast<int>(std::stoul(local.substr(colon + 1), nullptr, 16));
+    if (listened_port != port || (listened != htonl(address) && listened != 0)) continue;
+    const passwd* pw = ::getpwuid(static_cast<uid_t>(uid));
+    return "uid " + std::to_string(uid) + (pw ? " (" + std::string(pw->pw_name) + ")" : "");
+  }
+  return "";
+}
 
 // The 503 a refused connection gets, sent without waiting: it fits any socket's send buffer.
 const std::string& refusal() {
@@ -65,6 +94,12 @@ Result<std::unique_ptr<HttpListener>> HttpListener::listen(asio::io_context& io,
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec == asio::error::address_in_use) {
+    std::string holder =
+        endpoint.address().is_v4() ? loopback_port_holder(endpoint.address().to_v4().to_uint(), options.port) : "";
+    return Error{"control_api_port_taken", "control API: cannot listen on " + where + ": " + ec.message() +
+                                               (holder.empty() ? "" : " (held by " + holder + ")")};
+  }
   if (ec) return Error{"control_api_failed", "control API: cannot listen on " + where + ": " + ec.message()};
   listener->port_ = acceptor.local_endpoint(ec).port();
   shared->guard.hosts = allowed_hosts(options.host, listener->port_);

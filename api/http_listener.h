@@ -45,7 +45,8 @@ HttpListenerOptions listener_options(const ControlConfig& control, std::string t
 
 class HttpListener {
  public:
-  // Binds and starts accepting on `io`. An address in use (or not on this machine) is an error.
+  // Binds and starts accepting on `io`. An address in use (code control_api_port_taken,
+  // naming the user that holds it when /proc/net/tcp says) or not on this machine is an error.
   static Result<std::unique_ptr<HttpListener>> listen(boost::asio::io_context& io, HttpListenerOptions options,
                                                       HttpHandler handler);
   // Stops accepting and closes every connection; responders still held do nothing from then on.

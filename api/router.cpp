@@ -75,6 +75,10 @@ std::variant<ApiCall, ApiError> restart_request(const json& body) {
   if (r.branch.empty()) return bad_request("field \"branch\" is required");
   if (r.summary.empty()) return bad_request("field \"summary\" is required");
   if (r.when != "now" && r.when != "idle") return bad_request("field \"when\" must be \"now\" or \"idle\"");
+  // The same limits as launch_new_agentron's (lengths, the branch's and commit's forms).
+  if (const ToolSpec* launch = find_tool("launch_new_agentron")) {
+    if (auto s = validate_json(launch->input_schema, body); !s) return bad_request(s.error().message);
+  }
   return ApiCall{std::move(r)};
 }
 

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/config_source.h"
+#include "cli/terminal_text.h"
 #include "healthcheck/verification_record.h"
 #include "history/history.h"
 #include "history/history_json.h"
@@ -98,7 +99,12 @@ std::vector<HistoryPhase> phases_of(History& history, const std::string& id) {
 void print_table(std::vector<std::pair<std::string, Line>> lines) {
   std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<Line> rows{{"WHEN", "WHAT", "BRANCH", "COMMIT", "OUTCOME  [COUNTS]  backup PATH", "", "", ""}};
-  for (auto& [at, line] : lines) rows.push_back(std::move(line));
+  for (auto& [at, line] : lines) {
+    for (std::string* field : {&line.what, &line.branch, &line.outcome, &line.backup, &line.phases}) {
+      *field = printable(*field);
+    }
+    rows.push_back(std::move(line));
+  }
   size_t w[4] = {0, 0, 0, 0};
   for (const auto& r : rows) {
     w[0] = std::max(w[0], r.when.size());

@@ -1,6 +1,6 @@
 // open: a one-time login link for the supervisor's pages (docs/operations.md,
-// "Following improvements in the browser"). Asks the running supervisor for a code with
-// the operator's token, prints the link, and on a desktop opens it with xdg-open.
+// "Following improvements in the browser"). Asks the running supervisor for a code over
+// the control socket, prints the link, and on a desktop opens it with xdg-open.
 #include <spawn.h>
 #include <unistd.h>
 
@@ -10,13 +10,15 @@
 
 #include "cli/commands.h"
 #include "cli/config_source.h"
-#include "cli/control_api_client.h"
-#include "cli/http_client.h"
+#include "control/control_client.h"
+#include "launcher/instance_spec.h"
 
 extern char** environ;
 
 namespace agentron {
 namespace {
+
+namespace fs = std::filesystem;
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "%s\n", message.c_str());
@@ -48,22 +50,17 @@ int cmd_open(const OpenArgs& args) {
         "the pages are served by the control API: add a [control] section to the config and restart the "
         "supervisor (docs/configuration.md)");
   }
-  auto listen = listen_address(*config);
-  if (!listen) return fail(listen.error().message);
-  auto token = read_token(config->control.operator_token_file);
-  if (!token) return fail(token.error().message);
-  auto base = parse_http_url("http://" + listen.value() + "/");
-  if (!base) return fail(base.error().message);
-  auto answer =
-      http_json(*base, "POST", "/v1/login-codes", nullptr, 10, {{"Authorization", "Bearer " + token.value()}});
-  if (!answer) return fail(answer.error().message + " — is the supervisor running?");
-  auto body = nlohmann::json::parse(answer->body, nullptr, /*allow_exceptions=*/false);
-  if (answer->status != 201 || !body.is_object() || !body.contains("url")) {
-    std::string why = body.is_object() && body.contains("error") ? body["error"].value("message", "") : answer->body;
-    return fail("the supervisor refused a login code (" + std::to_string(answer->status) + "): " + why);
+  // Over the control socket: only its user (the operator) may ask, and no token goes
+  // over TCP to whatever holds the port.
+  fs::path socket = state_dir(config->app) / "control.sock";
+  auto answer = control_request(socket, LoginCodeRequest{});
+  if (!answer) return fail(answer.error().message);
+  if (!answer->value("ok", false)) {
+    return fail("the supervisor refused a login code: " + (*answer)["error"].value("message", std::string()));
   }
-  std::string url = body["url"];
-  std::fprintf(stderr, "a one-time login link for the supervisor's pages (valid 60 s, one use):\n");
+  std::string url = (*answer)["data"].value("url", std::string());
+  std::fprintf(stderr, "a one-time login link for the supervisor's pages (valid %lld s, one use):\n",
+               static_cast<long long>((*answer)["data"].value("expires_in_seconds", 60)));
   std::printf("%s\n", url.c_str());
   std::fflush(stdout);
   if (!args.no_browser && on_a_desktop() && !open_in_browser(url)) {

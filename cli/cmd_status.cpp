@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/config_source.h"
+#include "cli/terminal_text.h"
 #include "control/control_client.h"
 #include "launcher/instance_spec.h"
 
@@ -43,7 +44,7 @@ void print_human(const nlohmann::json& d) {
     row("restart in:", human_duration(d["next_restart_in_seconds"].get<double>()));
   row("restarts:", std::to_string(d.value("restart_count", 0)));
   row("last exit:", d["last_exit"].is_object() ? text(d["last_exit"], "description") : "none");
-  row("reason:", text(d, "reason"));
+  row("reason:", printable(text(d, "reason")));
   row("readiness:", text(d, "readiness") + ", verification " + text(d, "verification"));
   const nlohmann::json& v = d.contains("last_verification") ? d["last_verification"] : nlohmann::json();
   if (v.is_object()) {
@@ -56,8 +57,9 @@ void print_human(const nlohmann::json& d) {
   if (d.contains("handover") && d["handover"].is_object()) {
     const nlohmann::json& h = d["handover"];
     std::string what = text(h, "id") + ": " + text(h, "state");
-    if (!text(h, "branch").empty()) what += " (" + text(h, "branch") + " @ " + text(h, "commit").substr(0, 12) + ")";
-    if (!text(h, "reason").empty()) what += " — " + text(h, "reason");
+    if (!text(h, "branch").empty())
+      what += " (" + printable(text(h, "branch")) + " @ " + text(h, "commit").substr(0, 12) + ")";
+    if (!text(h, "reason").empty()) what += " — " + printable(text(h, "reason"));
     row("handover:", what);
   }
   if (d.contains("new_instance") && d["new_instance"].is_object()) {

@@ -11,8 +11,7 @@ namespace http = beast::http;
 namespace asio = boost::asio;
 
 Result<HttpAnswer> http_json(const HttpUrl& base, const std::string& method, const std::string& path,
-                             const nlohmann::json& body, int timeout_s,
-                             const std::vector<std::pair<std::string, std::string>>& headers) {
+                             const nlohmann::json& body, int timeout_s) {
   std::string prefix = base.target == "/" ? "" : base.target;
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   std::string where = "http://" + base.host + ":" + base.port + prefix + path;
@@ -25,7 +24,6 @@ Result<HttpAnswer> http_json(const HttpUrl& base, const std::string& method, con
     http::request<http::string_body> request{http::string_to_verb(method), prefix + path, 11};
     request.set(http::field::host, base.host + ":" + base.port);
     request.set(http::field::accept, "application/json");
-    for (const auto& [name, value] : headers) request.set(name, value);
     if (!body.is_null()) {
       request.set(http::field::content_type, "application/json");
       request.body() = body.dump();

@@ -17,10 +17,8 @@ struct HttpAnswer {
 };
 
 // `method` to base + `path` (base: an http:// URL; its own path is a prefix), with a
-// JSON body when `body` is not null and `headers` besides. Fails only if no answer came
-// within `timeout_s`.
+// JSON body when `body` is not null. Fails only if no answer came within `timeout_s`.
 Result<HttpAnswer> http_json(const HttpUrl& base, const std::string& method, const std::string& path,
-                             const nlohmann::json& body, int timeout_s = 30,
-                             const std::vector<std::pair<std::string, std::string>>& headers = {});
+                             const nlohmann::json& body, int timeout_s = 30);
 
 }  // namespace agentron

@@ -137,7 +137,8 @@ struct ControlConfig {
   std::filesystem::path operator_token_file;      // the operator's; default <state_dir>/operator.token
   std::optional<std::vector<std::string>> tools;  // which tools are offered; nullopt: all
   std::uint64_t max_body = 256 * 1024;
-  Duration header_timeout = std::chrono::seconds(10);  // a request's headers, then its body, each within this
+  Duration header_timeout = std::chrono::seconds(10);       // a request's headers, then its body, each within this
+  Duration login_link_lifetime = std::chrono::seconds(60);  // `open`'s one-time link works this long
   int max_connections = 256;
 };
 

@@ -493,6 +493,8 @@ void check_control(SectionReader& r, Config& config) {
     r.error_at("max_body", "[control] max_body must be between 1KiB and 64MiB");
   if (control.header_timeout <= Duration(0))
     r.error_at("header_timeout", "[control] header_timeout must be more than 0");
+  if (control.login_link_lifetime < std::chrono::seconds(1) || control.login_link_lifetime > std::chrono::hours(1))
+    r.error_at("login_link_lifetime", "[control] login_link_lifetime must be between 1s and 1h");
   if (!control.configured || control.token_file.empty()) return;
   if (control.operator_token_file == control.token_file) {
     r.error_at("operator_token_file",
@@ -517,6 +519,7 @@ SectionSpec control_section() {
       custom_key("tools", read_control_tools, write_control_tools),
       k.size("max_body", &ControlConfig::max_body),
       k.duration("header_timeout", &ControlConfig::header_timeout),
+      k.duration("login_link_lifetime", &ControlConfig::login_link_lifetime),
       k.integer("max_connections", &ControlConfig::max_connections, 1, 100000),
   };
   // [app] was read first: state_dir is resolved.

@@ -36,6 +36,7 @@ const std::vector<Method>& methods() {
        [](Fields& f) -> ControlRequest {
          return RollbackRequest{f["reason"], f["requested_by"]};
        }},
+      {"login_code", {}, [](Fields&) -> ControlRequest { return LoginCodeRequest{}; }},
   };
   return table;
 }
@@ -52,13 +53,14 @@ Fields fields_of(const ControlRequest& request) {
     Fields operator()(const RollbackRequest& r) const {
       return {{"reason", r.reason}, {"requested_by", r.requested_by}};
     }
+    Fields operator()(const LoginCodeRequest&) const { return {}; }
   };
   return std::visit(Visitor{}, request);
 }
 
 }  // namespace
 
-const char* const kMethods = "status, verify, stop, start, approve, deny, rollback";
+const char* const kMethods = "status, verify, stop, start, approve, deny, rollback, login_code";
 
 Result<ControlRequest> parse_control_request(const nlohmann::json& request) {
   if (!request.is_object()) {

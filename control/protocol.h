@@ -56,10 +56,14 @@ struct RollbackRequest {  // back to the previous release, by the verified path
   std::string requested_by;
 };
 
-using ControlRequest =
-    std::variant<StatusRequest, VerifyRequest, StopRequest, StartRequest, ApproveRequest, DenyRequest, RollbackRequest>;
+// A one-time login link for the pages (`agentron-supervisor open`): only over the
+// control socket, which the operator alone may use — never a token sent over TCP.
+struct LoginCodeRequest {};
 
-// "status, verify, stop, start, approve, deny, rollback": for messages.
+using ControlRequest = std::variant<StatusRequest, VerifyRequest, StopRequest, StartRequest, ApproveRequest,
+                                    DenyRequest, RollbackRequest, LoginCodeRequest>;
+
+// "status, verify, stop, start, approve, deny, rollback, login_code": for messages.
 extern const char* const kMethods;
 
 // The request `request` asks for, or an Error (code bad_request or unknown_method)
@@ -89,6 +93,7 @@ class ControlActions {
   virtual void act(const ApproveRequest& r, Responder respond) = 0;
   virtual void act(const DenyRequest& r, Responder respond) = 0;
   virtual void act(const RollbackRequest& r, Responder respond) = 0;
+  virtual void act(const LoginCodeRequest& r, Responder respond) = 0;
 };
 
 // Parses `request` and hands it to `actions`, or answers the parse error. An exception

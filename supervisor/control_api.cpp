@@ -23,6 +23,21 @@ ApiResponse ok(json data, int status = 200) { return ApiResponse{status, std::mo
 ApiResponse failed(const ApiError& e) { return ApiResponse{e.status, e.body()}; }
 ApiResponse failed(const Error& e) { return failed(api_error(e)); }
 
+// "agent", or "agent (<what it said>)": a restart asked for with any token but the
+// operator's is recorded as the agent's, whatever requested_by it claims.
+std::string agent_requested_by(const std::string& claimed) {
+  if (claimed.empty() || claimed == "agent") return "agent";
+  return "agent (" + claimed + ")";
+}
+
+ApiCall as_the_agents(ApiCall call) {
+  if (auto* post = std::get_if<PostRestartRequest>(&call)) post->requested_by = agent_requested_by(post->requested_by);
+  if (auto* tool = std::get_if<CallTool>(&call); tool && tool->tool && tool->tool->name == "launch_new_agentron") {
+    tool->input["requested_by"] = agent_requested_by(tool->input.value("requested_by", std::string()));
+  }
+  return call;
+}
+
 // For the log and the refusal: what an operator-only call does.
 const char* call_name(const ApiCall& call) {
   if (std::holds_alternative<ApproveRequest>(call)) return "approve a restart";
@@ -108,7 +123,8 @@ void ControlApi::handle(const ApiRequest& request, ApiRespond respond) {
   handle(std::get<ApiCall>(routed), request.role, std::move(respond));
 }
 
-void ControlApi::handle(const ApiCall& call, ApiRole role, ApiRespond respond, JobStarted started) {
+void ControlApi::handle(const ApiCall& given, ApiRole role, ApiRespond respond, JobStarted started) {
+  ApiCall call = role == ApiRole::operator_ ? given : as_the_agents(given);
   if (operator_only(call) && role != ApiRole::operator_) {
     // Loud: an agent trying to approve its own restart is worth an operator's look.
     spdlog::warn("control API: refused a {} call carrying the {} token: only the operator's may make it",
@@ -220,6 +236,11 @@ void ControlApi::restart_at_branch_head(PostRestartRequest call, ApiRespond resp
 }
 
 void ControlApi::submit(const PostRestartRequest& call, ApiRespond respond) {
+  // Refused before anything is written: a flood of requests during a handover leaves
+  // no files behind (the red team's finding 4).
+  if (c_.can_take_request) {
+    if (auto s = c_.can_take_request(); !s) return respond(failed(s.error()));
+  }
   RestartRequest fields{"", call.branch, call.commit, call.summary, call.requested_by, call.run_id, call.when};
   auto request = submit_restart_request(state_dir(c_.config.app) / "requests", std::move(fields));
   if (!request) return respond(failed(request.error()));

@@ -32,6 +32,9 @@ struct ControlApiContext {
   // HandoverDriver::when_taken: calls back once a request file written here is taken,
   // with its phase or why it was refused. Empty: a restart is answered as "requested".
   std::function<void(const std::string& id, std::function<void(Result<std::string>)>)> when_request_taken;
+  // HandoverDriver::can_take_request: an error (handover_in_flight) while a handover is
+  // in flight, checked before a request file is written. Empty: always ok.
+  std::function<Status()> can_take_request;
 };
 
 using ApiRespond = std::function<void(ApiResponse)>;

@@ -221,7 +221,8 @@ Status Daemon::open_control_api() {
       ControlApiContext{io_, clock_, reaper_, worker_, config_, config_path_, static_cast<ControlActions&>(*this),
                         [this](const std::string& id, std::function<void(Result<std::string>)> then) {
                           driver_->when_taken(id, std::move(then));
-                        }});
+                        },
+                        [this] { return driver_->can_take_request(); }});
   mcp_ = std::make_unique<McpEndpoint>(io_, clock_, *api_, config_.control);
   web_ = std::make_unique<WebUi>(clock_, config_, config_path_, *api_);
   auto handler = [this](const HttpRequest& r, std::shared_ptr<HttpResponder> responder) {
@@ -232,15 +233,34 @@ Status Daemon::open_control_api() {
       responder->respond(json_response(static_cast<http::status>(answer.status), answer.body));
     });
   };
-  HttpListenerOptions options =
-      listener_options(config_.control, std::move(token.value()), std::move(operator_token.value()));
-  options.token_exempt = &WebUi::token_exempt;
-  options.capability_prefix = McpEndpoint::kCapabilityPrefix;
-  auto api = HttpListener::listen(io_, std::move(options), handler);
+  control_options_ = listener_options(config_.control, std::move(token.value()), std::move(operator_token.value()));
+  control_options_.token_exempt = &WebUi::serves;
+  control_options_.capability_prefix = McpEndpoint::kCapabilityPrefix;
+  control_handler_ = std::move(handler);
+  open_files_ = files;
+  return bind_control_api();
+}
+
+// The API's port may be held by another process — the app's user, even, while the
+// supervisor was down (docs/security.md): the app is supervised all the same, and the
+// port is tried again every 2 s until it is free.
+Status Daemon::bind_control_api() {
+  auto api = HttpListener::listen(io_, control_options_, control_handler_);
+  if (!api && api.error().code == "control_api_port_taken") {
+    if (control_api_problem_ != api.error().message) {
+      spdlog::error("{}; the app is supervised without the API, which tries again every 2s", api.error().message);
+    }
+    control_api_problem_ = api.error().message;
+    control_retry_ = clock_.start_timer(std::chrono::seconds(2), [this] {
+      if (auto s = bind_control_api(); !s) spdlog::error("{}", s.error().message);
+    });
+    return ok_status();
+  }
   if (!api) return api.error();
   control_api_ = std::move(api.value());
+  control_api_problem_.clear();
   spdlog::info("control API: listening on {} (max_connections {}, open files limit {})", control_api_->address(),
-               config_.control.max_connections, files);
+               config_.control.max_connections, open_files_);
   return ok_status();
 }
 
@@ -366,6 +386,7 @@ void Daemon::shut_down(int signo) {
   spdlog::info("{}: stopping the app, then exiting", signal_name(signo));
   driver_->shut_down();
   if (api_) api_->shut_down();
+  control_retry_.reset();
   // Everything that runs stops; the supervisor exits when the last one is gone.
   auto remaining = std::make_shared<int>(0);
   auto one_done = [this, remaining] {

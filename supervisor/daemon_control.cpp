@@ -52,6 +52,22 @@ void Daemon::act(const DenyRequest& r, Responder respond) {
   respond_with_status(std::move(respond));
 }
 
+void Daemon::act(const LoginCodeRequest&, Responder respond) {
+  if (!web_) {
+    return respond(error_response("no_pages",
+                                  "the pages are served by the control API: add a [control] section "
+                                  "to the config and restart the supervisor"));
+  }
+  if (!control_api_) return respond(error_response("not_listening", control_api_problem_));
+  auto code = web_->issue_login_code();
+  if (!code) return respond(error_response(code.error()));
+  respond(
+      ok_response({{"code", *code},
+                   {"url", "http://" + control_api_->address() + "/login?code=" + *code},
+                   {"expires_in_seconds",
+                    std::chrono::duration_cast<std::chrono::seconds>(config_.control.login_link_lifetime).count()}}));
+}
+
 void Daemon::act(const RollbackRequest& r, Responder respond) {
   if (refuse_while_stopping(respond)) return;
   auto id = driver_->start_rollback(r.reason.empty() ? "rollback requested" : r.reason,
@@ -98,9 +114,11 @@ nlohmann::json Daemon::status_json(nlohmann::json front) {
   j["handover"] = driver_->handover_json();
   if (Slot* candidate = slots_.candidate()) j["new_instance"] = to_json(candidate->controller->status());
   j["front"] = std::move(front);
-  j["control_api"] = control_api_ ? nlohmann::json{{"listen", control_api_->address()},
-                                                   {"open_connections", control_api_->open_connections()}}
-                                  : nlohmann::json(nullptr);
+  j["control_api"] =
+      control_api_
+          ? nlohmann::json{{"listen", control_api_->address()}, {"open_connections", control_api_->open_connections()}}
+      : !control_api_problem_.empty() ? nlohmann::json{{"listen", nullptr}, {"error", control_api_problem_}}
+                                      : nlohmann::json(nullptr);
   j["shutting_down"] = stopping_;
   return j;
 }

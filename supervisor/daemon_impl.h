@@ -49,6 +49,7 @@ class Daemon : private SlotEvents, private ControlActions {
   Status prepare_state_dirs();
   Status open_front();
   Status open_control_api();
+  Status bind_control_api();
   // Runs the loop until it is stopped. A handler that throws (a bug) is logged and
   // the loop goes on: the app it supervises must not be orphaned by one bad event.
   void run_loop();
@@ -73,6 +74,7 @@ class Daemon : private SlotEvents, private ControlActions {
   void act(const ApproveRequest& r, Responder respond) override;
   void act(const DenyRequest& r, Responder respond) override;
   void act(const RollbackRequest& r, Responder respond) override;
+  void act(const LoginCodeRequest& r, Responder respond) override;
   // A request the supervisor cannot take while it shuts down: answered and true.
   bool refuse_while_stopping(const Responder& respond);
   // Answers a control request with the status (status_json), once the front's thread
@@ -95,10 +97,15 @@ class Daemon : private SlotEvents, private ControlActions {
   InstanceSlots slots_;
   std::unique_ptr<HandoverDriver> driver_;
   std::unique_ptr<ControlServer> control_;
-  std::unique_ptr<ControlApi> api_;              // [control]: what the routes do
-  std::unique_ptr<McpEndpoint> mcp_;             // [control]: /mcp, the tools over MCP (uses api_)
-  std::unique_ptr<WebUi> web_;                   // [control]: the pages, on the same listener
-  std::unique_ptr<HttpListener> control_api_;    // [control]: the transport
+  std::unique_ptr<ControlApi> api_;            // [control]: what the routes do
+  std::unique_ptr<McpEndpoint> mcp_;           // [control]: /mcp, the tools over MCP (uses api_)
+  std::unique_ptr<WebUi> web_;                 // [control]: the pages, on the same listener
+  std::unique_ptr<HttpListener> control_api_;  // [control]: the transport (null while its port is taken)
+  HttpListenerOptions control_options_;        // to bind again while the port is taken
+  HttpHandler control_handler_;
+  Timer control_retry_;
+  std::string control_api_problem_;  // why control_api_ is null, for status and the log
+  long open_files_ = 0;
   std::unique_ptr<TcpFront> front_;              // [proxy]: the public port
   std::optional<InstanceRecord> adopt_current_;  // found serving at start: taken over, not restarted
   nlohmann::json last_verification_;

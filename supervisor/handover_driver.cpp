@@ -93,6 +93,13 @@ const fs::path* HandoverDriver::requests_dir() const { return intake_ ? &intake_
 
 bool HandoverDriver::in_flight() const { return handover_ && !is_finished(handover_->phase()); }
 
+Status HandoverDriver::can_take_request() const {
+  if (!in_flight()) return ok_status();
+  return Error{control_error::handover_in_flight, "handover " + handover_->request().id + " is in flight (" +
+                                                      to_string(handover_->phase()) +
+                                                      "); ask again when it has finished"};
+}
+
 Handover* HandoverDriver::awaiting_approval(const std::string& id, Status& error) {
   bool awaiting = handover_ && handover_->phase() == HandoverPhase::awaiting_approval;
   if (awaiting && handover_->request().id == id) return handover_.get();

@@ -91,6 +91,9 @@ class HandoverDriver : private HandoverSteps {
   // For status: the handover in flight, or the last request (null: none yet).
   nlohmann::json handover_json() const;
 
+  // handover_in_flight while a handover is in flight (the message names it), else ok.
+  Status can_take_request() const;
+
  private:
   void on_request_file(const std::filesystem::path& file, Result<std::string> read);
   void reject_request(const std::filesystem::path& file, const std::string& id, const std::string& reason,

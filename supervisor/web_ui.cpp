@@ -7,6 +7,7 @@
 
 #include "api/request_guard.h"
 #include "api/router.h"
+#include "common/duration.h"
 #include "web/pages.h"
 #include "web/web_assets.h"
 
@@ -101,18 +102,19 @@ std::string error_text(const ApiResponse& answer) {
 }  // namespace
 
 WebUi::WebUi(const Clock& clock, const Config& config, std::filesystem::path config_path, ControlApi& api)
-    : clock_(clock), config_(config), config_path_(std::move(config_path)), api_(api), sessions_(clock) {}
+    : clock_(clock),
+      config_(config),
+      config_path_(std::move(config_path)),
+      api_(api),
+      sessions_(clock, config.control.login_link_lifetime) {}
 
 bool WebUi::serves(const HttpRequest& head) {
   std::string_view path = head.path;
   return page_path(path) || path == "/login" || path == "/logout" || path.rfind("/assets/", 0) == 0 ||
-         decision_path(path) || path == "/v1/login-codes";
+         decision_path(path);
 }
 
-bool WebUi::token_exempt(const HttpRequest& head) { return serves(head) && head.path != "/v1/login-codes"; }
-
 void WebUi::handle(const HttpRequest& request, std::shared_ptr<HttpResponder> respond) {
-  if (request.path == "/v1/login-codes") return issue_login_code(request, respond);
   if (request.path.rfind("/assets/", 0) == 0) {
     const WebAsset* asset = find_web_asset(request.path);
     if (!asset || request.method != http::verb::get) {
@@ -136,27 +138,13 @@ void WebUi::handle(const HttpRequest& request, std::shared_ptr<HttpResponder> re
   respond->respond(message(http::status::method_not_allowed, "Not here", "This page does not take that method."));
 }
 
-void WebUi::issue_login_code(const HttpRequest& request, const std::shared_ptr<HttpResponder>& respond) {
-  if (request.method != http::verb::post) {
-    return respond->respond(
-        json_error(http::status::method_not_allowed, http_error::method_not_allowed, "POST /v1/login-codes"));
-  }
-  if (request.role != ApiRole::operator_) {
-    spdlog::warn("control API: refused a login code to the {} token: only the operator's may ask",
-                 to_string(request.role));
-    return respond->respond(json_error(http::status::forbidden, "operator_only",
-                                       "only the operator's token may ask for a login code ([control] "
-                                       "operator_token_file); agentron-supervisor open reads it"));
-  }
+Result<std::string> WebUi::issue_login_code() {
   auto code = sessions_.issue_code();
-  if (!code)
-    return respond->respond(json_error(http::status::internal_server_error, "internal_error", code.error().message));
-  spdlog::info("control API: issued a one-time login code (valid {} s, for one browser session)",
-               std::chrono::duration_cast<std::chrono::seconds>(BrowserSessions::kCodeLifetime).count());
-  std::string host(request.header(http::field::host));
-  respond->respond(json_response(
-      http::status::created,
-      {{"code", code.value()}, {"url", "http://" + host + "/login?code=" + code.value()}, {"expires_in_seconds", 60}}));
+  if (code) {
+    spdlog::info("control API: issued a one-time login code (valid {} s, for one browser session)",
+                 std::chrono::duration_cast<std::chrono::seconds>(sessions_.code_lifetime()).count());
+  }
+  return code;
 }
 
 void WebUi::log_in(const HttpRequest& request, const std::shared_ptr<HttpResponder>& respond) {
@@ -168,8 +156,10 @@ void WebUi::log_in(const HttpRequest& request, const std::shared_ptr<HttpRespond
   if (!redeemed.value()) {
     spdlog::warn("control API: refused a login link from {}: unknown, used or expired", request.peer);
     return respond->respond(message(http::status::forbidden, "This login link does not work",
-                                    "It was used already, it expired (a link lasts 60 seconds), or it is not this "
-                                    "supervisor's. Run `agentron-supervisor open` for a new one."));
+                                    "It was used already, it expired (a link lasts " +
+                                        format_duration(sessions_.code_lifetime()) +
+                                        "), or it is not this supervisor's. Run `agentron-supervisor open` for a new "
+                                        "one."));
   }
   spdlog::info("control API: a browser session opened ({} open)", sessions_.session_count());
   HttpResponse r = see_other("/");

@@ -3,8 +3,9 @@
 // the [control] listener beside /v1. Every read and every approve or deny goes through
 // ControlApi with the operator's role — the same code path as the CLI and the /v1
 // routes. Who may see them: a browser session opened with a one-time login code
-// (web/browser_sessions.h) that only the operator's token can ask for
-// (POST /v1/login-codes, what `agentron-supervisor open` does).
+// (web/browser_sessions.h) that only the control socket's user can ask for (the
+// login_code request, what `agentron-supervisor open` sends): no token crosses TCP
+// for it, so a process squatting the port while the supervisor is down learns none.
 #pragma once
 
 #include <filesystem>
@@ -24,15 +25,15 @@ class WebUi {
   // `config_path`: the file the supervisor runs with (for the commands the pages show); empty: embedded.
   WebUi(const Clock& clock, const Config& config, std::filesystem::path config_path, ControlApi& api);
 
-  // The requests WebUi answers: the pages, their assets, /login, /logout, and
-  // POST /v1/login-codes. All but the last need no bearer token (a session instead).
+  // The requests WebUi answers: the pages, their assets, /login and /logout. They need
+  // no bearer token (a session instead).
   static bool serves(const HttpRequest& head);
-  static bool token_exempt(const HttpRequest& head);
 
   void handle(const HttpRequest& request, std::shared_ptr<HttpResponder> respond);
+  // A one-time login code (the control socket's login_code).
+  Result<std::string> issue_login_code();
 
  private:
-  void issue_login_code(const HttpRequest& request, const std::shared_ptr<HttpResponder>& respond);
   void log_in(const HttpRequest& request, const std::shared_ptr<HttpResponder>& respond);
   void page(const HttpRequest& request, const BrowserSession& session, std::shared_ptr<HttpResponder> respond);
   void form(const HttpRequest& request, const BrowserSession& session, const std::shared_ptr<HttpResponder>& respond);

@@ -18,7 +18,7 @@ Result<std::string> BrowserSessions::issue_code() {
   auto code = random_hex(16);
   if (!code) return code.error();
   if (codes_.size() >= kMaxCodes) codes_.erase(codes_.begin());  // the oldest
-  codes_.push_back({code.value(), clock_.now() + kCodeLifetime});
+  codes_.push_back({code.value(), clock_.now() + code_lifetime_});
   return code;
 }
 

@@ -2,7 +2,7 @@
 // improvements in the browser"), as Jupyter does it for a local tool: whoever holds the
 // operator's token asks for a one-time login code (`agentron-supervisor open`), the
 // browser trades it at /login for a session cookie, and each session carries a CSRF
-// token its page forms must send back. Codes last 60 s and work once; a session ends
+// token its page forms must send back. Codes last 60 s (by default) and work once; a session ends
 // after `idle_timeout` without a request, at /logout, or when the supervisor stops
 // (they live in memory only). Pure: time comes from a Clock, tested with a fake one.
 #pragma once
@@ -25,14 +25,16 @@ struct BrowserSession {
 
 class BrowserSessions {
  public:
-  static constexpr Duration kCodeLifetime = std::chrono::seconds(60);
   static constexpr Duration kIdleTimeout = std::chrono::hours(12);
   static constexpr size_t kMaxCodes = 16;     // more: the oldest is dropped
   static constexpr size_t kMaxSessions = 32;  // more: the least recently seen ends
 
-  explicit BrowserSessions(const Clock& clock) : clock_(clock) {}
+  // Codes work for `code_lifetime` ([control] login_link_lifetime).
+  explicit BrowserSessions(const Clock& clock, Duration code_lifetime = std::chrono::seconds(60))
+      : clock_(clock), code_lifetime_(code_lifetime) {}
 
-  // A new one-time login code (128 random bits as hex), valid for kCodeLifetime.
+  Duration code_lifetime() const { return code_lifetime_; }
+  // A new one-time login code (128 random bits as hex), valid for code_lifetime().
   Result<std::string> issue_code();
   // The session `code` opens, or nullopt if the code is unknown, used or expired.
   // Either way the code is spent.
@@ -52,6 +54,7 @@ class BrowserSessions {
   void expire();
 
   const Clock& clock_;
+  Duration code_lifetime_;
   std::vector<Code> codes_;
   std::vector<BrowserSession> sessions_;
 };

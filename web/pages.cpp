@@ -145,7 +145,12 @@ std::string layout(std::string_view title, std::string_view active, const PageCo
     out += "</ul></nav><form class=\"signout\" method=\"post\" action=\"/logout\">" + csrf_field(*page) +
            "<button type=\"submit\">Sign out</button></form>";
   }
-  return out + "</header><main id=\"live\" data-refresh-ms=\"2000\">" + main + "</main></body></html>\n";
+  return out + "</header><main id=\"live\" data-refresh-ms=\"1000\">" + main + "</main></body></html>\n";
+}
+
+// A cell with its column's name, which narrow screens show beside it (page.css).
+std::string td(std::string_view label, const std::string& html) {
+  return "<td data-label=\"" + std::string(label) + "\">" + html + "</td>";
 }
 
 std::string fact(std::string_view term, const std::string& html) {
@@ -292,14 +297,16 @@ std::string render_history(const json& requests, int offset, int page_size, bool
     std::string backup_name =
         backup.substr(backup.find_last_of('/') == std::string::npos ? 0 : backup.find_last_of('/') + 1);
     json phases = r.value("phases", json::array());
-    rows += "<tr id=\"request-" + esc(r, "id") + "\"><td>" + time_cell(text_of(r, "received_at")) + "</td><td>" +
-            or_dash(esc(r, "branch")) + "</td><td>" + commit_cell(text_of(r, "commit"), page) + "</td><td>" +
-            or_dash(esc(r, "summary")) + "</td><td>" + or_dash(esc(r, "requested_by")) + "</td><td>" +
-            or_dash(esc(r, "run_id")) + "</td><td>" + outcome_cell(r) + "</td><td>" +
-            or_dash(backup_name.empty() ? "" : "<code>" + html_escape(backup_name) + "</code>") + "</td><td>" +
-            counts_before_after(r.value("counts_before", json::object()), r.value("counts_after", json::object())) +
-            "</td><td><details id=\"phases-" + esc(r, "id") + "\"><summary>" + std::to_string(phases.size()) +
-            " phases</summary>" + timeline(phases) + "</details></td></tr>";
+    rows += "<tr id=\"request-" + esc(r, "id") + "\">" + td("Time", time_cell(text_of(r, "received_at"))) +
+            td("Branch", or_dash(esc(r, "branch"))) + td("Commit", commit_cell(text_of(r, "commit"), page)) +
+            td("Summary", or_dash(esc(r, "summary"))) + td("Asked by", or_dash(esc(r, "requested_by"))) +
+            td("Run", or_dash(esc(r, "run_id"))) + td("Outcome", outcome_cell(r)) +
+            td("Backup", or_dash(backup_name.empty() ? "" : "<code>" + html_escape(backup_name) + "</code>")) +
+            td("Counts before → after",
+               counts_before_after(r.value("counts_before", json::object()), r.value("counts_after", json::object()))) +
+            td("Phases", "<details id=\"phases-" + esc(r, "id") + "\"><summary>" + std::to_string(phases.size()) +
+                             " phases</summary>" + timeline(phases) + "</details>") +
+            "</tr>";
   }
   std::string main =
       "<h1>Platform history</h1><section aria-labelledby=\"improvements\"><h2 id=\"improvements\">"
@@ -325,8 +332,8 @@ std::string render_history(const json& requests, int offset, int page_size, bool
 
   std::string event_rows;
   for (const auto& e : events) {
-    event_rows += "<tr><td>" + time_cell(text_of(e, "at")) + "</td><td>" + esc(e, "kind") + "</td><td>" +
-                  or_dash(esc(e, "instance_id")) + "</td><td>" + or_dash(esc(e, "detail")) + "</td></tr>";
+    event_rows += "<tr>" + td("Time", time_cell(text_of(e, "at"))) + td("Event", esc(e, "kind")) +
+                  td("Instance", or_dash(esc(e, "instance_id"))) + td("Detail", or_dash(esc(e, "detail"))) + "</tr>";
   }
   main += "<section aria-labelledby=\"events\"><h2 id=\"events\">Crashes, restarts and restores</h2>";
   main += event_rows.empty()
@@ -348,9 +355,9 @@ std::string render_backups(const json& backups, std::string_view config, const P
     std::string verified = b.contains("verified") && b["verified"].is_boolean()
                                ? (b["verified"].get<bool>() ? "yes " + time_cell(text_of(b, "verified_at")) : "failed")
                                : "not yet";
-    rows += "<tr><td><code>" + esc(b, "name") + "</code></td><td>" + time_cell(text_of(b, "created_at")) + "</td><td>" +
-            esc(b, "kind") + "</td><td>" + size + "</td><td>" + verified + "</td><td>" +
-            (b.value("pinned", false) ? "yes" : "no") + "</td></tr>";
+    rows += "<tr>" + td("Name", "<code>" + esc(b, "name") + "</code>") +
+            td("Taken", time_cell(text_of(b, "created_at"))) + td("Kind", esc(b, "kind")) + td("Size", size) +
+            td("Verified", verified) + td("Pinned", b.value("pinned", false) ? "yes" : "no") + "</tr>";
   }
   std::string config_flag = config.empty() ? "" : " --config " + html_escape(config);
   std::string main = "<h1>Backups</h1>";

@@ -24,6 +24,7 @@ struct RecordingActions : ControlActions {
   void act(const ApproveRequest& r, Responder respond) override { done("approve " + r.id, respond); }
   void act(const DenyRequest& r, Responder respond) override { done("deny " + r.id + " " + r.reason, respond); }
   void act(const RollbackRequest&, Responder) override { throw std::runtime_error("boom"); }
+  void act(const LoginCodeRequest&, Responder respond) override { done("login_code", respond); }
   void done(std::string what, const Responder& respond) {
     ran = std::move(what);
     respond(ok_response(ran));
@@ -57,7 +58,7 @@ TEST_CASE("a control request that is not an object or has no method string is re
   CHECK(error_of({{"method", 5}}).starts_with("bad_request: expected a \"method\" string"));
   CHECK(error_of({{"method", "reboot"}}) ==
         "unknown_method: unknown method \"reboot\"; this supervisor knows: status, verify, stop, start, approve, "
-        "deny, rollback");
+        "deny, rollback, login_code");
 }
 
 TEST_CASE("a field of the wrong type is refused with its name and what came instead") {

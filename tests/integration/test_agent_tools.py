@@ -145,10 +145,16 @@ def test_with_require_approval_the_request_waits_until_approved_over_the_api(too
     assert waiting["state"] == "awaiting_approval" and waiting["phases"][-1]["phase"] == "awaiting_approval"
     assert t.s.status()["commit"] != commit
 
-    # One handover at a time: a second launch is refused at once, naming the first.
-    second = agent.refused("launch_new_agentron", {"branch": BRANCH, "commit": commit, "summary": "again"})
-    assert second.status == 409 and second.error["code"] == "handover_in_flight", second
-    assert launched["id"] in second.error["message"]
+    # One handover at a time: a second launch is refused at once, naming the first — and
+    # before any file is written (a flood leaves nothing behind).
+    files_before = sorted(p.name for p in (t.s.state_dir / "requests").rglob("*")) + sorted(
+        p.name for p in (t.s.state_dir / "request-archive").rglob("*"))
+    for _ in range(3):
+        second = agent.refused("launch_new_agentron", {"branch": BRANCH, "commit": commit, "summary": "again"})
+        assert second.status == 409 and second.error["code"] == "handover_in_flight", second
+        assert launched["id"] in second.error["message"]
+    assert sorted(p.name for p in (t.s.state_dir / "requests").rglob("*")) + sorted(
+        p.name for p in (t.s.state_dir / "request-archive").rglob("*")) == files_before
 
     # Approval is the user's: the operator's token, on the API, not a tool. The agent's
     # token (which the agent can read from its own tool rows) is refused, and nothing moves.
@@ -361,6 +367,21 @@ def test_the_users_routes_answer_with_their_status_codes(tools_env):
     assert (status, answer["error"]["message"]) == (400, 'field "summary" is required')
     status, answer = t.api("POST", "/v1/requests", {"branch": BRANCH, "summary": "s"})
     assert (status, answer["error"]["code"]) == (422, "not_on_fork")
+    status, answer = t.api("POST", "/v1/requests", {"branch": BRANCH, "summary": "s" * 2001})
+    assert status == 400 and "summary" in answer["error"]["message"]  # launch_new_agentron's limits
+
+    # With the agent's token a request is the agent's, whatever it claims; and what it
+    # wrote cannot drive the operator's terminal (`history` shows control bytes as \xNN).
+    status, answer = t.api("POST", "/v1/requests", {"branch": BRANCH, "commit": "ab" * 20,
+                                                    "summary": "typo\r\x1b[2K\x1b[8m", "requested_by": "operator (root)",
+                                                    "run_id": "r\x1b]0;owned\x07"}, token="agent")
+    assert answer.get("error", {}).get("code") in ("not_on_fork", None), answer
+    row = t.s.wait_until(lambda: next((r for r in t.e.history()["requests"] if r["summary"].startswith("typo")), None),
+                         10, "the request in the ledger")
+    assert row["requested_by"] == "agent (operator (root))"
+    shown = t.s.cli("history", "--state-dir", str(t.s.state_dir)).stdout
+    assert "\x1b" not in shown and "\r" not in shown and "\x07" not in shown
+    assert "typo\\x0d\\x1b[2K\\x1b[8m" in shown, [line for line in shown.splitlines() if "typo" in line]
     assert t.api("GET", "/v1/status", token=None)[0] == 401
     for token in ("operator", "agent"):
         status, answer = t.api("GET", "/v1/status", token=token)

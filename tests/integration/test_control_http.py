@@ -96,6 +96,27 @@ def test_the_operator_token_is_a_second_private_file_and_may_not_be_the_agents(s
     again.wait_log(r"operator_token_file and token_file hold the same token: .*delete .*operator\.token")
 
 
+def test_a_taken_port_leaves_the_app_supervised_and_the_api_binds_once_it_is_free(supervisor):
+    """Another process — the app's user, say, while the supervisor was down — holds the
+    API's port: the supervisor starts and supervises all the same, says who holds it,
+    and listens as soon as the port is free (docs/security.md)."""
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    port = squatter.getsockname()[1]
+    s = supervisor(extra={"control": {"listen": f"127.0.0.1:{port}"}})
+    s.wait_log(rf"control API: cannot listen on 127\.0\.0\.1:{port}: .*in use.* \(held by uid {os.getuid()} "
+               r"\(\w+\)\); the app is supervised without the API, which tries again every 2s")
+    s.wait_log(r"instance \S+ ready")
+    assert s.status()["control_api"]["listen"] is None and "in use" in s.status()["control_api"]["error"]
+    squatter.close()
+    s.wait_log(rf"control API: listening on 127\.0\.0\.1:{port}", timeout=10)
+    token = (s.state_dir / "api.token").read_text().strip()
+    assert request(port, "GET", "/v1/ping", token)[::2] == (200, {"ok": True})
+    assert s.log().count("cannot listen") == 1  # said once, not every 2 s
+
+
 def test_ping_needs_the_token(supervisor):
     s, port, token = start_api(supervisor)
     assert request(port, "GET", "/v1/ping", token) [::2] == (200, {"ok": True})

@@ -11,6 +11,8 @@ import http.client
 import os
 import re
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -46,8 +48,8 @@ def browser():
 
 
 class Pages:
-    def __init__(self, tools_env):
-        self.t = tools_env(handover={"require_approval": True})
+    def __init__(self, tools_env, control=None):
+        self.t = tools_env(handover={"require_approval": True}, control=control)
         self.e = self.t.e
         self.s = self.t.s
         self.port = self.t.api_port
@@ -137,7 +139,7 @@ def test_approve_in_the_browser_runs_the_handover_and_the_page_follows_it(tools_
     assert "Nothing is waiting" in browser.page_source
     browser.execute_script("window.notReloaded = true")
     request_id, commit = p.ask(HOSTILE)
-    wait_for(browser, lambda d: d.find_elements(By.ID, f"request-{request_id}"), 4, "the request on the page")
+    wait_for(browser, lambda d: d.find_elements(By.ID, f"request-{request_id}"), 2, "the request on the page")
     assert browser.execute_script("return window.notReloaded") is True
     item = browser.find_element(By.ID, f"request-{request_id}")
     # The agent's markup is text: shown as written, no element made of it, nothing ran.
@@ -194,8 +196,15 @@ def test_approve_in_the_browser_runs_the_handover_and_the_page_follows_it(tools_
 
 
 def test_a_page_refuses_what_is_not_its_own_session_s_form(tools_env, browser):
-    p = Pages(tools_env)
+    p = Pages(tools_env, control={"login_link_lifetime": "5s"})
     browser.get(p.login_link())
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Now"
+    # An expired link opens nothing: wait out its lifetime (the event is the clock itself).
+    expired = p.login_link()
+    issued = time.monotonic()
+    poll_until(lambda: time.monotonic() - issued > 5.5, 10, "the link's 5 s lifetime over")
+    status, body = p.raw("GET", expired[len(p.base):])
+    assert status == 403 and "it expired (a link lasts 5s)" in body
     request_id, _ = p.ask("wait for me")
     browser.get(p.base + "/approvals")
     csrf = browser.find_element(By.NAME, "csrf").get_attribute("value")
@@ -220,9 +229,10 @@ def test_a_page_refuses_what_is_not_its_own_session_s_form(tools_env, browser):
     # A text/plain body (what a cross-site form may send without a preflight): 415.
     status, _ = p.raw("POST", approve, {"Cookie": cookie, "Origin": own, "Content-Type": "text/plain"}, f"csrf={csrf}")
     assert status == 415
-    # The login code route is the operator's: the agent's token is refused it.
-    status, answer = http_json(p.port, "POST", "/v1/login-codes", headers={"Authorization": f"Bearer {p.t.token}"})
-    assert (status, answer["error"]["code"]) == (403, "operator_only")
+    # A login code comes only from the control socket: there is no HTTP route to one,
+    # whatever the token.
+    for token in (p.t.token, p.t.operator_token):
+        assert http_json(p.port, "POST", "/v1/login-codes", headers={"Authorization": f"Bearer {token}"})[0] == 404
     assert p.state_of(request_id) == "awaiting_approval"  # nothing changed
 
     # The page itself, with the session, still works — and sends the security headers.
@@ -243,3 +253,33 @@ def test_a_page_refuses_what_is_not_its_own_session_s_form(tools_env, browser):
     wait_for(browser, lambda d: "Signed out" in d.page_source, 10, "signed out")
     assert p.raw("GET", "/", {"Cookie": cookie})[0] == 401
     assert p.t.operator_token not in p.s.log() and p.t.token not in p.s.log()
+
+
+def test_open_on_a_desktop_hands_the_link_to_xdg_open(tools_env, tmp_path):
+    """With DISPLAY set, `open` runs xdg-open with the link (here a stand-in on PATH that
+    appends what it got to a file); without a desktop, or with --no-browser, it only prints."""
+    p = Pages(tools_env)
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    got = tmp_path / "xdg-open-got"
+    (fake / "xdg-open").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {got}\n')
+    (fake / "xdg-open").chmod(0o755)
+    desktop = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "DISPLAY": ":0"}
+    desktop.pop("WAYLAND_DISPLAY", None)
+    no_desktop = {k: v for k, v in desktop.items() if k != "DISPLAY"}
+
+    def open_link(env, *flags):
+        run = subprocess.run([str(BIN / "agentron-supervisor"), "open", *flags, "--config", str(p.s.config)],
+                             env=env, capture_output=True, text=True, timeout=10)
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip()
+
+    first = open_link(desktop)
+    poll_until(lambda: got.exists() and got.read_text().count("\n") == 1, 10, "xdg-open run")
+    open_link(desktop, "--no-browser")
+    open_link(no_desktop)
+    last = open_link(desktop)
+    # Each xdg-open appends its line within milliseconds of being started: the last
+    # one's line come, the two in between would have come before it.
+    poll_until(lambda: got.read_text().count("\n") >= 2, 10, "the last xdg-open run")
+    assert got.read_text().splitlines() == [first, last]

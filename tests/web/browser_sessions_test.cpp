@@ -43,7 +43,8 @@ TEST_CASE("a login code opens one session, once", "[web][sessions]") {
   CHECK_FALSE(redeems(sessions, ""));
 }
 
-TEST_CASE("a login code expires after 60 s; a wrong one is spent on nothing", "[web][sessions]") {
+TEST_CASE("a login code expires after its lifetime (60 s unless configured); a wrong one is spent on nothing",
+          "[web][sessions]") {
   FakeClock clock;
   BrowserSessions sessions(clock);
   std::string late = sessions.issue_code().value();
@@ -53,6 +54,10 @@ TEST_CASE("a login code expires after 60 s; a wrong one is spent on nothing", "[
   clock.advance(1s);
   CHECK_FALSE(redeems(sessions, late));
   CHECK_FALSE(redeems(sessions, std::string(32, '0')));
+  BrowserSessions quick(clock, 5s);
+  std::string code = quick.issue_code().value();
+  clock.advance(5s);
+  CHECK_FALSE(redeems(quick, code));
 }
 
 TEST_CASE("a session ends after 12 h without a request, or when ended", "[web][sessions]") {

@@ -1,4 +1,4 @@
-// Live updates for the supervisor's pages: every 2 s the page fetches itself again and
+// Live updates for the supervisor's pages: every second the page fetches itself again and
 // swaps in the new <main> and navigation, keeping what the user is doing — open
 // timelines stay open, and nothing is swapped while a field in the page holds focus or
 // text. Without JavaScript the pages read the same; they are only not refreshed, and
@@ -7,7 +7,7 @@
 (function () {
   const main = document.getElementById("live");
   if (!main) return;
-  const every = Number(main.dataset.refreshMs) || 2000;
+  const every = Number(main.dataset.refreshMs) || 1000;
 
   function busy() {
     const active = document.activeElement;
