@@ -7,17 +7,20 @@ namespace agentron {
 
 using nlohmann::json;
 
-json agentron_tool_row(const ToolSpec& tool, const std::string& api_base, const std::string& token) {
+json agentron_tool_row(const ToolSpec& tool, const std::string& api_base, const std::string& token,
+                       ToolRowProtocol protocol) {
   json schema = tool.input_schema;
   schema.erase("$schema");  // a model's function parameters: the schema's body only
+  json config = protocol == ToolRowProtocol::mcp
+                    ? json{{"endpoint", api_base + "/mcp/" + token}, {"toolName", tool.name}}
+                    : json{{"url", api_base + "/v1/tools/" + tool.name},
+                           {"method", "POST"},
+                           {"headers", {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}}};
   return {{"id", kAgentronToolIdPrefix + tool.name},
           {"name", tool.name},
           {"description", tool.description},
-          {"protocol", "http"},
-          {"config",
-           {{"url", api_base + "/v1/tools/" + tool.name},
-            {"method", "POST"},
-            {"headers", {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}}}}},
+          {"protocol", protocol == ToolRowProtocol::mcp ? "mcp" : "http"},
+          {"config", config},
           {"inputSchema", schema}};
 }
 

@@ -1,7 +1,11 @@
 // The agent's tools as rows of Agentron's own tool table (upstream bc97d36: POST
-// /api/tools with {id, name, protocol: "http", config: {url, method, headers},
-// inputSchema}; its HTTP adapter sends the tool's input as the JSON body of `method`
-// to `url` with `headers`, and treats any non-2xx as an error). Our rows have ids
+// /api/tools with {id, name, protocol, config, inputSchema}). Protocol "http" (the
+// default): config {url, method, headers} — its HTTP adapter sends the tool's input as
+// the JSON body of `method` to `url` with `headers`, and treats any non-2xx as an
+// error. Protocol "mcp": config {endpoint, toolName} — its MCP adapter
+// (packages/runtime/src/tools/adapters/mcp-tool.ts) connects a Streamable HTTP client
+// to `endpoint` (a URL alone: no headers, so our capability path /mcp/<token>), calls
+// `toolName` with the input and hands the whole CallToolResult on. Our rows have ids
 // "agentron-supervisor-<tool>" for a tool of the catalog, so install and uninstall
 // touch nothing else — not even a row of another's whose id merely starts the same.
 #pragma once
@@ -16,8 +20,11 @@ namespace agentron {
 
 inline constexpr const char* kAgentronToolIdPrefix = "agentron-supervisor-";
 
+enum class ToolRowProtocol { http, mcp };
+
 // `api_base`: "http://127.0.0.1:7310" (the control API's listener).
-nlohmann::json agentron_tool_row(const ToolSpec& tool, const std::string& api_base, const std::string& token);
+nlohmann::json agentron_tool_row(const ToolSpec& tool, const std::string& api_base, const std::string& token,
+                                 ToolRowProtocol protocol = ToolRowProtocol::http);
 
 // True iff `id` is "agentron-supervisor-<name>" for a tool of the catalog.
 bool is_our_tool_id(const std::string& id);

@@ -74,12 +74,16 @@ bool is_parse_error(const boost::system::error_code& ec) {
   return ec.category() == http_category && ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
-// What a log line shows of a request's target: the path, and of the query only the
+// What a log line shows of a request's target: the path — of a capability path only its
+// prefix ("/mcp/…": the rest is a token, or a guess at one) — and of the query only the
 // parameter names — values may be secrets — with anything unprintable replaced, and the
-// token blotted out should a client have put it there.
-std::string loggable_target(const HttpRequest& request, const std::string& token) {
+// token blotted out should a client have put it anywhere else.
+std::string loggable_target(const HttpRequest& request, const GuardOptions& guard) {
   if (request.path.empty()) return "(unreadable request)";
-  std::string out = request.path.substr(0, 200);
+  const std::string& token = guard.token;
+  const std::string& prefix = guard.capability_prefix;
+  bool capability = !prefix.empty() && request.path.rfind(prefix, 0) == 0;
+  std::string out = capability ? prefix + "…" : request.path.substr(0, 200);
   if (!request.query.empty()) {
     out += "?";
     std::string_view query = request.query;
@@ -233,7 +237,7 @@ void HttpConnection::dispatch() {
     handler(request_, std::move(responder));
   } catch (const std::exception& e) {
     spdlog::error("control API: the handler of {} {} threw (a bug): {}", method_,
-                  loggable_target(request_, shared_->guard.token), e.what());
+                  loggable_target(request_, shared_->guard), e.what());
     respond(exchange_, json_error(http::status::internal_server_error, "internal_error",
                                   "the supervisor failed to answer this request (a bug; its log says more)"));
   }
@@ -291,7 +295,7 @@ void HttpConnection::send(std::uint64_t exchange, std::string data) {
   if (!answering(exchange) || phase_ != Phase::streaming || data.empty()) return;
   if (queued_.size() + in_flight_.size() + data.size() > kMaxQueuedBytes) {
     spdlog::warn("control API: {} does not read the stream it asked for ({} {}): closing it", peer_, method_,
-                 loggable_target(request_, shared_->guard.token));
+                 loggable_target(request_, shared_->guard));
     return close();
   }
   std::ostringstream size;
@@ -382,7 +386,7 @@ void HttpConnection::close() {
 
 void HttpConnection::log_request(const std::string& outcome) const {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
-  spdlog::info("control API: {} {} {} ({} ms, {})", method_, loggable_target(request_, shared_->guard.token), outcome,
+  spdlog::info("control API: {} {} {} ({} ms, {})", method_, loggable_target(request_, shared_->guard), outcome,
                ms.count(), peer_);
 }
 

@@ -79,6 +79,7 @@ Result<std::unique_ptr<HttpListener>> HttpListener::listen(asio::io_context& io,
   shared->guard.token = std::move(options.token);
   shared->guard.operator_token = std::move(options.operator_token);
   shared->guard.token_exempt = std::move(options.token_exempt);
+  shared->guard.capability_prefix = std::move(options.capability_prefix);
   shared->handler = std::move(handler);
   std::unique_ptr<HttpListener> listener(new HttpListener(io, shared, options.max_connections));
   listener->host_ = options.host;

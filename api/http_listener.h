@@ -37,6 +37,7 @@ struct HttpListenerOptions {
   std::string operator_token;  // the operator's (api/api_role.h); either lets a request in
   // Requests that need no token (GuardOptions::token_exempt); null: none.
   std::function<bool(const HttpRequest& head)> token_exempt;
+  std::string capability_prefix;  // GuardOptions::capability_prefix
 };
 
 // [control]'s limits and address, with the two tokens.

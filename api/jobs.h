@@ -71,6 +71,8 @@ class JobRunner {
   // running one after `wait`. An unknown id is answered at once with an Error.
   void await(const std::string& id, Duration wait, std::function<void(Result<JobRecord>)> then);
   Result<JobRecord> find(const std::string& id) const;
+  // Where job `id`'s output goes (agentron-fork's stderr, the build's output with it).
+  std::filesystem::path output_log(const std::string& id) const { return folder(id) / "output.log"; }
   std::optional<std::string> running() const;
   // SIGTERM to the running job's process group (the supervisor is stopping); the job
   // is then recorded interrupted (unless it still succeeds).

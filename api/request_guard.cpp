@@ -1,22 +1,14 @@
 #include "api/request_guard.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "api/header_text.h"
 
 namespace agentron {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
+using header_text::lower;
+using header_text::trim;
 
 // What follows "Bearer " in an Authorization header, or nullopt for another scheme.
 std::optional<std::string_view> bearer_value(std::string_view authorization) {
@@ -68,6 +60,20 @@ std::optional<GuardRejection> check_token(const HttpRequest& head, const GuardOp
   return std::nullopt;
 }
 
+bool is_capability_path(const HttpRequest& head, const GuardOptions& options) {
+  return !options.capability_prefix.empty() && head.path.rfind(options.capability_prefix, 0) == 0;
+}
+
+// The path's token stands for the header: it must be this one, whatever header comes with it.
+std::optional<GuardRejection> check_capability_path(const HttpRequest& head, const GuardOptions& options) {
+  std::string_view given = std::string_view(head.path).substr(options.capability_prefix.size());
+  if (options.token.empty() || !constant_time_equal(options.token, given)) {
+    return reject(http::status::unauthorized, http_error::unauthorized,
+                  "the token in the path is not this supervisor's");
+  }
+  return std::nullopt;
+}
+
 bool has_body(const HttpRequest& head) {
   std::string_view length = trim(head.header(http::field::content_length));
   return head.headers.count(http::field::transfer_encoding) > 0 ||
@@ -104,7 +110,9 @@ std::optional<GuardRejection> check_request(const HttpRequest& head, unsigned ve
                   "the control API speaks HTTP/1.1 only");
   }
   if (auto rejection = check_host(head, options)) return rejection;
-  if (auto rejection = check_token(head, options)) return rejection;
+  if (auto rejection =
+          is_capability_path(head, options) ? check_capability_path(head, options) : check_token(head, options))
+    return rejection;
   return check_content_type(head, options.token_exempt && options.token_exempt(head));
 }
 

@@ -5,8 +5,8 @@
 //   HTTP/1.1                                         else 505 http_version_not_supported
 //   Host is one of `hosts` (DNS rebinding)           else 403 forbidden_host
 //   Origin, if sent, is http://<that Host>           else 403 forbidden_origin
-//   Authorization: Bearer <agent's or operator's token> (unless exempt)
-//                                                    else 401 unauthorized
+//   Authorization: Bearer <agent's or operator's token> (unless exempt),
+//     or a capability path <capability_prefix><agent's token>  else 401 unauthorized
 //   a body (Content-Length > 0 or chunked) is JSON   else 415 unsupported_media_type
 //     (or, for a request exempt from the token, a form: application/x-www-form-urlencoded)
 //
@@ -31,6 +31,10 @@ struct GuardOptions {
   // Requests that need no token (a page the browser loads, say); null: every request needs it.
   // The Host and Origin checks apply to them all the same; they may send a form body.
   std::function<bool(const HttpRequest& head)> token_exempt;
+  // A path starting with this ("/mcp/") carries the agent's token after it in place of
+  // the Authorization header (for clients that cannot send headers): `<prefix><token>`,
+  // and nothing else, passes. "": no such paths.
+  std::string capability_prefix;
 };
 
 // The Host values a listener on `listen_host`:`port` accepts: itself, localhost:<port>,

@@ -82,18 +82,6 @@ std::variant<ApiCall, ApiError> restart_request(const json& body) {
   return ApiCall{std::move(r)};
 }
 
-std::variant<ApiCall, ApiError> tool_call(const std::string& name, const json& input) {
-  const ToolSpec* tool = find_tool(name);
-  if (!tool)
-    return ApiError{404, "unknown_tool", "no tool '" + name.substr(0, 64) + "'; the tools are " + tool_names()};
-  // Models often send an optional field as null: that is the field left out.
-  json given = input;
-  for (auto it = given.begin(); it != given.end();) it = it->is_null() ? given.erase(it) : std::next(it);
-  if (auto valid = validate_json(tool->input_schema, given); !valid)
-    return ApiError{400, control_error::bad_request, name + ": " + valid.error().message};
-  return ApiCall{CallTool{tool, given}};
-}
-
 ApiError not_found(const ApiRequest& request) {
   return ApiError{404, "not_found", "no route " + request.method + " " + request.path.substr(0, 200)};
 }
@@ -171,7 +159,7 @@ std::variant<ApiCall, ApiError> route(const ApiRequest& request) {
     if (what == "tools") {
       if (!post) return wrong_method(request, "POST");
       if (bad_body) return *bad_body;
-      return tool_call(id, input);
+      return route_tool_call(id, input);
     }
   }
   if (parts.size() == 4 && what == "requests" && (parts[3] == "approve" || parts[3] == "deny")) {
@@ -183,6 +171,18 @@ std::variant<ApiCall, ApiError> route(const ApiRequest& request) {
     return ApiCall{DenyRequest{parts[2], std::get<0>(fields)["reason"]}};
   }
   return not_found(request);
+}
+
+std::variant<ApiCall, ApiError> route_tool_call(const std::string& name, const json& input) {
+  const ToolSpec* tool = find_tool(name);
+  if (!tool)
+    return ApiError{404, "unknown_tool", "no tool '" + name.substr(0, 64) + "'; the tools are " + tool_names()};
+  // Models often send an optional field as null: that is the field left out.
+  json given = input;
+  for (auto it = given.begin(); it != given.end();) it = it->is_null() ? given.erase(it) : std::next(it);
+  if (auto valid = validate_json(tool->input_schema, given); !valid)
+    return ApiError{400, control_error::bad_request, name + ": " + valid.error().message};
+  return ApiCall{CallTool{tool, given}};
 }
 
 bool operator_only(const ApiCall& call) {

@@ -71,6 +71,11 @@ using ApiCall = std::variant<StatusRequest, GetHistory, GetRequests, GetRequest,
 // another method, 400 a body or query that is wrong (the message names the field).
 std::variant<ApiCall, ApiError> route(const ApiRequest& request);
 
+// A call of the tool `name` with `input` (POST /v1/tools/<name>, and MCP's tools/call):
+// 404 unknown_tool for a name not in the catalog, 400 naming the field for an input its
+// schema refuses. An optional field sent as null counts as left out.
+std::variant<ApiCall, ApiError> route_tool_call(const std::string& name, const nlohmann::json& input);
+
 // Whether `call` is the operator's to make alone (approve, deny, rollback, a snapshot now):
 // the agent's token is refused it with 403 operator_only (docs/agent-tools.md, "Security").
 bool operator_only(const ApiCall& call);

@@ -39,43 +39,68 @@ json wait_schema() {
                               "); poll job_status with its job_id."}};
 }
 
+// Annotations: {read_only, destructive, idempotent, open_world}.
+constexpr ToolAnnotations kReads{true, false, true, false};
+
 std::vector<ToolSpec> make_catalog() {
   json text = {{"type", "string"}, {"minLength", 1}, {"maxLength", 2000}};
   return {
-      {"ensure_agentron_fork",
-       "Checks that Agentron's fork exists and is not the upstream; with create: true, asks GitHub to make it.",
-       object_schema({{"create", {{"type", "boolean"}, {"default", false}}}}), ToolRun::fork_command},
-      {"clone_or_pull_agentron",
-       "Clones the fork into the agent's workspace, or fetches it and fast-forwards the current branch.",
+      {"ensure_agentron_fork", "Ensure Agentron's fork",
+       "Checks that the configured fork of Agentron exists on the git host and is not the upstream, and says its "
+       "default branch and branches. Call it first, before cloning. With create: true it asks GitHub to make the "
+       "fork when there is none. It never changes the upstream and never touches the workspace.",
+       object_schema({{"create", {{"type", "boolean"}, {"default", false}}}}), ToolRun::fork_command,
+       ToolAnnotations{false, false, true, true}},
+      {"clone_or_pull_agentron", "Clone or pull the fork",
+       "Clones the fork into the agent's workspace, or, when it is there, fetches the fork and fast-forwards the "
+       "current branch (or checks out the given one). Use it to start work and to pick up what was pushed. It "
+       "never merges, rebases or discards local changes, and reads only the fork.",
        object_schema({{"branch", branch_schema("The branch to check out (default: the current one)")},
                       {"wait_seconds", wait_schema()}}),
-       ToolRun::fork_job},
-      {"create_branch", "Creates a branch <branch_prefix><name> at HEAD in the workspace and checks it out.",
-       object_schema({{"name", branch_schema("The branch name, without the prefix")}}, {"name"}),
-       ToolRun::fork_command},
-      {"commit_changes",
-       "Commits the workspace's changes (all of them, or only the given paths) with the configured author.",
+       ToolRun::fork_job, ToolAnnotations{false, false, true, true}},
+      {"create_branch", "Create a work branch",
+       "Creates the branch <branch_prefix><name> at the workspace's HEAD and checks it out: every improvement is "
+       "made on a branch of its own. It fails if the branch exists. It never pushes and never changes another "
+       "branch.",
+       object_schema({{"name", branch_schema("The branch name, without the prefix")}}, {"name"}), ToolRun::fork_command,
+       ToolAnnotations{false, false, false, false}},
+      {"commit_changes", "Commit the workspace's changes",
+       "Commits the workspace's changes (all of them, or only the given paths) on the current branch, as the "
+       "configured author. Change the documentation with the code: a commit of code without docs gets a warning, "
+       "or is refused when the supervisor requires docs. It never pushes.",
        object_schema({{"message", text},
                       {"paths",
                        {{"type", "array"},
                         {"maxItems", 1000},
                         {"items", {{"type", "string"}, {"maxLength", 4096}, {"pattern", kPathPattern}}}}}},
                      {"message"}),
-       ToolRun::fork_command},
-      {"push_to_fork", "Pushes the current branch to the fork — never to the upstream (refused there).",
-       object_schema(json::object()), ToolRun::fork_command},
-      {"run_build_agentron", "Runs the configured build in the workspace, as a job.",
-       object_schema({{"wait_seconds", wait_schema()}}), ToolRun::fork_job},
-      {"run_tests_agentron", "Runs the configured tests in the workspace, as a job.",
-       object_schema({{"wait_seconds", wait_schema()}}), ToolRun::fork_job},
-      {"sync_fork_from_upstream",
-       "Fetches the upstream and fast-forwards or merges it into the current branch (never pushes).",
+       ToolRun::fork_command, ToolAnnotations{false, false, false, false}},
+      {"push_to_fork", "Push to the fork",
+       "Pushes the current branch to the fork, so a restart can use it. It pushes only to the configured fork — "
+       "never to the upstream, whatever the workspace's git config says (refused there) — and never force-pushes.",
+       object_schema(json::object()), ToolRun::fork_command, ToolAnnotations{false, false, true, true}},
+      {"run_build_agentron", "Build the workspace",
+       "Runs the configured build in the workspace, as a job, and answers with its result and the last lines of "
+       "its output, or with the job still running after wait_seconds (then poll job_status). Build before "
+       "launching a new Agentron. It runs only the configured command and never touches the running instance.",
+       object_schema({{"wait_seconds", wait_schema()}}), ToolRun::fork_job, ToolAnnotations{false, false, true, false}},
+      {"run_tests_agentron", "Run the tests",
+       "Runs the configured tests in the workspace, as a job, like run_build_agentron. Run them before pushing. "
+       "It runs only the configured command and never touches the running instance.",
+       object_schema({{"wait_seconds", wait_schema()}}), ToolRun::fork_job, ToolAnnotations{false, false, true, false}},
+      {"sync_fork_from_upstream", "Merge the upstream in",
+       "Fetches the upstream (read-only) and fast-forwards or merges its branch into the workspace's current "
+       "branch, so the improvement is built on what Agentron is now. The workspace must be clean. It never pushes "
+       "and never writes to the upstream.",
        object_schema({{"upstream_branch", branch_schema("The upstream's branch (default main)")},
                       {"wait_seconds", wait_schema()}}),
-       ToolRun::fork_job},
-      {"launch_new_agentron",
-       "Asks the supervisor to restart Agentron into a pushed commit of the fork, verified, with the same data. "
-       "The run calling this lives in the instance that will be replaced.",
+       ToolRun::fork_job, ToolAnnotations{false, false, true, true}},
+      {"launch_new_agentron", "Restart into a pushed commit",
+       "Asks the supervisor to restart Agentron into a commit pushed to the fork: it builds a clean release, backs "
+       "the data up, starts the new build on the same data, and switches only once the new instance is verified "
+       "(else the old one keeps serving and the attempt is rolled back). The run calling this lives in the "
+       "instance that will be replaced and ends at the switch; use when: idle to let runs finish first, and "
+       "follow the request with restart_status. It never runs a commit that is not on the fork.",
        object_schema({{"branch", branch_schema("The fork's branch the commit is on")},
                       {"commit",
                        {{"type", "string"},
@@ -92,24 +117,37 @@ std::vector<ToolSpec> make_catalog() {
                         {"default", "now"},
                         {"description", "idle: wait until no run is executing ([handover] idle_query)"}}}},
                      {"branch", "summary"}),
-       ToolRun::launch},
-      {"platform_history",
+       ToolRun::launch, ToolAnnotations{false, true, false, false}},
+      {"platform_history", "Platform improvement history",
        "Every platform improvement, newest first: branch, commit, summary, who asked, the backup, counts before "
-       "and after, the outcome.",
+       "and after, the outcome and why. Read it to learn what was tried before. It changes nothing.",
        object_schema({{"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 500}, {"default", 20}}}}),
-       ToolRun::platform_history},
-      {"restart_status", "One restart request: its phases with times, backup, counts before and after, outcome.",
+       ToolRun::platform_history, kReads},
+      {"restart_status", "Restart request status",
+       "One restart request (the id launch_new_agentron answered): its phases with times, backup, counts before "
+       "and after, outcome and reason. Poll it after a launch. It changes nothing.",
        object_schema({{"id", {{"type", "string"}, {"minLength", 1}, {"maxLength", 200}}}}, {"id"}),
-       ToolRun::restart_status},
-      {"supervisor_status", "The supervisor's state: the serving instance, release and commit, the last verification.",
-       object_schema(json::object()), ToolRun::supervisor_status},
-      {"job_status", "A job's state, exit status, last lines of output and result.",
+       ToolRun::restart_status, kReads},
+      {"supervisor_status", "Supervisor status",
+       "The supervisor's state: the serving instance, its release and commit, the last verification, the "
+       "handover in flight. It changes nothing.",
+       object_schema(json::object()), ToolRun::supervisor_status, kReads},
+      {"job_status", "Job status",
+       "A job's state (running, succeeded, failed, interrupted), exit status, last lines of output and result: "
+       "for a tool that answered with its job still running. It changes nothing.",
        object_schema({{"job_id", {{"type", "string"}, {"minLength", 1}, {"maxLength", 200}}}}, {"job_id"}),
-       ToolRun::job_status},
+       ToolRun::job_status, kReads},
   };
 }
 
 }  // namespace
+
+json ToolAnnotations::to_json() const {
+  return {{"readOnlyHint", read_only},
+          {"destructiveHint", destructive},
+          {"idempotentHint", idempotent},
+          {"openWorldHint", open_world}};
+}
 
 const std::vector<ToolSpec>& tool_catalog() {
   static const std::vector<ToolSpec> catalog = make_catalog();

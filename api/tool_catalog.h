@@ -20,11 +20,24 @@ enum class ToolRun {
   job_status,         // one job
 };
 
+// MCP's tool annotations (hints to a client, not guarantees): whether a call changes
+// anything, whether what it changes can be lost, whether repeating it with the same
+// input does no more, and whether it reaches beyond this machine (GitHub, the upstream).
+struct ToolAnnotations {
+  bool read_only = false;
+  bool destructive = false;
+  bool idempotent = false;
+  bool open_world = false;
+  nlohmann::json to_json() const;  // {"readOnlyHint": …, "destructiveHint": …, …}
+};
+
 struct ToolSpec {
   std::string name;
-  std::string description;
+  std::string title;        // for people: "Build the workspace"
+  std::string description;  // for the agent: what it does, when to use it, what it never does
   nlohmann::json input_schema;
   ToolRun run = ToolRun::fork_command;
+  ToolAnnotations annotations;
 };
 
 inline constexpr int kDefaultWaitSeconds = 25;

@@ -1,6 +1,7 @@
 // agentron-tools install | uninstall | print: the agent's tools as rows of a running
 // Agentron's own tool table, through its /api/tools API — what a user would click
-// together by hand, done idempotently (docs/agent-tools.md).
+// together by hand, done idempotently (docs/agent-tools.md). mcp-config: what a user
+// pastes into an MCP client's settings to reach the same tools over MCP.
 #include <cstdio>
 #include <fstream>
 
@@ -30,8 +31,15 @@ std::vector<const ToolSpec*> offered(const Config& config) {
   return tools;
 }
 
+constexpr const char* kTokenPlaceholder = "<the token in [control] token_file>";
+
 json without_token(json row) {
-  row["config"]["headers"]["Authorization"] = "Bearer <the token in [control] token_file>";
+  if (row["protocol"] == "mcp") {
+    std::string endpoint = row["config"]["endpoint"];
+    row["config"]["endpoint"] = endpoint.substr(0, endpoint.rfind('/') + 1) + kTokenPlaceholder;
+  } else {
+    row["config"]["headers"]["Authorization"] = std::string("Bearer ") + kTokenPlaceholder;
+  }
   return row;
 }
 
@@ -69,7 +77,8 @@ int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args) {
       if (!read) return fail(read.error().message);
       token = *read;
     }
-    for (const ToolSpec* tool : offered(*config)) rows.push_back(agentron_tool_row(*tool, api_base, token));
+    auto protocol = args.mcp ? ToolRowProtocol::mcp : ToolRowProtocol::http;
+    for (const ToolSpec* tool : offered(*config)) rows.push_back(agentron_tool_row(*tool, api_base, token, protocol));
   }
   if (verb == "print") {
     json all = json::array();
@@ -102,6 +111,54 @@ int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args) {
                                                  [](const ToolRowChange& change) { return change.method != "DELETE"; });
   std::fprintf(stderr, "%s%zu change(s) in %s; %zu tool(s) already as they should be\n",
                args.dry_run ? "dry run: " : "", plan.size(), args.agentron_url.c_str(), kept);
+  return kExitOk;
+}
+
+int cmd_mcp_config(const ToolsArgs& args) {
+  if (args.client == "agentron") {
+    // Agentron's MCP client takes a URL alone: a row per tool, with the capability endpoint.
+    ToolsArgs rows = args;
+    rows.mcp = true;
+    std::fprintf(stderr,
+                 "Agentron: `agentron-supervisor agentron-tools install --mcp` adds these rows (POST /api/tools)%s\n",
+                 args.with_token ? "" : "; --with-token prints the real token");
+    return cmd_agentron_tools("print", rows);
+  }
+  auto config = load_or_report(find_config_source(args.config));
+  if (!config) return kExitConfig;
+  if (!config->control.configured) return fail("the config has no [control] section: MCP is served by the control API");
+  auto listen = listen_address(*config);
+  if (!listen) return fail(listen.error().message);
+  std::string token = kTokenPlaceholder;
+  if (args.with_token) {
+    auto read = read_token(config->control.token_file);
+    if (!read) return fail(read.error().message);
+    token = *read;
+  }
+  std::string url = "http://" + *listen + "/mcp";
+  json headers = {{"Authorization", "Bearer " + token}};
+  json server = {{"url", url}, {"headers", headers}};
+  const char* where = "";
+  if (args.client == "claude") {
+    server = {{"type", "http"}, {"url", url}, {"headers", headers}};
+    where =
+        "Claude Code: put this in .mcp.json (the project) or ~/.claude.json (you), or run\n  claude mcp add "
+        "--transport http agentron-supervisor URL --header \"Authorization: Bearer TOKEN\"\nClaude Desktop's "
+        "custom connectors take a URL alone: use the capability URL (`--client generic` shows it)";
+  } else if (args.client == "cursor") {
+    where = "Cursor: put this in ~/.cursor/mcp.json (you) or .cursor/mcp.json (the project)";
+  } else {
+    std::printf(
+        "url:     %s\nheader:  Authorization: Bearer %s\nor, for a client that cannot send headers, the "
+        "capability URL (the token is in it: treat it as the token):\n         %s/%s\ntransport: "
+        "Streamable HTTP; MCP revisions 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26\n",
+        url.c_str(), token.c_str(), url.c_str(), token.c_str());
+    if (!args.with_token) std::fprintf(stderr, "--with-token prints the real token\n");
+    return kExitOk;
+  }
+  json snippet = {{"mcpServers", {{"agentron-supervisor", server}}}};
+  std::printf("%s\n", snippet.dump(2).c_str());
+  std::fprintf(stderr, "%s%s\n", where, args.with_token ? "" : "\n--with-token prints the real token");
   return kExitOk;
 }
 

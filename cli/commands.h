@@ -35,8 +35,10 @@ struct RequestArgs {
 struct ToolsArgs {
   std::string config;
   std::string agentron_url = "http://127.0.0.1:3000";
-  bool dry_run = false;     // install, uninstall: show the changes, make none
-  bool with_token = false;  // print: the real token instead of a placeholder
+  bool dry_run = false;            // install, uninstall: show the changes, make none
+  bool with_token = false;         // print, mcp-config: the real token instead of a placeholder
+  bool mcp = false;                // rows of protocol mcp (the capability endpoint) instead of http
+  std::string client = "generic";  // mcp-config: claude | cursor | agentron | generic
 };
 
 struct OpenArgs {
@@ -47,6 +49,7 @@ struct OpenArgs {
 int cmd_run(const std::string& config_flag);
 int cmd_open(const OpenArgs& args);
 int cmd_agentron_tools(const std::string& verb, const ToolsArgs& args);
+int cmd_mcp_config(const ToolsArgs& args);
 int cmd_request_restart(const RequestArgs& args);
 int cmd_approval(const std::string& verb, const RequestArgs& args);
 int cmd_backups(const std::string& verb, const BackupArgs& args);

@@ -117,7 +117,15 @@ int main(int argc, char** argv) {
     } else {
       sub->add_flag("--with-token", tools.with_token, "include the token (default: a placeholder)");
     }
+    if (std::string(verb) != "uninstall")
+      sub->add_flag("--mcp", tools.mcp, "rows of protocol mcp (the MCP endpoint) instead of http");
   }
+
+  auto* mcp_config = app.add_subcommand("mcp-config", "print what to paste into an MCP client's settings");
+  mcp_config->add_option("--config,-c", tools.config, "the supervisor's config file (its [control] section)");
+  mcp_config->add_option("--client", tools.client, "claude, cursor, agentron or generic (default)")
+      ->check(CLI::IsMember({"claude", "cursor", "agentron", "generic"}));
+  mcp_config->add_flag("--with-token", tools.with_token, "include the token (default: a placeholder)");
 
   OpenArgs open_args;
   auto* open = app.add_subcommand("open", "a one-time login link for the pages in the browser (opened on a desktop)");
@@ -127,6 +135,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (*open) return cmd_open(open_args);
   if (*agentron_tools) return cmd_agentron_tools(agentron_tools->get_subcommands().front()->get_name(), tools);
+  if (*mcp_config) return cmd_mcp_config(tools);
   if (*backups) return cmd_backups(backups->get_subcommands().front()->get_name(), backup);
   if (*run) return cmd_run(config);
   if (*status) return cmd_status(where, json);

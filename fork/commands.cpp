@@ -321,7 +321,9 @@ Result<json> fork_run(ForkContext& ctx, const std::string& which) {
   }
   fs::path log = logs / (which + "-" + utc_now_compact() + ".log");
   // Not confined: the build is the agent's code and needs its caches; it gets no token.
-  auto run = run_logged(argv, ctx.fork.workspace, log, ctx.fork.build_timeout, ctx.token);
+  // The output also goes to stderr as it comes: a person sees the build run, and a job's
+  // output.log (where the supervisor puts agentron-fork's stderr) shows it while it runs.
+  auto run = run_logged(argv, ctx.fork.workspace, log, ctx.fork.build_timeout, ctx.token, nullptr, STDERR_FILENO);
   if (!run) return run.error();
   json data = run_json(*run, log);
   if (!run->ok())

@@ -29,10 +29,11 @@ namespace {
 
 int pidfd_open_(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
-// Copies what the child writes into the log, scrubbed.
+// Copies what the child writes into the log, scrubbed (and to `echo`, if >= 0).
 class LogPump {
  public:
-  LogPump(int from, int to, const std::string& secret) : from_(from), to_(to), scrubber_(secret) {}
+  LogPump(int from, int to, int echo, const std::string& secret)
+      : from_(from), to_(to), echo_(echo), scrubber_(secret) {}
   int fd() const { return from_; }
   // Reads what is there; false at end of file (or an error).
   bool pump() {
@@ -54,14 +55,18 @@ class LogPump {
 
  private:
   void write_all(const std::string& data) {
+    write_to(to_, data);
+    if (echo_ >= 0) write_to(echo_, data);
+  }
+  static void write_to(int fd, const std::string& data) {
     for (size_t done = 0; done < data.size();) {
-      ssize_t n = ::write(to_, data.data() + done, data.size() - done);
+      ssize_t n = ::write(fd, data.data() + done, data.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return;  // a full disk loses log lines, not the run
       done += static_cast<size_t>(n);
     }
   }
-  int from_, to_;
+  int from_, to_, echo_;
   StreamScrubber scrubber_;
 };
 
@@ -131,7 +136,7 @@ std::string tail_file(const fs::path& path, int lines) {
 }
 
 Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::path& cwd, const fs::path& log,
-                              Duration timeout, const std::string& secret, const CommandUser* user) {
+                              Duration timeout, const std::string& secret, const CommandUser* user, int echo_fd) {
   if (argv.empty()) return Error{fork_error::bad_command, "empty command"};
   // Another user: posix_spawn cannot change credentials, and a hand-written fork/exec
   // child would redo what posix_spawn does for us (signal mask, fds, chdir, exec errors
@@ -204,7 +209,7 @@ Result<CommandRun> run_logged(const std::vector<std::string>& argv, const fs::pa
     return started.error();
   }
   UniqueFd pidfd(pidfd_open_(pid));
-  LogPump pump(output.get(), out.get(), secret);
+  LogPump pump(output.get(), out.get(), echo_fd, secret);
   CommandRun run;
   long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
   if (!pidfd.valid() || !pump_until_exit(pidfd.get(), pump, ms)) {

@@ -48,10 +48,12 @@ std::vector<std::string> environment_without(const std::vector<std::string>& env
 // the command could not be started. With `user`, the command runs as `user->who`
 // (groups, group id, then user id — real, effective and saved — set by agentron-exec
 // before the exec), with HOME set to `user->home` if that is not empty; agentron-fork
-// stays what it is, and so does the log.
+// stays what it is, and so does the log. With `echo_fd` >= 0 the scrubbed output goes
+// there too, as it comes (agentron-fork's stderr for build and test: a job's output.log,
+// which job_status and the MCP endpoint's progress read while the command runs).
 Result<CommandRun> run_logged(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
                               const std::filesystem::path& log, Duration timeout, const std::string& secret,
-                              const CommandUser* user = nullptr);
+                              const CommandUser* user = nullptr, int echo_fd = -1);
 
 // The last `lines` lines of a file.
 std::string tail_file(const std::filesystem::path& path, int lines);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything agentron-supervisor needs to build and test, from Debian 12
-# packages only. Safe to run again: apt-get skips what is already there.
+# packages — and then, for the MCP tests, the official MCP SDK and conformance suite
+# from the npm registry (scripts/mcp-test-deps.sh, into a git-ignored folder). Safe to
+# run again: apt-get skips what is already there, and so does the npm step.
 set -euo pipefail
 
 packages=(
@@ -22,6 +24,9 @@ packages=(
   python3 python3-pytest sqlite3 curl procps git util-linux
   chromium chromium-driver python3-selenium   # the pages in a real browser (test_web_ui.py)
 )
+# Node.js and npm, for the MCP tests (scripts/mcp-test-deps.sh): Debian's, unless an npm
+# is there already (NodeSource's nodejs package brings its own and conflicts with Debian's npm).
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,8 +40,9 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"$(dirname "$0")/mcp-test-deps.sh"

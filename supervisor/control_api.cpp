@@ -123,7 +123,7 @@ void ControlApi::handle(const ApiRequest& request, ApiRespond respond) {
   handle(std::get<ApiCall>(routed), request.role, std::move(respond));
 }
 
-void ControlApi::handle(const ApiCall& given, ApiRole role, ApiRespond respond) {
+void ControlApi::handle(const ApiCall& given, ApiRole role, ApiRespond respond, JobStarted started) {
   ApiCall call = role == ApiRole::operator_ ? given : as_the_agents(given);
   if (operator_only(call) && role != ApiRole::operator_) {
     // Loud: an agent trying to approve its own restart is worth an operator's look.
@@ -137,7 +137,15 @@ void ControlApi::handle(const ApiCall& given, ApiRole role, ApiRespond respond) 
                                        "one"}));
   }
   try {
-    std::visit([&](const auto& c) { act(c, respond); }, call);
+    std::visit(
+        [&](const auto& c) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(c)>, CallTool>) {
+            act(c, respond, started);
+          } else {
+            act(c, respond);
+          }
+        },
+        call);
   } catch (const std::exception& e) {
     spdlog::error("control API: a call threw (a bug): {}", e.what());
     respond(failed(Error{control_error::internal, "internal error; see the supervisor's log"}));
@@ -316,12 +324,16 @@ void ControlApi::act(const ListTools&, ApiRespond respond) {
   json tools = json::array();
   for (const auto& tool : tool_catalog()) {
     if (!offered(tool.name)) continue;
-    tools.push_back({{"name", tool.name}, {"description", tool.description}, {"inputSchema", tool.input_schema}});
+    tools.push_back({{"name", tool.name},
+                     {"title", tool.title},
+                     {"description", tool.description},
+                     {"inputSchema", tool.input_schema},
+                     {"annotations", tool.annotations.to_json()}});
   }
   respond(ok({{"tools", tools}}));
 }
 
-void ControlApi::act(const CallTool& call, ApiRespond respond) {
+void ControlApi::act(const CallTool& call, ApiRespond respond, const JobStarted& started) {
   const ToolSpec& tool = *call.tool;
   if (!offered(tool.name)) {
     return respond(failed(ApiError{404, "unknown_tool", "tool " + tool.name + " is not offered ([control] tools)"}));
@@ -329,7 +341,7 @@ void ControlApi::act(const CallTool& call, ApiRespond respond) {
   const json& in = call.input;
   switch (tool.run) {
     case ToolRun::fork_command:
-    case ToolRun::fork_job: return run_fork_tool(tool, in, std::move(respond));
+    case ToolRun::fork_job: return run_fork_tool(tool, in, std::move(respond), started);
     case ToolRun::launch:
       return act(PostRestartRequest{in.value("branch", ""), in.value("commit", ""), in.value("summary", ""),
                                     in.value("requested_by", "agent"), in.value("run_id", ""), in.value("when", "now")},
@@ -345,13 +357,14 @@ void ControlApi::act(const CallTool& call, ApiRespond respond) {
   }
 }
 
-void ControlApi::run_fork_tool(const ToolSpec& tool, const json& input, ApiRespond respond) {
+void ControlApi::run_fork_tool(const ToolSpec& tool, const json& input, ApiRespond respond, const JobStarted& started) {
   if (!c_.config.fork.configured || c_.config_path.empty()) {
     return respond(failed(Error{"fork_not_configured", tool.name + " needs a [fork] section in the config file"}));
   }
   auto id = jobs_.start(tool.name, fork_argv(fork_arguments(tool, input)));
   if (!id) return respond(failed(id.error()));
   spdlog::info("control API: {} started as job {}", tool.name, *id);
+  if (started) started(*id, jobs_.output_log(*id));
   jobs_.await(*id, std::chrono::seconds(wait_seconds(tool, input)), [respond](Result<JobRecord> job) {
     if (!job) return respond(failed(job.error()));
     if (job->state == JobState::failed || job->state == JobState::interrupted) return respond(job_failed(*job));

@@ -38,6 +38,9 @@ struct ControlApiContext {
 };
 
 using ApiRespond = std::function<void(ApiResponse)>;
+// A fork tool's job started: its id and the file its output goes to (the MCP endpoint
+// follows it for progress notifications).
+using JobStarted = std::function<void(const std::string& job_id, const std::filesystem::path& output)>;
 
 class ControlApi {
  public:
@@ -49,7 +52,9 @@ class ControlApi {
   // Routes and carries out one request; `respond` is called once, now or later. A call
   // only the operator may make (operator_only) is refused to any other role with 403.
   void handle(const ApiRequest& request, ApiRespond respond);
-  void handle(const ApiCall& call, ApiRole role, ApiRespond respond);
+  // `started`, if set, hears of the job a fork tool starts, before `respond` (the MCP
+  // endpoint's progress).
+  void handle(const ApiCall& call, ApiRole role, ApiRespond respond, JobStarted started = {});
   // The supervisor stops: a running job is asked to end.
   void shut_down();
 
@@ -66,10 +71,10 @@ class ControlApi {
   void act(const PostBackup&, ApiRespond respond);
   void act(const GetJob& call, ApiRespond respond);
   void act(const ListTools&, ApiRespond respond);
-  void act(const CallTool& call, ApiRespond respond);
+  void act(const CallTool& call, ApiRespond respond, const JobStarted& started);
   void act(const Ping&, ApiRespond respond);
 
-  void run_fork_tool(const ToolSpec& tool, const nlohmann::json& input, ApiRespond respond);
+  void run_fork_tool(const ToolSpec& tool, const nlohmann::json& input, ApiRespond respond, const JobStarted& started);
   // A restart of the fork branch's head (no commit given): agentron-fork branch-head, then submit.
   void restart_at_branch_head(PostRestartRequest call, ApiRespond respond);
   // Writes the request file and answers once the supervisor has taken it (bounded).

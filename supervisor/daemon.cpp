@@ -223,8 +223,10 @@ Status Daemon::open_control_api() {
                           driver_->when_taken(id, std::move(then));
                         },
                         [this] { return driver_->can_take_request(); }});
+  mcp_ = std::make_unique<McpEndpoint>(io_, clock_, *api_, config_.control);
   web_ = std::make_unique<WebUi>(clock_, config_, config_path_, *api_);
   auto handler = [this](const HttpRequest& r, std::shared_ptr<HttpResponder> responder) {
+    if (McpEndpoint::owns(r.path)) return mcp_->handle(r, std::move(responder));
     if (WebUi::serves(r)) return web_->handle(r, std::move(responder));
     ApiRequest request{r.role, std::string(http::to_string(r.method)), r.path, parse_query(r.query), r.body};
     api_->handle(request, [responder](ApiResponse answer) {
@@ -233,6 +235,7 @@ Status Daemon::open_control_api() {
   };
   control_options_ = listener_options(config_.control, std::move(token.value()), std::move(operator_token.value()));
   control_options_.token_exempt = &WebUi::serves;
+  control_options_.capability_prefix = McpEndpoint::kCapabilityPrefix;
   control_handler_ = std::move(handler);
   open_files_ = files;
   return bind_control_api();

@@ -29,6 +29,7 @@
 #include "supervisor/handover_driver.h"
 #include "supervisor/instance_slots.h"
 #include "supervisor/instance_verifier.h"
+#include "supervisor/mcp_endpoint.h"
 #include "supervisor/tcp_front.h"
 #include "supervisor/test_pause_point.h"
 #include "supervisor/web_ui.h"
@@ -97,6 +98,7 @@ class Daemon : private SlotEvents, private ControlActions {
   std::unique_ptr<HandoverDriver> driver_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<ControlApi> api_;            // [control]: what the routes do
+  std::unique_ptr<McpEndpoint> mcp_;           // [control]: /mcp, the tools over MCP (uses api_)
   std::unique_ptr<WebUi> web_;                 // [control]: the pages, on the same listener
   std::unique_ptr<HttpListener> control_api_;  // [control]: the transport (null while its port is taken)
   HttpListenerOptions control_options_;        // to bind again while the port is taken

@@ -31,6 +31,19 @@ TEST_CASE("a tool row is what Agentron's HTTP adapter needs, with the schema's b
   CHECK(r["inputSchema"]["required"] == json::array({"name"}));
 }
 
+TEST_CASE("an mcp row names the capability endpoint and the tool, as Agentron's MCP adapter needs",
+          "[agentron_tools]") {
+  json r = agentron_tool_row(*find_tool("run_build_agentron"), "http://127.0.0.1:7310", "secret", ToolRowProtocol::mcp);
+  CHECK(r["id"] == "agentron-supervisor-run_build_agentron");
+  CHECK(r["protocol"] == "mcp");
+  CHECK(r["config"] == json{{"endpoint", "http://127.0.0.1:7310/mcp/secret"}, {"toolName", "run_build_agentron"}});
+  CHECK(r["inputSchema"] == row("run_build_agentron")["inputSchema"]);
+  // Switching an installed row from http to mcp is a PUT in place.
+  auto plan = plan_tool_rows({r}, json::array({row("run_build_agentron")}));
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].method == "PUT");
+}
+
 TEST_CASE("only the catalog's ids are ours, not everything with our prefix", "[agentron_tools]") {
   CHECK(is_our_tool_id("agentron-supervisor-push_to_fork"));
   CHECK(is_our_tool_id("agentron-supervisor-job_status"));

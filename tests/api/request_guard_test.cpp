@@ -181,6 +181,41 @@ TEST_CASE("paths the options exempt need no token; Host and Origin still apply",
   CHECK(code_of(page) == http_error::unauthorized);
 }
 
+TEST_CASE("a capability path carries the token in place of the header: that token, and nothing else, passes",
+          "[api][guard]") {
+  GuardOptions o = options();
+  o.capability_prefix = "/mcp/";
+  HttpRequest r = good_request();
+  r.headers.erase(http::field::authorization);
+  r.path = "/mcp/" + kToken;
+  CHECK(code_of(r, o) == "");
+  CHECK(code_of(r) == http_error::unauthorized);  // without the option it is an ordinary path
+  for (const std::string& path :
+       std::vector<std::string>{"/mcp/", "/mcp/" + kToken + "/", "/mcp/" + kToken + "x", "/mcp/" + kToken.substr(1),
+                                "/mcp/" + std::string(64, 'b'), "/mcp/x/" + kToken}) {
+    INFO(path);
+    r.path = path;
+    auto rejection = check_request(r, 11, o);
+    REQUIRE(rejection);
+    CHECK(rejection->status == http::status::unauthorized);
+    CHECK(rejection->message.find(kToken) == std::string::npos);
+    // The right header does not make a wrong path token right.
+    HttpRequest with_header = r;
+    with_header.headers.set(http::field::authorization, "Bearer " + kToken);
+    CHECK(code_of(with_header, o) == http_error::unauthorized);
+  }
+  // Host and Origin apply as to every request.
+  r.path = "/mcp/" + kToken;
+  r.headers.set(http::field::origin, "http://evil.example");
+  CHECK(code_of(r, o) == http_error::forbidden_origin);
+  // /mcp itself is an ordinary path: the header.
+  HttpRequest plain = good_request();
+  plain.path = "/mcp";
+  CHECK(code_of(plain, o) == "");
+  plain.headers.erase(http::field::authorization);
+  CHECK(code_of(plain, o) == http_error::unauthorized);
+}
+
 TEST_CASE("a body must be JSON: else 415 unsupported_media_type", "[api][guard]") {
   auto post = [](const char* content_type, const char* length) {
     HttpRequest r = good_request();

@@ -245,8 +245,12 @@ class ToolsEnv:
                         text = json.dumps(row)
                         if table == "api_tools" and row[0].startswith(OUR_PREFIX):
                             stored = json.loads(row[1])
-                            assert stored["config"]["headers"]["Authorization"] == f"Bearer {token}"
-                            del stored["config"]["headers"]["Authorization"]
+                            if stored["protocol"] == "mcp":  # the capability endpoint .../mcp/<token>
+                                assert stored["config"]["endpoint"].endswith(f"/mcp/{token}")
+                                del stored["config"]["endpoint"]
+                            else:
+                                assert stored["config"]["headers"]["Authorization"] == f"Bearer {token}"
+                                del stored["config"]["headers"]["Authorization"]
                             text = json.dumps(stored)
                         assert token not in text, f"the token is in {path}, table {table}: {text[:200]}"
             finally:
