@@ -212,6 +212,8 @@ class ToolsEnv:
         under the test's folder (state dir, job records, ledger, logs, workspace,
         releases), another row of Agentron's database, `history --json`, or an answer."""
         token = self.token
+        while self.s._read_available(0.05):  # every line logged so far, not only those a wait read
+            pass
         assert token not in self.s.log()
         # The operator's token is in its file alone: not even in Agentron's rows.
         operator_file = self.s.state_dir / "operator.token"
