@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/header_text.h"
+#include "common/json_depth.h"
 
 namespace agentron {
 
@@ -226,6 +227,12 @@ McpPlan McpDispatcher::post(const HttpRequest& request) {
   if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
     return refuse(406, mcp::kServerError,
                   "Not Acceptable: the client must accept both application/json and text/event-stream");
+  }
+  // Refused before it is parsed: nlohmann's copy recurses once per level (the red
+  // team's crash through /v1, docs/security.md).
+  if (json_nesting(request.body) > kMaxJsonNesting) {
+    return refuse(400, mcp::kParseError,
+                  "Parse error: the body nests deeper than " + std::to_string(kMaxJsonNesting) + " levels");
   }
   json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return refuse(400, mcp::kParseError, "Parse error: the body is not JSON");

@@ -161,6 +161,11 @@ def test_every_refusal_has_its_status_and_runs_nothing(tools_env):
     # Malformed JSON, an invalid message.
     _, text = refused(400, token=token, headers=in_session, raw='{"jsonrpc": "2.0", "method": ')
     assert json.loads(text)["error"]["code"] == -32700
+    # Nested beyond 64 levels (what once crashed the supervisor through /v1): refused unparsed.
+    deep = ('{"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "job_status", '
+            '"arguments": {"job_id": "x", "deep": ' + "[" * 131000 + "]" * 131000 + "}}}")
+    _, text = refused(400, token=token, headers=in_session, raw=deep)
+    assert json.loads(text)["error"]["code"] == -32700 and "64 levels" in json.loads(text)["error"]["message"]
     _, text = refused(400, token=token, headers=in_session, body={"jsonrpc": "1.0", "id": 1, "method": "tools/call"})
     assert json.loads(text)["error"]["code"] == -32600
     # A batch, in a 2025-06-18 session.
