@@ -9,10 +9,12 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+
+#include "tests/read_text.h"
 
 namespace fs = std::filesystem;
 using namespace agentron;
+using agentron::testing::read_text;
 
 namespace {
 
@@ -25,13 +27,6 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 TEST_CASE("a symlink at the temporary name is refused, and its target is untouched", "[common][atomic_file]") {
@@ -42,7 +37,7 @@ TEST_CASE("a symlink at the temporary name is refused, and its target is untouch
   auto s = write_file_atomically_named(t.path / "requests" / "r.json", "{}\n", 0600, ".r.json.tmp-planted");
   REQUIRE_FALSE(s);
   CHECK(s.error().code == "tmp_exists");
-  CHECK(read(t.path / "secret") == "root's own\n");
+  CHECK(read_text(t.path / "secret") == "root's own\n");
   CHECK_FALSE(fs::exists(t.path / "requests" / "r.json"));
 }
 
@@ -51,9 +46,9 @@ TEST_CASE("a symlink at the final name is replaced, not written through", "[comm
   std::ofstream(t.path / "secret") << "root's own\n";
   fs::create_symlink(t.path / "secret", t.path / "r.json");
   REQUIRE(write_file_atomically(t.path / "r.json", "{\"a\":1}\n", 0600));
-  CHECK(read(t.path / "secret") == "root's own\n");
+  CHECK(read_text(t.path / "secret") == "root's own\n");
   CHECK_FALSE(fs::is_symlink(t.path / "r.json"));
-  CHECK(read(t.path / "r.json") == "{\"a\":1}\n");
+  CHECK(read_text(t.path / "r.json") == "{\"a\":1}\n");
   struct stat st {};
   REQUIRE(::stat((t.path / "r.json").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
